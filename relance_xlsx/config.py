@@ -1,0 +1,495 @@
+"""Settings: one commented TOML file with French keys, validated with line numbers.
+
+The schema is data (``SCHEMA``): each key has a type, a check and a default, so the
+file written by ``relance-xlsx init`` and the validation can never drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from .errors import SettingsError
+
+SETTINGS_FILENAME = "relance.toml"
+JOURNAL_FILENAME = "journal_relances.sqlite"
+LETTERS_DIRNAME = "courriers"
+
+CANONICAL_FIELDS = (
+    "numero_facture",
+    "client",
+    "code_client",
+    "date_facture",
+    "date_echeance",
+    "montant_ttc",
+    "montant_regle",
+    "reste_du",
+    "email",
+    "telephone",
+    "adresse",
+    "code_postal",
+    "ville",
+    "contact",
+    "litige",
+    "type_client",
+    "niveau_relance",
+    "date_derniere_relance",
+)
+
+TIER_KEYS = ("relance_1", "relance_2", "mise_en_demeure")
+
+
+@dataclass(frozen=True)
+class Delais:
+    """Business-day delays between steps (DESIGN.md, Tiers)."""
+
+    relance_1: int = 5
+    relance_2: int = 10
+    mise_en_demeure: int = 20
+    contentieux: int = 10
+    intervalle_minimum: int = 5
+
+
+@dataclass(frozen=True)
+class Montants:
+    """Money settings: minimum balance, penalty rate, indemnity, what letters show."""
+
+    minimum: float = 15.0
+    taux_penalites: float | None = None  # percent per year; None = ECB rate + 10 points
+    indemnite_forfaitaire: float = 40.0
+    afficher_penalites: tuple[str, ...] = ("relance_2", "mise_en_demeure")
+    delai_mise_en_demeure: int = 8  # calendar days given by the formal notice
+
+
+@dataclass(frozen=True)
+class Societe:
+    """The creditor: printed in the sender block, payment instructions and signature."""
+
+    nom: str = "Votre société"
+    adresse: str = ""
+    code_postal: str = ""
+    ville: str = ""
+    telephone: str = ""
+    email: str = ""
+    siret: str = ""
+    iban: str = ""
+    bic: str = ""
+    signataire: str = ""
+    fonction: str = "Service comptabilité clients"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of a run, validated. ``path`` is the settings file, if any."""
+
+    subdivision: str = ""
+    delais: Delais = field(default_factory=Delais)
+    montants: Montants = field(default_factory=Montants)
+    colonnes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    feuille: str = ""
+    colonne_statut: str = "Statut relance"
+    societe: Societe = field(default_factory=Societe)
+    modeles_dossier: Path | None = None
+    clients_particuliers: tuple[str, ...] = ()
+    taux_bce: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    path: Path | None = None
+
+    @property
+    def base_dir(self) -> Path | None:
+        """Folder of the settings file: relative paths in it are resolved from here."""
+        return self.path.parent if self.path else None
+
+
+# --- schema -------------------------------------------------------------------------------
+
+Check = Callable[[Any], str | None]  # returns a French complaint, or None when fine
+
+
+def _non_negative_int(v: Any) -> str | None:
+    if isinstance(v, bool) or not isinstance(v, int):
+        return "un nombre entier de jours ouvrés est attendu (ex. : 5)"
+    if v < 0 or v > 400:
+        return "un nombre de jours entre 0 et 400 est attendu"
+    return None
+
+
+def _positive_int(v: Any) -> str | None:
+    msg = _non_negative_int(v)
+    if msg:
+        return msg
+    return "au moins 1 jour est attendu" if v < 1 else None
+
+
+def _amount(v: Any) -> str | None:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return "un montant en euros est attendu, écrit avec un point (ex. : 15 ou 15.50)"
+    return "un montant positif ou nul est attendu" if v < 0 else None
+
+
+def _rate(v: Any) -> str | None:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return "un taux annuel en pourcentage est attendu, avec un point (ex. : 12.15)"
+    return "un taux entre 0 et 100 est attendu" if not 0 <= v <= 100 else None
+
+
+def _text(v: Any) -> str | None:
+    return None if isinstance(v, str) else "un texte entre guillemets est attendu"
+
+
+def _subdivision(v: Any) -> str | None:
+    if not isinstance(v, str):
+        return 'un code entre guillemets est attendu ("" pour la métropole, "57", "6AE", "971"…)'
+    if v == "":
+        return None
+    import holidays
+
+    known = holidays.country_holidays("FR").subdivisions
+    if v not in known:
+        return f"subdivision inconnue ; codes possibles : {', '.join(sorted(known))}"
+    return None
+
+
+def _tiers(v: Any) -> str | None:
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        return 'une liste est attendue, ex. : ["relance_2", "mise_en_demeure"]'
+    bad = [x for x in v if x not in TIER_KEYS]
+    if bad:
+        return f"« {bad[0]} » n'est pas un niveau ; niveaux possibles : {', '.join(TIER_KEYS)}"
+    return None
+
+
+def _text_list(v: Any) -> str | None:
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        return 'une liste de textes est attendue, ex. : ["C0012", "C0450"]'
+    return None
+
+
+# section -> key -> (check, default, comment for the generated file)
+SCHEMA: dict[str, dict[str, tuple[Check, Any, str]]] = {
+    "calendrier": {
+        "subdivision": (
+            _subdivision,
+            "",
+            'Jours fériés : "" pour la métropole ; "57" (Moselle), "67" (Bas-Rhin), "68" '
+            '(Haut-Rhin) ou "6AE" (Alsace) ajoutent le Vendredi saint et le 26 décembre ; '
+            '"971", "972", "973", "974", "976"… ajoutent les fêtes de l\'outre-mer.',
+        ),
+    },
+    "delais": {
+        "relance_1": (_non_negative_int, 5, "Relance 1 : jours ouvrés après l'échéance."),
+        "relance_2": (_positive_int, 10, "Relance 2 : jours ouvrés après la relance 1."),
+        "mise_en_demeure": (
+            _positive_int,
+            20,
+            "Mise en demeure : jours ouvrés après la relance 2.",
+        ),
+        "contentieux": (
+            _positive_int,
+            10,
+            "Contentieux : jours ouvrés après la mise en demeure (aucun courrier, "
+            "la facture est listée pour être transmise).",
+        ),
+        "intervalle_minimum": (
+            _non_negative_int,
+            5,
+            "Pas de nouveau courrier à un client moins de N jours ouvrés après le précédent.",
+        ),
+    },
+    "montants": {
+        "minimum": (
+            _amount,
+            15,
+            "Pas de courrier quand le solde net du client (avoirs déduits) est inférieur "
+            "à ce montant, en euros.",
+        ),
+        "taux_penalites": (
+            _rate,
+            None,
+            "Taux annuel des pénalités de retard prévu par vos CGV, en % (ex. : 15). "
+            "Laissé en commentaire : taux BCE + 10 points (article L441-10 du Code de commerce).",
+        ),
+        "indemnite_forfaitaire": (
+            _amount,
+            40,
+            "Indemnité forfaitaire pour frais de recouvrement par facture (professionnels "
+            "uniquement), en euros.",
+        ),
+        "afficher_penalites": (
+            _tiers,
+            ["relance_2", "mise_en_demeure"],
+            "Courriers qui chiffrent les pénalités, l'indemnité et le total réclamé.",
+        ),
+        "delai_mise_en_demeure": (
+            _positive_int,
+            8,
+            "Délai laissé par la mise en demeure, en jours (reporté au jour ouvré suivant).",
+        ),
+    },
+    "colonnes": {},  # free: canonical field = header in the export (checked separately)
+    "classeur": {
+        "feuille": (
+            _text,
+            "",
+            'Nom de la feuille à lire ; "" : la première feuille qui contient les factures.',
+        ),
+        "colonne_statut": (
+            _text,
+            "Statut relance",
+            "Titre de la colonne de statut ajoutée (ou reprise) dans votre classeur.",
+        ),
+    },
+    "societe": {
+        "nom": (_text, "Votre société", "Raison sociale imprimée sur les courriers."),
+        "adresse": (_text, "", "Adresse (une ligne ; \\n pour aller à la ligne)."),
+        "code_postal": (_text, "", ""),
+        "ville": (_text, "", "Ville, aussi utilisée pour « Fait à … »."),
+        "telephone": (_text, "", ""),
+        "email": (_text, "", ""),
+        "siret": (_text, "", ""),
+        "iban": (_text, "", "Coordonnées bancaires imprimées pour le règlement."),
+        "bic": (_text, "", ""),
+        "signataire": (_text, "", "Nom de la personne qui signe les courriers."),
+        "fonction": (_text, "Service comptabilité clients", "Fonction du signataire."),
+    },
+    "modeles": {
+        "dossier": (
+            _text,
+            "",
+            "Dossier de vos propres modèles Word (relatif à ce fichier) ; "
+            '"" : modèles fournis. Un modèle absent y est remplacé par celui fourni.',
+        ),
+    },
+    "clients": {
+        "particuliers": (
+            _text_list,
+            [],
+            "Codes (ou noms) des clients particuliers : règles de la consommation "
+            "(ni indemnité de 40 €, ni pénalités avant la mise en demeure).",
+        ),
+    },
+    "taux_bce": {},  # free: "AAAA-01-01" or "AAAA-07-01" = rate, completes the shipped table
+}
+
+_HALF_YEAR_KEY = re.compile(r"^\d{4}-(01|07)-01$")
+
+
+def _line_of(text: str, section: str, key: str | None = None) -> int | None:
+    """Line number (1-based) of ``[section]`` or of ``key`` inside it: tomllib gives none."""
+    current = None
+    for no, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        m = re.match(r"^\[\s*([^\]]+?)\s*\]", line)
+        if m:
+            current = m.group(1).strip().strip('"')
+            if key is None and current == section:
+                return no
+            continue
+        if key is not None and current == section:
+            m = re.match(r'^("([^"]*)"|\'([^\']*)\'|([A-Za-z0-9_\-]+))\s*=', line)
+            if m and key in (m.group(2), m.group(3), m.group(4)):
+                return no
+    return None
+
+
+def _where(path: Path, text: str, section: str, key: str | None = None) -> str:
+    line = _line_of(text, section, key)
+    name = f"[{section}] {key}" if key else f"[{section}]"
+    return f"{path.name}, ligne {line}, {name}" if line else f"{path.name}, {name}"
+
+
+_TOML_ERR = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Read and validate the settings file; ``None`` gives the defaults."""
+    if path is None:
+        return Settings()
+    path = Path(path)
+    if not path.is_file():
+        raise SettingsError(
+            f"Fichier de réglages introuvable : {path}\n"
+            "Vérifiez le chemin donné à --config, ou créez-en un avec : relance-xlsx init DOSSIER"
+        )
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = _TOML_ERR.search(str(exc))
+        where = f", ligne {m.group(1)}, colonne {m.group(2)}" if m else ""
+        raise SettingsError(
+            f"Réglages illisibles ({path.name}{where}) : la syntaxe n'est pas correcte.\n"
+            "Vérifiez les guillemets autour des textes, les crochets des sections "
+            "et le signe = entre la clé et la valeur."
+        ) from exc
+    return settings_from_dict(data, path, text)
+
+
+def settings_from_dict(data: Mapping[str, Any], path: Path, text: str = "") -> Settings:
+    """Validate parsed TOML against ``SCHEMA`` and build a frozen ``Settings``."""
+    values: dict[str, dict[str, Any]] = {}
+    for section, content in data.items():
+        if section not in SCHEMA:
+            raise SettingsError(
+                f"Section inconnue {_where(path, text, section)}.\n"
+                f"Sections possibles : {', '.join('[' + s + ']' for s in SCHEMA)}."
+            )
+        if not isinstance(content, dict):
+            raise SettingsError(
+                f"{_where(path, text, section)} : une section [{section}] est attendue."
+            )
+        values[section] = {}
+        for key, value in content.items():
+            if section == "colonnes":
+                if key not in CANONICAL_FIELDS:
+                    raise SettingsError(
+                        f"Champ inconnu {_where(path, text, section, key)}.\n"
+                        f"Champs possibles : {', '.join(CANONICAL_FIELDS)}."
+                    )
+                if not isinstance(value, str) or not value.strip():
+                    raise SettingsError(
+                        f"{_where(path, text, section, key)} : le titre de colonne de votre "
+                        f'export est attendu entre guillemets, ex. : {key} = "N° pièce".'
+                    )
+                values[section][key] = value
+                continue
+            if section == "taux_bce":
+                if not _HALF_YEAR_KEY.match(key):
+                    raise SettingsError(
+                        f"{_where(path, text, section, key)} : la clé doit être une date de "
+                        'début de semestre entre guillemets, ex. : "2027-01-01" = 2.15'
+                    )
+                complaint = _rate(value)
+                if complaint:
+                    raise SettingsError(f"{_where(path, text, section, key)} : {complaint}.")
+                values[section][key] = float(value)
+                continue
+            if key not in SCHEMA[section]:
+                raise SettingsError(
+                    f"Clé inconnue {_where(path, text, section, key)}.\n"
+                    f"Clés possibles dans [{section}] : {', '.join(SCHEMA[section])}."
+                )
+            check = SCHEMA[section][key][0]
+            complaint = check(value)
+            if complaint:
+                raise SettingsError(
+                    f"Valeur incorrecte {_where(path, text, section, key)} : {complaint}."
+                )
+            values[section][key] = value
+
+    def get(section: str, key: str) -> Any:
+        return values.get(section, {}).get(key, SCHEMA[section][key][1])
+
+    delais = Delais(**{k: get("delais", k) for k in SCHEMA["delais"]})
+    rate = get("montants", "taux_penalites")
+    montants = Montants(
+        minimum=float(get("montants", "minimum")),
+        taux_penalites=None if rate is None else float(rate),
+        indemnite_forfaitaire=float(get("montants", "indemnite_forfaitaire")),
+        afficher_penalites=tuple(get("montants", "afficher_penalites")),
+        delai_mise_en_demeure=get("montants", "delai_mise_en_demeure"),
+    )
+    societe = Societe(
+        **{k: get("societe", k).replace("\\n", "\n") for k in SCHEMA["societe"]}
+    )
+    modeles = get("modeles", "dossier")
+    modeles_dossier = None
+    if modeles:
+        modeles_dossier = Path(modeles)
+        if not modeles_dossier.is_absolute():
+            modeles_dossier = path.parent / modeles_dossier
+    return Settings(
+        subdivision=get("calendrier", "subdivision"),
+        delais=delais,
+        montants=montants,
+        colonnes=MappingProxyType(dict(values.get("colonnes", {}))),
+        feuille=get("classeur", "feuille"),
+        colonne_statut=get("classeur", "colonne_statut").strip() or "Statut relance",
+        societe=societe,
+        modeles_dossier=modeles_dossier,
+        clients_particuliers=tuple(get("clients", "particuliers")),
+        taux_bce=MappingProxyType(dict(values.get("taux_bce", {}))),
+        path=path,
+    )
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return str(value)
+
+
+SECTION_INTRO = {
+    "calendrier": "Calendrier des jours ouvrés (lundi–vendredi hors jours fériés).",
+    "delais": "Délais entre les étapes, en jours ouvrés.",
+    "montants": "Montants, pénalités de retard et indemnité forfaitaire.",
+    "colonnes": (
+        "Colonnes de votre export, quand la détection automatique ne les trouve pas.\n"
+        "Écrivez : champ = \"titre exact de la colonne\". Champs possibles :\n"
+        + "\n".join(f"  {f}" for f in CANONICAL_FIELDS)
+    ),
+    "classeur": "Votre classeur Excel.",
+    "societe": "Votre société, imprimée sur les courriers.",
+    "modeles": "Modèles de courriers Word.",
+    "clients": "Clients particuliers (consommateurs).",
+    "taux_bce": (
+        "Taux de refinancement de la BCE en vigueur au 1er janvier / 1er juillet, en %,\n"
+        "pour compléter la table fournie quand un semestre y manque. Exemple :\n"
+        '  "2027-01-01" = 2.15'
+    ),
+}
+
+COLUMN_EXAMPLES = {
+    "numero_facture": "N° pièce",
+    "date_echeance": "Date d'éch.",
+    "reste_du": "Solde",
+}
+
+
+def default_settings_text() -> str:
+    """The commented settings file written by ``init``: every key, with its default."""
+    out = [
+        "# Réglages de relance-xlsx",
+        "# Modifiez les valeurs après le signe =, enregistrez, relancez.",
+        "# Une ligne qui commence par # est un commentaire et n'est pas lue.",
+        "",
+    ]
+    for section, keys in SCHEMA.items():
+        out.append("# " + SECTION_INTRO[section].replace("\n", "\n# "))
+        out.append(f"[{section}]")
+        if section == "colonnes":
+            for k, v in COLUMN_EXAMPLES.items():
+                out.append(f'# {k} = "{v}"')
+        for key, (_check, default, comment) in keys.items():
+            if comment:
+                out.append("# " + comment)
+            if default is None:
+                out.append(f"# {key} = 15")
+            else:
+                out.append(f"{key} = {_toml_value(default)}")
+        out.append("")
+    return "\n".join(out)
+
+
+def find_settings(explicit: Path | None, export: Path | None) -> Path | None:
+    """The settings file of a run: ``--config``, else relance.toml here, beside or above the export."""
+    if explicit is not None:
+        return Path(explicit)
+    candidates = [Path.cwd() / SETTINGS_FILENAME]
+    if export is not None:
+        folder = Path(export).resolve().parent
+        candidates += [folder / SETTINGS_FILENAME, folder.parent / SETTINGS_FILENAME]
+    for c in candidates:
+        if c.is_file():
+            return c
+    return None

@@ -1,0 +1,93 @@
+"""French print formats for letters, statuses and summaries (babel, num2words).
+
+Amounts use a non-breaking space (U+00A0) as thousands separator and before "€", so a
+printed amount is never split across two lines: "1 234,56 €".
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from num2words import num2words
+
+NBSP = "\u00a0"
+CENT = Decimal("0.01")
+
+
+def to_decimal(value: float | int | str | Decimal | None) -> Decimal:
+    """Money as Decimal rounded half-up to the cent (floats go through ``repr``)."""
+    if value is None:
+        return Decimal("0.00")
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return Decimal("0.00")
+        value = repr(value)
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def format_number(value: Decimal | float, decimals: int = 2) -> str:
+    """``1234.5`` -> ``"1 234,50"`` (French separators, non-breaking)."""
+    pattern = "#,##0." + "0" * decimals if decimals else "#,##0"
+    text = format_decimal(Decimal(str(value)), format=pattern, locale="fr_FR")
+    return text.replace("\u202f", NBSP).replace(" ", NBSP)
+
+
+def format_eur(value: Decimal | float | int | None) -> str:
+    """``Decimal("1234.56")`` -> ``"1 234,56 €"``; ``None`` -> ``""``."""
+    if value is None:
+        return ""
+    return format_number(to_decimal(value)) + NBSP + "€"
+
+
+def format_rate(value: Decimal | float) -> str:
+    """``12.15`` -> ``"12,15 %"`` (French keeps a space before %)."""
+    return format_number(Decimal(str(value))) + NBSP + "%"
+
+
+def as_date(value: date | datetime | None) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if hasattr(value, "to_pydatetime"):  # pandas Timestamp
+        if value != value:  # NaT
+            return None
+        return value.to_pydatetime().date()
+    return value
+
+
+def format_date_short(value: date | datetime | None) -> str:
+    """``date(2026, 11, 27)`` -> ``"27/11/2026"``, as in the status column."""
+    d = as_date(value)
+    return d.strftime("%d/%m/%Y") if d else ""
+
+
+def format_date_long(value: date | datetime | None) -> str:
+    """``date(2026, 11, 1)`` -> ``"1er novembre 2026"``, as printed in a letter."""
+    d = as_date(value)
+    if d is None:
+        return ""
+    text = format_date(d, "d MMMM y", locale="fr_FR")
+    return "1er" + text[1:] if d.day == 1 else text
+
+
+def amount_in_words(value: Decimal | float) -> str:
+    """``1234.56`` -> ``"mille deux cent trente-quatre euros et cinquante-six centimes"``."""
+    amount = to_decimal(value)
+    negative = amount < 0
+    amount = abs(amount)
+    euros = int(amount)
+    cents = int((amount - euros) * 100)
+    words = num2words(euros, lang="fr")
+    # "un million d'euros", "deux millions d'euros": French puts "de" after a bare million.
+    if euros and euros % 1_000_000 == 0:
+        euro_part = f"{words} d'euros"
+    else:
+        euro_part = f"{words} euro" + ("s" if euros > 1 else "")
+    text = euro_part
+    if cents:
+        text += f" et {num2words(cents, lang='fr')} centime" + ("s" if cents > 1 else "")
+    return ("moins " if negative else "") + text

@@ -1,0 +1,141 @@
+"""Plain records shared by the pipeline stages: status words, letters, run results.
+
+Invoices travel between stages as a pandas DataFrame (one row per invoice line, columns
+listed in ``INVOICE_COLUMNS``); letters and results are frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+
+import pandas as pd
+
+
+class Etat(StrEnum):
+    """The first word of every status value: users filter on these in Excel."""
+
+    PAYEE = "Payée"
+    AVOIR = "Avoir"
+    NON_ECHUE = "Non échue"
+    LITIGE = "Litige"
+    EN_ATTENTE = "En attente"
+    RELANCE_1 = "Relance 1"
+    RELANCE_2 = "Relance 2"
+    MISE_EN_DEMEURE = "Mise en demeure"
+    CONTENTIEUX = "Contentieux"
+    ERREUR = "Erreur"
+
+
+ETATS = tuple(Etat)
+SEP = " – "  # en dash between the status word and its detail
+
+# level (reminders already sent) -> the state word of that level
+LEVEL_STATE = {1: Etat.RELANCE_1, 2: Etat.RELANCE_2, 3: Etat.MISE_EN_DEMEURE}
+# level -> lower-case step name used in details ("relance 2 le 07/12/2026")
+STEP_NAME = {1: "relance 1", 2: "relance 2", 3: "mise en demeure", 4: "contentieux"}
+# level -> template file name and settings key
+TIER_KEY = {1: "relance_1", 2: "relance_2", 3: "mise_en_demeure"}
+TEMPLATE_FILE = {lvl: f"{key}.docx" for lvl, key in TIER_KEY.items()}
+
+# Columns of the invoices DataFrame after reading (reader.py) ...
+INVOICE_COLUMNS = (
+    "ligne",  # row number in the sheet (1-based, as Excel shows it)
+    "numero_facture",
+    "client",
+    "code_client",
+    "cle_client",  # code_client, else the normalised client name
+    "cle_facture",  # cle_client + invoice number: the journal key
+    "date_facture",  # datetime64 or NaT
+    "date_echeance",
+    "montant_ttc",  # float or NaN
+    "montant_regle",
+    "reste_du",
+    "email",
+    "telephone",
+    "adresse",
+    "code_postal",
+    "ville",
+    "contact",
+    "litige",  # bool
+    "particulier",  # bool: consumer (B2C) rules
+    "niveau_export",  # int 0-3 from the export's own history columns
+    "date_relance_export",  # datetime64 or NaT
+    "erreur",  # French reason when the row could not be read, else ""
+)
+# ... and added by the policy (policy.py)
+CLASSIFIED_COLUMNS = (
+    "niveau",  # reminders sent before this run (0-3)
+    "date_niveau",  # when that level was reached (NaT if unknown)
+    "etat",  # Etat value
+    "niveau_apres",  # level after this run
+    "prochaine_etape",  # lower-case next step name, or ""
+    "date_prochaine_etape",  # datetime64 or NaT
+    "jours_retard",  # calendar days late at the run date (0 if not late)
+    "statut",  # the full text written in the status column
+)
+
+
+@dataclass(frozen=True)
+class LetterLine:
+    """One invoice (or credit note) listed in a letter."""
+
+    numero: str
+    date_facture: date | None
+    date_echeance: date | None
+    montant_ttc: Decimal | None
+    montant_regle: Decimal | None
+    reste_du: Decimal
+    jours_retard: int
+    avoir: bool
+    ligne: int  # row in the export
+
+
+@dataclass(frozen=True)
+class PlannedLetter:
+    """One letter to one client: the tier is the highest step its invoices reach."""
+
+    cle_client: str
+    client: str
+    code_client: str
+    niveau: int  # 1, 2 or 3
+    date: date
+    lignes: tuple[LetterLine, ...]
+    adresse: str = ""
+    code_postal: str = ""
+    ville: str = ""
+    contact: str = ""
+    email: str = ""
+    telephone: str = ""
+    particulier: bool = False
+    date_precedent: date | None = None  # the client's previous letter, if known
+
+    @property
+    def tier_name(self) -> str:
+        return LEVEL_STATE[self.niveau].value
+
+    @property
+    def solde(self) -> Decimal:
+        return sum((x.reste_du for x in self.lignes), Decimal("0"))
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a run did: the classified invoices, the letters, files written, warnings."""
+
+    run_date: date
+    source: Path
+    sheet: str
+    invoices: pd.DataFrame
+    letters: tuple[PlannedLetter, ...]
+    warnings: tuple[str, ...] = ()
+    dry_run: bool = False
+    letter_files: tuple[Path, ...] = ()
+    workbook_written: Path | None = None
+    backup: Path | None = None
+    out_dir: Path | None = None
+    summary_file: Path | None = None
+    extra: dict = field(default_factory=dict)
