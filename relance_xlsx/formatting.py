@@ -75,7 +75,11 @@ def format_date_long(value: date | datetime | None) -> str:
 
 
 def amount_in_words(value: Decimal | float) -> str:
-    """``1234.56`` -> ``"mille deux cent trente-quatre euros et cinquante-six centimes"``."""
+    """``1234.56`` -> ``"mille deux cent trente-quatre euros et cinquante-six centimes"``.
+
+    Below one euro only the cents are said (``0.50`` -> ``"cinquante centimes"``), as a
+    cheque or a letter would write it; zero is ``"zéro euro"``.
+    """
     amount = to_decimal(value)
     negative = amount < 0
     amount = abs(amount)
@@ -87,7 +91,11 @@ def amount_in_words(value: Decimal | float) -> str:
         euro_part = f"{words} d'euros"
     else:
         euro_part = f"{words} euro" + ("s" if euros > 1 else "")
-    text = euro_part
-    if cents:
-        text += f" et {num2words(cents, lang='fr')} centime" + ("s" if cents > 1 else "")
+    cent_part = f"{num2words(cents, lang='fr')} centime" + ("s" if cents > 1 else "")
+    if not cents:
+        text = euro_part
+    elif not euros:  # "cinquante centimes", not "zéro euro et cinquante centimes"
+        text = cent_part
+    else:
+        text = f"{euro_part} et {cent_part}"
     return ("moins " if negative else "") + text

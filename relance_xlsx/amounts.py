@@ -1,0 +1,454 @@
+"""Late-payment amounts claimed by a letter: interest, the 40 € indemnity, totals, deadline.
+
+Rules (DESIGN.md, "Late-payment amounts"; Code de commerce L441-10 and D441-5):
+
+* Interest is simple interest, counted day by day over (due date, letter date]: the day after
+  the due date is the first day late, the letter date is the last one counted.
+* Rate: ``Montants.taux_penalites`` when set (the seller's terms of sale, one rate for all
+  days); otherwise the ECB main refinancing rate + 10 points, the ECB rate being the one in
+  force on 1 January (for January–June) or on 1 July (for July–December). A period across
+  30 June or 31 December is therefore split into half-year segments.
+* Each segment earns ``reste_du × rate × days / 365``. The divisor is 365 even in leap
+  years, as the statutory formula is commonly applied (and as most accounting software
+  does): a leap year gives one more day of interest, never a lower daily rate.
+* Rounding: the exact segment values of an invoice are summed and rounded once, half-up, to
+  the cent. Letter totals are sums of the rounded lines, so the printed table adds up.
+* Indemnity (D441-5): ``indemnite_forfaitaire`` per late invoice with a positive remaining
+  amount; not subject to VAT and not part of the interest base. Credit notes earn neither
+  interest nor indemnity; they only reduce the total due.
+* Consumers (B2C): L441-10 and D441-5 do not apply, so there is never an indemnity nor a
+  commercial penalty rate. Under Code civil art. 1231-6 interest at the legal rate runs only
+  from the formal notice (mise en demeure), so on the date of the notice itself there is
+  nothing to claim yet. Consumer letters therefore show no penalty amounts at any tier
+  (``afficher_penalites`` is False, total claimed = total due) and carry a sentence instead
+  (``mention_consommateur``): at the mise en demeure, that interest at the legal rate runs
+  from the notice; at relance 2, that it will once a notice is sent; empty at relance 1.
+* Which tiers show amounts is ``Montants.afficher_penalites``; lines are computed anyway.
+* Mise en demeure deadline: letter date + ``delai_mise_en_demeure`` calendar days, moved to
+  the next business day (Monday–Friday, not a French public holiday).
+
+This module never prints: missing ECB half-years are returned as French warnings.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+from .config import Settings
+from .errors import SettingsError
+from .formatting import (
+    amount_in_words,
+    format_date_long,
+    format_eur,
+    format_rate,
+    to_decimal,
+)
+from .model import TIER_KEY, LetterLine, PlannedLetter
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+DAYS_PER_YEAR = Decimal(365)  # also in leap years: see the module docstring
+ECB_MARGIN = Decimal(10)  # L441-10: ECB rate + 10 points
+RATE_FILE = "taux_bce.csv"
+
+REFERENCE_INTERETS = "article L441-10 du Code de commerce"
+REFERENCE_INTERETS_INDEMNITE = "articles L441-10 et D441-5 du Code de commerce"
+REFERENCE_CONSOMMATEUR = "article 1231-6 du Code civil"
+MENTION_CONSOMMATEUR_MED = (
+    "Conformément à l'article 1231-6 du Code civil, les sommes dues porteront intérêts "
+    "au taux légal à compter de la présente mise en demeure."
+)
+MENTION_CONSOMMATEUR_R2 = (
+    "À défaut de règlement, une mise en demeure vous sera adressée ; les sommes dues "
+    "porteront alors intérêts au taux légal à compter de celle-ci (article 1231-6 du Code civil)."
+)
+
+BusinessDay = Callable[[date], bool]
+
+
+# --- records -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateSegment:
+    """Days of one invoice's late period at one rate: applied to the days in (start, end]."""
+
+    start: date
+    end: date
+    days: int
+    rate: Decimal  # penalty rate in % per year (ECB + 10 points, or the fixed rate)
+
+
+@dataclass(frozen=True)
+class LineAmounts:
+    """What one letter line earns at the letter date (zero for credit notes)."""
+
+    jours_retard: int
+    interets: Decimal
+    indemnite: Decimal
+    segments: tuple[RateSegment, ...]
+
+
+@dataclass(frozen=True)
+class LetterAmounts:
+    """The amounts of one letter; ``lines`` is aligned with ``letter.lignes``."""
+
+    lines: tuple[LineAmounts, ...]
+    total_du: Decimal  # sum of reste_du (credit notes deducted)
+    total_interets: Decimal
+    total_indemnites: Decimal
+    total_reclame: Decimal  # total_du + interest + indemnities when shown, else total_du
+    afficher_penalites: bool
+    taux_description: str
+    reference_legale: str
+    date_limite: date | None
+    warnings: tuple[str, ...]
+    mention_consommateur: str
+    # extras for the template context
+    taux_penalites: Decimal | None = None  # rate in force at the letter date (None: consumer)
+    indemnite_unitaire: Decimal = ZERO  # per invoice; 0 for consumers
+    delai_jours: int = 8
+    particulier: bool = False
+
+
+# --- ECB rate table ------------------------------------------------------------------------
+
+
+def half_year_start(day: date) -> date:
+    """1 January or 1 July: the date whose ECB rate applies to ``day``."""
+    return date(day.year, 1 if day.month <= 6 else 7, 1)
+
+
+def _next_half_year(start: date) -> date:
+    return date(start.year, 7, 1) if start.month == 1 else date(start.year + 1, 1, 1)
+
+
+def half_year_label(start: date) -> str:
+    """``2026-07-01`` -> ``"2e semestre 2026"``."""
+    return f"{'1er' if start.month == 1 else '2e'} semestre {start.year}"
+
+
+@dataclass(frozen=True)
+class RateTable:
+    """ECB main refinancing rates (in %) by half-year start (1 January / 1 July)."""
+
+    rates: Mapping[date, Decimal] = field(default_factory=lambda: MappingProxyType({}))
+
+    def rate_for(self, day: date) -> tuple[Decimal, str | None]:
+        """ECB rate in force on ``day``, and a French warning when its half-year is missing."""
+        start = half_year_start(day)
+        if start in self.rates:
+            return self.rates[start], None
+        if not self.rates:
+            raise SettingsError(
+                "La table des taux BCE est vide : ajoutez au moins un taux dans la section "
+                '[taux_bce] de relance.toml, ex. : "2026-01-01" = 2.15'
+            )
+        earlier = [d for d in self.rates if d < start]
+        known = max(earlier) if earlier else min(self.rates)
+        which = "dernier" if earlier else "premier"
+        rate = self.rates[known]
+        warning = (
+            f"Taux BCE du {half_year_label(start)} inconnu : le {which} taux connu "
+            f"({format_rate(rate)} au {format_date_long(known)}) a été utilisé. "
+            f'Ajoutez-le dans [taux_bce] de relance.toml : "{start.isoformat()}" = …'
+        )
+        return rate, warning
+
+    def penalty_rate_for(self, day: date) -> tuple[Decimal, str | None]:
+        """ECB rate + 10 points for ``day`` (L441-10 default rate), with its warning."""
+        rate, warning = self.rate_for(day)
+        return rate + ECB_MARGIN, warning
+
+    def updated(self, extra: Mapping[str, Any] | None) -> RateTable:
+        """A copy completed/overridden by ``extra`` ("AAAA-01-01"/"AAAA-07-01" -> rate)."""
+        if not extra:
+            return self
+        rates = dict(self.rates)
+        for key, value in extra.items():
+            where = f'[taux_bce] "{key}"'
+            rates[_parse_half_year(str(key), where)] = _parse_rate(value, where)
+        return RateTable(MappingProxyType(dict(sorted(rates.items()))))
+
+
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_FR = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+def _parse_half_year(text: str, where: str) -> date:
+    text = text.strip().strip('"')
+    m = _ISO.match(text)
+    m_fr = _FR.match(text)
+    try:
+        if m:
+            d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+        elif m_fr:
+            d = date(int(m_fr.group(3)), int(m_fr.group(2)), int(m_fr.group(1)))
+        else:
+            raise ValueError
+    except ValueError:
+        d = None
+    if d is None or d.day != 1 or d.month not in (1, 7):
+        raise SettingsError(
+            f"Taux BCE, {where} : « {text} » n'est pas un début de semestre ; "
+            "écrivez AAAA-01-01 ou AAAA-07-01 (ex. : 2026-07-01)."
+        )
+    return d
+
+
+def _parse_rate(value: Any, where: str) -> Decimal:
+    text = repr(value) if isinstance(value, float) else str(value)
+    text = text.replace("%", "").replace("\u00a0", "").replace(" ", "").replace(",", ".")
+    try:
+        rate = Decimal(text)
+    except InvalidOperation:
+        rate = None
+    if rate is None or not rate.is_finite() or not Decimal(-5) <= rate <= Decimal(100):
+        raise SettingsError(f"Taux BCE, {where} : « {value} » n'est pas un taux en % (ex. : 2.15).")
+    return rate
+
+
+def parse_rate_csv(text: str, source: str = RATE_FILE) -> dict[date, Decimal]:
+    """Rows ``date_debut;taux``; ``#`` lines, blank lines and the header are skipped."""
+    rates: dict[date, Decimal] = {}
+    for no, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip().lstrip("\ufeff")
+        if not line or line.startswith("#"):
+            continue
+        for sep in (";", "\t", ","):
+            if sep in line:
+                first, _, rest = line.partition(sep)
+                break
+        else:
+            first, rest = line, ""
+        if first.strip().lower().startswith("date"):  # header row
+            continue
+        where = f"{source}, ligne {no}"
+        rates[_parse_half_year(first, where)] = _parse_rate(rest.strip().rstrip(";"), where)
+    return rates
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_table() -> RateTable:
+    text = resources.files("relance_xlsx.data").joinpath(RATE_FILE).read_text("utf-8-sig")
+    return RateTable(MappingProxyType(dict(sorted(parse_rate_csv(text).items()))))
+
+
+def load_rate_table(extra: Mapping[str, Any] | None = None) -> RateTable:
+    """The shipped ECB table (``data/taux_bce.csv``) completed by ``Settings.taux_bce``."""
+    return _shipped_table().updated(extra)
+
+
+# --- interest ------------------------------------------------------------------------------
+
+
+def _unique(items: Iterable[str | None]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(x for x in items if x))
+
+
+def interest_segments(
+    due: date,
+    as_of: date,
+    table: RateTable | None,
+    fixed_rate: Decimal | None,
+) -> tuple[tuple[RateSegment, ...], tuple[str, ...]]:
+    """Late days (due, as_of] by rate: one segment at a fixed rate, else one per half-year."""
+    if as_of <= due:
+        return (), ()
+    if fixed_rate is not None:
+        return (RateSegment(due, as_of, (as_of - due).days, Decimal(fixed_rate)),), ()
+    if table is None:
+        table = load_rate_table()
+    segments: list[RateSegment] = []
+    warnings: list[str | None] = []
+    start = due
+    while start < as_of:
+        first_day = start + timedelta(days=1)
+        end = min(as_of, _next_half_year(half_year_start(first_day)) - timedelta(days=1))
+        rate, warning = table.penalty_rate_for(first_day)
+        warnings.append(warning)
+        segments.append(RateSegment(start, end, (end - start).days, rate))
+        start = end
+    return tuple(segments), _unique(warnings)
+
+
+def segment_interest(amount: Decimal, segment: RateSegment) -> Decimal:
+    """Exact (unrounded) interest of ``amount`` over one segment."""
+    return amount * segment.rate * segment.days / (100 * DAYS_PER_YEAR)
+
+
+def line_amounts(
+    line: LetterLine,
+    as_of: date,
+    *,
+    table: RateTable | None,
+    fixed_rate: Decimal | None,
+    indemnite: Decimal,
+    particulier: bool,
+) -> tuple[LineAmounts, tuple[str, ...]]:
+    """Days late, interest (rounded once per invoice) and indemnity of one line at ``as_of``."""
+    reste = to_decimal(line.reste_du)
+    credit = line.avoir or reste < 0
+    due = line.date_echeance
+    days = 0 if credit or due is None else max(0, (as_of - due).days)
+    if days == 0 or reste <= 0 or particulier:
+        return LineAmounts(days, ZERO, ZERO, ()), ()
+    segments, warnings = interest_segments(due, as_of, table, fixed_rate)
+    exact = sum((segment_interest(reste, s) for s in segments), Decimal(0))
+    interets = exact.quantize(CENT, rounding=ROUND_HALF_UP)
+    return LineAmounts(days, interets, to_decimal(indemnite), segments), warnings
+
+
+# --- letter --------------------------------------------------------------------------------
+
+
+def default_business_day(subdivision: str = "") -> BusinessDay:
+    """Monday–Friday and not a French public holiday (of ``subdivision`` when given)."""
+    import holidays
+
+    calendar = holidays.country_holidays("FR", subdiv=subdivision or None)
+    return lambda d: d.weekday() < 5 and d not in calendar
+
+
+def deadline(start: date, days: int, is_business_day: BusinessDay) -> date:
+    """``start`` + ``days`` calendar days, moved forward to the next business day."""
+    day = start + timedelta(days=days)
+    for _ in range(60):  # guard against a callable that never says yes
+        if is_business_day(day):
+            return day
+        day += timedelta(days=1)
+    raise ValueError(f"aucun jour ouvré trouvé après le {day.isoformat()}")
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def is_consumer(letter: PlannedLetter, settings: Settings) -> bool:
+    """B2C rules: flagged on the letter, or its client listed in ``[clients] particuliers``."""
+    if letter.particulier:
+        return True
+    listed = {_norm(x) for x in settings.clients_particuliers}
+    return bool(listed) and bool({_norm(letter.code_client), _norm(letter.client)} & listed)
+
+
+def letter_amounts(
+    letter: PlannedLetter,
+    settings: Settings,
+    table: RateTable | None = None,
+    is_business_day: BusinessDay | None = None,
+) -> LetterAmounts:
+    """Per-line and total amounts of one letter as of its date, per the settings.
+
+    ``table`` may be passed to load the ECB table once per run; ``settings.taux_bce`` is
+    applied to it in any case.
+    """
+    montants = settings.montants
+    particulier = is_consumer(letter, settings)
+    fixed = None if montants.taux_penalites is None else Decimal(repr(montants.taux_penalites))
+    if fixed is None and not particulier:
+        table = (table or load_rate_table()).updated(settings.taux_bce)
+    indemnite = ZERO if particulier else to_decimal(montants.indemnite_forfaitaire)
+
+    lines: list[LineAmounts] = []
+    warnings: list[str | None] = []
+    for line in letter.lignes:
+        amounts, line_warnings = line_amounts(
+            line,
+            letter.date,
+            table=table,
+            fixed_rate=fixed,
+            indemnite=indemnite,
+            particulier=particulier,
+        )
+        lines.append(amounts)
+        warnings.extend(line_warnings)
+
+    total_du = sum((to_decimal(x.reste_du) for x in letter.lignes), ZERO)
+    total_interets = sum((x.interets for x in lines), ZERO)
+    total_indemnites = sum((x.indemnite for x in lines), ZERO)
+    shown = not particulier and TIER_KEY[letter.niveau] in montants.afficher_penalites
+    total_reclame = total_du + total_interets + total_indemnites if shown else total_du
+
+    if particulier:
+        rate = None
+        description = "taux de l'intérêt légal, à compter de la mise en demeure"
+        reference = REFERENCE_CONSOMMATEUR
+        mention = {3: MENTION_CONSOMMATEUR_MED, 2: MENTION_CONSOMMATEUR_R2}.get(letter.niveau, "")
+    else:
+        mention = ""
+        reference = REFERENCE_INTERETS_INDEMNITE if indemnite > 0 else REFERENCE_INTERETS
+        if fixed is not None:
+            rate = fixed
+            description = f"taux de {format_rate(rate)} prévu par nos conditions générales de vente"
+        else:
+            assert table is not None
+            rate, warning = table.penalty_rate_for(letter.date)
+            warnings.append(warning)
+            description = (
+                "taux de refinancement de la BCE majoré de 10 points "
+                f"({format_rate(rate)} au {half_year_label(half_year_start(letter.date))})"
+            )
+
+    date_limite = None
+    if letter.niveau == 3:
+        check = is_business_day or default_business_day(settings.subdivision)
+        date_limite = deadline(letter.date, montants.delai_mise_en_demeure, check)
+
+    return LetterAmounts(
+        lines=tuple(lines),
+        total_du=total_du,
+        total_interets=total_interets,
+        total_indemnites=total_indemnites,
+        total_reclame=total_reclame,
+        afficher_penalites=shown,
+        taux_description=description,
+        reference_legale=reference,
+        date_limite=date_limite,
+        warnings=_unique(warnings),
+        mention_consommateur=mention,
+        taux_penalites=rate,
+        indemnite_unitaire=indemnite,
+        delai_jours=montants.delai_mise_en_demeure,
+        particulier=particulier,
+    )
+
+
+def amounts_context(letter: PlannedLetter, amounts: LetterAmounts) -> dict[str, Any]:
+    """French template variables for the amounts, formatted for print."""
+    factures = []
+    for line, la in zip(letter.lignes, amounts.lines, strict=True):
+        credit = line.avoir or line.reste_du < 0
+        factures.append(
+            {
+                "jours_retard": la.jours_retard,
+                "interets": "" if credit or amounts.particulier else format_eur(la.interets),
+                "indemnite": format_eur(la.indemnite) if la.indemnite > 0 else "",
+            }
+        )
+    rate = amounts.taux_penalites
+    unit = amounts.indemnite_unitaire
+    return {
+        "total_du": format_eur(amounts.total_du),
+        "total_interets": format_eur(amounts.total_interets),
+        "total_indemnites": format_eur(amounts.total_indemnites),
+        "total_reclame": format_eur(amounts.total_reclame),
+        "total_reclame_lettres": amount_in_words(amounts.total_reclame),
+        "afficher_penalites": amounts.afficher_penalites,
+        "taux_penalites": "" if rate is None else format_rate(rate),
+        "base_taux": amounts.taux_description,
+        "reference_legale": amounts.reference_legale,
+        "indemnite_unitaire": format_eur(unit) if unit > 0 else "",
+        "date_limite": format_date_long(amounts.date_limite),
+        "delai_jours": amounts.delai_jours,
+        "mention_consommateur": amounts.mention_consommateur,
+        "factures_montants": factures,
+    }

@@ -1,0 +1,549 @@
+"""Reading the export: find the table, map its columns, parse each row into plain data.
+
+Exports vary by software and by person: title rows above the header, French or English
+headers with accents and abbreviations, text dates, "1 234,56 €", total rows. Column names
+are matched against ``SYNONYMS`` (data, not branches). A row that cannot be read keeps its
+place with an ``erreur`` reason: it never stops the run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import CANONICAL_FIELDS, Settings
+from .errors import InputError
+from .parsing import (
+    clean_text,
+    is_blank,
+    normalise,
+    parse_amount,
+    parse_consumer,
+    parse_date,
+    parse_flag,
+    parse_level,
+)
+
+SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+CSV_SUFFIXES = {".csv", ".txt"}
+IN_PLACE_SUFFIXES = {".xlsx", ".xlsm"}
+HEADER_SCAN_ROWS = 40
+
+REQUIRED = ("numero_facture", "client", "date_echeance")
+
+FIELD_LABELS = {
+    "numero_facture": "numéro de facture",
+    "client": "client (raison sociale)",
+    "code_client": "code client",
+    "date_facture": "date de facture",
+    "date_echeance": "date d'échéance",
+    "montant_ttc": "montant TTC",
+    "montant_regle": "montant réglé",
+    "reste_du": "reste dû",
+    "email": "e-mail",
+    "telephone": "téléphone",
+    "adresse": "adresse",
+    "code_postal": "code postal",
+    "ville": "ville",
+    "contact": "contact",
+    "litige": "litige",
+    "type_client": "type de client",
+    "niveau_relance": "niveau de relance",
+    "date_derniere_relance": "date de dernière relance",
+}
+
+# Normalised header names (see parsing.normalise) for each canonical field. A header also
+# matches when each of its words abbreviates the synonym's word at the same place
+# ("date d ech" matches "date d echeance").
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "numero_facture": (
+        "numero facture", "n facture", "no facture", "num facture", "numero de facture",
+        "n de facture", "facture", "factures", "n piece", "numero piece", "num piece",
+        "no piece", "piece", "n de piece", "reference facture", "ref facture", "reference",
+        "ref", "invoice", "invoice number", "invoice no", "invoice n", "invoice num",
+        "invoice id", "document", "n document", "numero document", "doc", "n doc",
+        "numero", "no", "n",
+    ),
+    "client": (
+        "client", "nom client", "nom du client", "raison sociale", "raison sociale client",
+        "nom", "societe", "tiers", "nom tiers", "intitule", "intitule compte",
+        "intitule du compte", "libelle client", "libelle compte", "customer",
+        "customer name", "client name", "debiteur", "denomination",
+    ),
+    "code_client": (
+        "code client", "compte client", "compte", "n compte", "numero compte",
+        "n client", "numero client", "num client", "no client", "code tiers",
+        "compte tiers", "n tiers", "ref client", "reference client", "code",
+        "customer id", "customer code", "customer number", "account", "account number",
+        "client id", "id client", "compte auxiliaire", "code auxiliaire",
+    ),
+    "date_facture": (
+        "date facture", "date de facture", "date", "date piece", "date de piece",
+        "date d emission", "date emission", "date document", "invoice date", "date doc",
+        "emise le", "date ecriture",
+    ),
+    "date_echeance": (
+        "date echeance", "date d echeance", "date de l echeance", "echeance", "echeance le",
+        "date limite de paiement", "date limite", "date de paiement prevue", "due date",
+        "date due", "payment due", "due", "ech", "date ech",
+    ),
+    "montant_ttc": (
+        "montant ttc", "ttc", "total ttc", "montant", "montant facture", "montant total",
+        "montant total ttc", "montant de la facture", "debit", "amount", "invoice amount",
+        "total", "total amount", "mt ttc", "montant initial", "montant origine",
+    ),
+    "montant_regle": (
+        "montant regle", "regle", "deja regle", "reglement", "reglements", "paye",
+        "montant paye", "deja paye", "encaisse", "montant encaisse", "credit", "paid",
+        "amount paid", "paiement", "paiements", "acompte", "acomptes",
+    ),
+    "reste_du": (
+        "reste du", "restant du", "reste a payer", "reste a regler", "reste a encaisser",
+        "solde", "solde du", "solde restant", "montant du", "montant restant",
+        "montant restant du", "reste", "amount due", "balance", "balance due",
+        "outstanding", "open amount", "due amount", "non regle", "impaye",
+    ),
+    "email": ("email", "e mail", "mail", "courriel", "adresse email", "adresse mail",
+              "email client", "mail client", "adresse e mail"),
+    "telephone": ("telephone", "tel", "tel client", "telephone client", "phone", "portable",
+                  "mobile", "n telephone", "numero de telephone"),
+    "adresse": ("adresse", "adresse 1", "adresse client", "adresse postale", "rue",
+                "address", "adresse ligne 1", "voie"),
+    "code_postal": ("code postal", "cp", "postal code", "zip", "zip code", "c postal"),
+    "ville": ("ville", "localite", "commune", "city", "town"),
+    "contact": ("contact", "interlocuteur", "nom contact", "contact client",
+                "contact name", "destinataire", "a l attention de"),
+    "litige": ("litige", "en litige", "contestation", "conteste", "dispute", "disputed",
+               "blocage", "bloque", "litiges"),
+    "type_client": ("type client", "type de client", "type", "categorie client",
+                    "categorie", "nature client", "client type", "b2b b2c"),
+    "niveau_relance": ("niveau de relance", "niveau relance", "niveau", "relance",
+                       "nb relances", "nombre de relances", "dernier niveau de relance",
+                       "reminder level", "dunning level", "relances"),
+    "date_derniere_relance": ("date derniere relance", "date de derniere relance",
+                              "derniere relance", "date relance", "relance le",
+                              "last reminder", "last reminder date", "date de relance"),
+}  # fmt: skip
+
+_TOTAL_WORDS = ("total", "totaux", "sous total", "soustotal", "cumul", "report",
+                "a reporter", "solde", "grand total", "total general")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """The export as plain data: invoices DataFrame plus where the table was found."""
+
+    source: Path
+    kind: str  # "xlsx", "xlsm", "xls", "ods", "xlsb", "csv"
+    sheet: str
+    header_row: int  # 1-based
+    columns: Mapping[str, str]  # canonical field -> header text in the export
+    column_index: Mapping[str, int]  # canonical field -> 0-based column index
+    headers: tuple[str, ...]  # every header of the header row, as written
+    status_index: int | None  # 0-based column of an existing status column
+    invoices: pd.DataFrame
+    raw_rows: tuple[tuple[object, ...], ...]  # the sheet as read (for csv/xls/ods copies)
+    dropped_total_rows: int
+    warnings: tuple[str, ...]
+
+    @property
+    def in_place(self) -> bool:
+        """The status column can be written into the file itself (xlsx/xlsm)."""
+        return self.kind in ("xlsx", "xlsm")
+
+
+# --- raw sheets ---------------------------------------------------------------------------
+
+
+def _sheets(path: Path) -> tuple[str, dict[str, list[list[object]]]]:
+    """All sheets as row lists, from A1. Returns (kind, {sheet name: rows})."""
+    if not path.exists():
+        raise InputError(
+            f"Fichier introuvable : {path}\nVérifiez le nom et le dossier du fichier."
+        )
+    if path.is_dir():
+        raise InputError(f"« {path} » est un dossier, pas un fichier d'export.")
+    data = path.read_bytes()
+    if not data.strip():
+        raise InputError(
+            f"Le fichier « {path.name} » est vide.\n"
+            "Refaites l'export depuis votre logiciel comptable, puis relancez."
+        )
+    suffix = path.suffix.lower()
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" and b"E\x00n\x00c\x00r\x00y\x00p\x00t" in data:
+        raise InputError(
+            f"Le classeur « {path.name} » est protégé par un mot de passe.\n"
+            "Ouvrez-le dans Excel, enregistrez une copie sans mot de passe "
+            "(Fichier > Informations > Protéger le classeur), puis relancez sur cette copie."
+        )
+    if suffix in CSV_SUFFIXES or (suffix not in SPREADSHEET_SUFFIXES and _looks_like_text(data)):
+        return "csv", {path.stem: _read_csv(data, path)}
+    if suffix not in SPREADSHEET_SUFFIXES:
+        raise InputError(
+            f"« {path.name} » n'est pas un classeur : formats acceptés .xlsx, .xlsm, .xls, "
+            ".ods et .csv.\nExportez l'échéancier clients depuis votre logiciel dans l'un de "
+            "ces formats."
+        )
+    import python_calamine
+
+    try:
+        wb = python_calamine.CalamineWorkbook.from_path(str(path))
+        sheets = {
+            name: wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            for name in wb.sheet_names
+        }
+    except Exception as exc:  # calamine raises its own error types, all unreadable files
+        raise InputError(
+            f"Impossible de lire « {path.name} » : le fichier n'est pas un classeur valide "
+            f"ou il est endommagé ({type(exc).__name__}).\n"
+            "Ouvrez-le dans Excel pour vérifier, enregistrez-le de nouveau au format .xlsx, "
+            "puis relancez."
+        ) from exc
+    return suffix.lstrip("."), sheets
+
+
+def _looks_like_text(data: bytes) -> bool:
+    head = data[:4096]
+    return b"\x00" not in head and not head.startswith(b"PK")
+
+
+def _read_csv(data: bytes, path: Path) -> list[list[object]]:
+    """CSV with ';' or ',' (or tab), UTF-8 with or without BOM, or cp1252."""
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - cp1252 decodes almost anything
+        raise InputError(f"Encodage du fichier « {path.name} » non reconnu.")
+    sample = "\n".join(text.splitlines()[:50])
+    counts = {d: sample.count(d) for d in (";", "\t", ",")}
+    delimiter = ";" if counts[";"] else max(counts, key=lambda d: counts[d])
+    if not any(counts.values()):
+        delimiter = ";"
+    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
+    return [[c if c.strip() else "" for c in row] for row in rows]
+
+
+# --- header detection ---------------------------------------------------------------------
+
+
+def _abbreviates(header: tuple[str, ...], synonym: tuple[str, ...]) -> bool:
+    return len(header) == len(synonym) and all(
+        s.startswith(h) for h, s in zip(header, synonym, strict=True)
+    )
+
+
+def match_field(header: str) -> tuple[str, int] | None:
+    """The canonical field a header names, with a score (3 exact, 1 abbreviation)."""
+    norm = normalise(header)
+    if not norm:
+        return None
+    for name, synonyms in SYNONYMS.items():
+        if norm in synonyms:
+            return name, 3
+    words = tuple(norm.split())
+    for name, synonyms in SYNONYMS.items():
+        for syn in synonyms:
+            if _abbreviates(words, tuple(syn.split())):
+                return name, 1
+    return None
+
+
+def map_headers(
+    headers: Sequence[object], overrides: Mapping[str, str], status_header: str = ""
+) -> dict[str, int]:
+    """Canonical field -> column index; the settings' [colonnes] win over auto-detection."""
+    texts = [clean_text(h) for h in headers]
+    norm = [normalise(t) for t in texts]
+    mapping: dict[str, int] = {}
+    taken: set[int] = {i for i, n in enumerate(norm) if status_header and n == status_header}
+    for fld, header in overrides.items():
+        target = normalise(header)
+        for i, n in enumerate(norm):
+            if n and n == target and i not in taken:
+                mapping[fld] = i
+                taken.add(i)
+                break
+    candidates: list[tuple[int, int, str, int]] = []  # (-score, position, field, index)
+    for i, text in enumerate(texts):
+        if i in taken:
+            continue
+        found = match_field(text)
+        if found and found[0] not in mapping:
+            candidates.append((-found[1], i, found[0], i))
+    for _neg, _pos, fld, i in sorted(candidates):
+        if fld not in mapping and i not in taken:
+            mapping[fld] = i
+            taken.add(i)
+    # "Date" alone is the invoice date only when a due date exists elsewhere.
+    return mapping
+
+
+def _find_table(
+    sheets: Mapping[str, list[list[object]]], settings: Settings, path: Path
+) -> tuple[str, int, dict[str, int]]:
+    """(sheet, 0-based header row, mapping): the row that names the most canonical fields."""
+    names = list(sheets)
+    if settings.feuille:
+        wanted = [n for n in names if normalise(n) == normalise(settings.feuille)]
+        if not wanted:
+            raise InputError(
+                f"Feuille « {settings.feuille} » introuvable dans « {path.name} ».\n"
+                f"Feuilles du classeur : {', '.join('« ' + n + ' »' for n in names)}.\n"
+                "Corrigez [classeur] feuille dans relance.toml."
+            )
+        names = wanted
+    best: tuple[int, str, int, dict[str, int]] | None = None
+    for name in names:
+        rows = sheets[name]
+        for r, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+            if sum(1 for v in row if isinstance(v, str) and v.strip()) < 2:
+                continue
+            mapping = map_headers(row, settings.colonnes, normalise(settings.colonne_statut))
+            required = sum(1 for f in REQUIRED if f in mapping)
+            has_amount = "montant_ttc" in mapping or "reste_du" in mapping
+            score = required * 10 + has_amount * 10 + len(mapping)
+            if best is None or score > best[0]:
+                best = (score, name, r, mapping)
+    if best is None:
+        raise InputError(
+            f"Aucun tableau trouvé dans « {path.name} » : "
+            f"{'la feuille est vide' if len(names) == 1 else 'les feuilles sont vides'}.\n"
+            "Vérifiez que l'export contient bien la liste des factures ouvertes."
+        )
+    _score, name, r, mapping = best
+    missing = [f for f in REQUIRED if f not in mapping]
+    if "montant_ttc" not in mapping and "reste_du" not in mapping:
+        missing.append("reste_du")
+    if missing:
+        headers = [clean_text(h) for h in sheets[name][r] if clean_text(h)]
+        lines = "\n".join(
+            f'  {f} = "…"   # {FIELD_LABELS[f]}' for f in missing
+        )
+        raise InputError(
+            f"Colonne obligatoire introuvable dans « {path.name} », feuille « {name} » : "
+            f"{', '.join(FIELD_LABELS[f] for f in missing)}.\n"
+            f"Colonnes lues à la ligne {r + 1} : "
+            f"{', '.join('« ' + h + ' »' for h in headers) or '(aucune)'}.\n"
+            "Indiquez la colonne à utiliser dans relance.toml, section [colonnes], "
+            "en recopiant son titre exact :\n[colonnes]\n" + lines
+        )
+    return name, r, mapping
+
+
+# --- rows ---------------------------------------------------------------------------------
+
+
+def _is_total_row(values: Sequence[object], mapping: Mapping[str, int]) -> bool:
+    """A subtotal/total line: labelled "Total…" with no real invoice number, or unlabelled."""
+    number = clean_text(_get(values, mapping.get("numero_facture")))
+    client = clean_text(_get(values, mapping.get("client")))
+    for v in values:
+        if isinstance(v, str) and v.strip():
+            n = normalise(v)
+            if any(n == w or n.startswith(w + " ") for w in _TOTAL_WORDS):
+                if not number or normalise(number).startswith(("total", "sous total")):
+                    return True
+    return not number and not client and not clean_text(_get(values, mapping.get("date_echeance")))
+
+
+def _get(values: Sequence[object], index: int | None) -> object:
+    if index is None or index >= len(values):
+        return None
+    return values[index]
+
+
+def client_key(code: str, name: str) -> str:
+    """The client key: its account code when present, else its normalised name."""
+    return f"code:{code.strip().upper()}" if code.strip() else f"nom:{normalise(name)}"
+
+
+def _postcode(value: object) -> str:
+    text = clean_text(value)
+    if text.isdigit() and len(text) == 4:
+        return "0" + text  # 08000 exported as the number 8000
+    return text
+
+
+def _build_frame(
+    rows: list[list[object]], header_row: int, mapping: Mapping[str, int], settings: Settings
+) -> tuple[pd.DataFrame, int]:
+    """Parse every data row below the header into the invoices DataFrame."""
+    consumers = {normalise(c) for c in settings.clients_particuliers}
+    records: list[dict[str, object]] = []
+    dropped_totals = 0
+    date_cache: dict[object, object] = {}
+    for r in range(header_row + 1, len(rows)):
+        values = rows[r]
+        if all(is_blank(v) for v in values):
+            continue
+        if _is_total_row(values, mapping):
+            if any(not is_blank(_get(values, i)) for i in mapping.values()):
+                dropped_totals += 1
+            continue
+        rec: dict[str, object] = {"ligne": r + 1}
+        errors: list[str] = []
+
+        def text(fld: str, values: Sequence[object] = values) -> str:
+            return clean_text(_get(values, mapping.get(fld)))
+
+        def dt(fld: str, label: str, values: Sequence[object] = values) -> date | None:
+            raw = _get(values, mapping.get(fld))
+            key = raw if isinstance(raw, str) else None
+            if key is not None and key in date_cache:
+                cached = date_cache[key]
+            else:
+                try:
+                    cached = parse_date(raw)
+                except ValueError:
+                    cached = ValueError
+                if key is not None:
+                    date_cache[key] = cached
+            if cached is ValueError:
+                errors.append(f"{label} illisible : « {clean_text(raw)} »")
+                return None
+            return cached  # type: ignore[return-value]
+
+        def amount(fld: str, label: str, values: Sequence[object] = values) -> float | None:
+            raw = _get(values, mapping.get(fld))
+            try:
+                return parse_amount(raw)
+            except ValueError:
+                errors.append(f"{label} illisible : « {clean_text(raw)} »")
+                return None
+
+        rec["numero_facture"] = text("numero_facture")
+        rec["client"] = text("client")
+        rec["code_client"] = text("code_client")
+        for fld in ("email", "telephone", "adresse", "ville", "contact"):
+            rec[fld] = text(fld)
+        rec["code_postal"] = _postcode(_get(values, mapping.get("code_postal")))
+        rec["date_facture"] = dt("date_facture", "date de facture")
+        rec["date_echeance"] = dt("date_echeance", "date d'échéance")
+        ttc = amount("montant_ttc", "montant TTC")
+        paid = amount("montant_regle", "montant réglé")
+        rest = amount("reste_du", "reste dû")
+        if rest is None and "reste_du" in mapping and ttc is None:
+            pass
+        if rest is None and ttc is not None:
+            rest = ttc - (paid or 0.0)
+        rec["montant_ttc"], rec["montant_regle"], rec["reste_du"] = ttc, paid, rest
+        rec["litige"] = parse_flag(_get(values, mapping.get("litige")))
+        rec["particulier"] = parse_consumer(_get(values, mapping.get("type_client"))) or bool(
+            consumers
+            and (
+                normalise(rec["code_client"]) in consumers  # type: ignore[arg-type]
+                or normalise(rec["client"]) in consumers  # type: ignore[arg-type]
+            )
+        )
+        try:
+            rec["niveau_export"] = parse_level(_get(values, mapping.get("niveau_relance")))
+        except ValueError as exc:
+            errors.append(str(exc))
+            rec["niveau_export"] = 0
+        rec["date_relance_export"] = dt("date_derniere_relance", "date de dernière relance")
+        if rec["niveau_export"] and rec["date_relance_export"] is None:
+            # A level with no date: the level counts, dated at the due date (conservative).
+            rec["date_relance_export"] = rec["date_echeance"]
+        if not rec["numero_facture"]:
+            errors.insert(0, "numéro de facture manquant")
+        if not rec["client"] and not rec["code_client"]:
+            errors.insert(0, "client manquant")
+        if rec["date_echeance"] is None and not any("échéance" in e for e in errors):
+            errors.append("date d'échéance manquante")
+        if rest is None and not any("montant" in e or "reste" in e for e in errors):
+            errors.append("montant manquant (ni reste dû ni montant TTC)")
+        rec["erreur"] = " ; ".join(errors)
+        records.append(rec)
+    return _frame(records), dropped_totals
+
+
+def _frame(records: list[dict[str, object]]) -> pd.DataFrame:
+    cols = {
+        "ligne": [r["ligne"] for r in records],
+    }
+    df = pd.DataFrame(records, columns=[
+        "ligne", "numero_facture", "client", "code_client", "date_facture", "date_echeance",
+        "montant_ttc", "montant_regle", "reste_du", "email", "telephone", "adresse",
+        "code_postal", "ville", "contact", "litige", "particulier", "niveau_export",
+        "date_relance_export", "erreur",
+    ])  # fmt: skip
+    del cols
+    for c in ("date_facture", "date_echeance", "date_relance_export"):
+        df[c] = pd.to_datetime(df[c], errors="coerce").astype("datetime64[ns]")
+    for c in ("montant_ttc", "montant_regle", "reste_du"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+    df["ligne"] = df["ligne"].astype(np.int64)
+    df["niveau_export"] = df["niveau_export"].fillna(0).astype(np.int64)
+    df["litige"] = df["litige"].fillna(False).astype(bool)
+    df["particulier"] = df["particulier"].fillna(False).astype(bool)
+    for c in ("numero_facture", "client", "code_client", "email", "telephone", "adresse",
+              "code_postal", "ville", "contact", "erreur"):  # fmt: skip
+        df[c] = df[c].fillna("").astype(object)
+    df["cle_client"] = [
+        client_key(code, name) for code, name in zip(df["code_client"], df["client"], strict=True)
+    ]
+    keys = df["cle_client"] + "|" + df["numero_facture"].map(normalise)
+    dup = keys.duplicated(keep=False) & (df["numero_facture"] != "")
+    if dup.any():
+        # Invoices paid in instalments appear once per due date: the due date tells them apart.
+        due = df["date_echeance"].dt.strftime("%Y-%m-%d").fillna("")
+        keys = keys.where(~dup, keys + "|" + due)
+    df["cle_facture"] = keys.astype(object)
+    return df
+
+
+def read_export(path: Path, settings: Settings) -> ReadResult:
+    """Read the export: find the table, map its columns and parse every row."""
+    path = Path(path)
+    kind, sheets = _sheets(path)
+    if not any(any(not is_blank(v) for v in row) for rows in sheets.values() for row in rows):
+        raise InputError(
+            f"Le fichier « {path.name} » ne contient aucune donnée.\n"
+            "Refaites l'export depuis votre logiciel comptable, puis relancez."
+        )
+    sheet, header_row, mapping = _find_table(sheets, settings, path)
+    rows = sheets[sheet]
+    headers = tuple(clean_text(h) for h in rows[header_row])
+    frame, dropped = _build_frame(rows, header_row, mapping, settings)
+    status_norm = normalise(settings.colonne_statut)
+    status_index = next((i for i, h in enumerate(headers) if normalise(h) == status_norm), None)
+    frame["statut_existant"] = [
+        clean_text(_get(rows[line - 1], status_index)) if status_index is not None else ""
+        for line in frame["ligne"]
+    ]
+    warnings: list[str] = []
+    unmatched = [k for k, v in settings.colonnes.items() if k not in mapping]
+    for fld in unmatched:
+        warnings.append(
+            f"[colonnes] {fld} = « {settings.colonnes[fld]} » : aucune colonne de ce titre "
+            f"dans la feuille « {sheet} » ; détection automatique utilisée."
+        )
+    if frame.empty:
+        warnings.append(f"Aucune facture sous l'en-tête (ligne {header_row + 1}).")
+    return ReadResult(
+        source=path,
+        kind=kind,
+        sheet=sheet,
+        header_row=header_row + 1,
+        columns={f: headers[i] for f, i in mapping.items()},
+        column_index=dict(mapping),
+        headers=headers,
+        status_index=status_index,
+        invoices=frame,
+        raw_rows=tuple(tuple(r) for r in rows),
+        dropped_total_rows=dropped,
+        warnings=tuple(warnings),
+    )
+
+
+__all__ = ["CANONICAL_FIELDS", "ReadResult", "read_export", "map_headers", "match_field"]

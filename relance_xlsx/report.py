@@ -1,0 +1,129 @@
+"""The report: the short French summary printed and saved at the end of a run.
+
+Pure functions from the run's data to text; the pipeline decides where it goes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from .formatting import format_date_short, format_eur
+from .model import ETATS, LEVEL_STATE, PlannedLetter, RunResult
+
+MAX_ERRORS_SHOWN = 20
+
+
+def state_table(invoices: pd.DataFrame) -> pd.DataFrame:
+    """Count and amount outstanding per state, in the order of the status words."""
+    if invoices.empty:
+        return pd.DataFrame({"etat": [], "factures": [], "montant": []})
+    grouped = invoices.groupby("etat").agg(
+        factures=("etat", "size"), montant=("reste_du", lambda s: float(s.fillna(0).sum()))
+    )
+    rows = [
+        (e.value, int(grouped.loc[e.value, "factures"]), float(grouped.loc[e.value, "montant"]))
+        for e in ETATS
+        if e.value in grouped.index
+    ]
+    return pd.DataFrame(rows, columns=["etat", "factures", "montant"])
+
+
+def letters_line(letters: Sequence[PlannedLetter]) -> str:
+    if not letters:
+        return "aucun"
+    parts = []
+    for level, state in LEVEL_STATE.items():
+        n = sum(1 for x in letters if x.niveau == level)
+        if n:
+            parts.append(f"{state.value} : {n}")
+    return f"{len(letters)} ({', '.join(parts)})"
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    return text.rjust(width) if right else text.ljust(width)
+
+
+def summary_text(result: RunResult) -> str:
+    """The summary of a run, as printed on screen and saved beside the letters."""
+    inv = result.invoices
+    extra = result.extra
+    lines = [
+        f"Relances au {format_date_short(result.run_date)} — « {result.source.name} »"
+        + (f", feuille « {result.sheet} »" if result.sheet else "")
+        + (f", en-tête ligne {extra['header_row']}" if extra.get("header_row") else ""),
+    ]
+    dropped = extra.get("dropped_total_rows", 0)
+    lines.append(
+        f"{len(inv)} ligne(s) lue(s)"
+        + (f", {dropped} ligne(s) de total ignorée(s)" if dropped else "")
+        + ("  [simulation : rien n'a été écrit]" if result.dry_run else "")
+    )
+    lines.append("")
+    table = state_table(inv)
+    if not table.empty:
+        lines.append(f"{_pad('État', 18)}{_pad('Factures', 10, True)}{_pad('Reste dû', 20, True)}")
+        for row in table.itertuples(index=False):
+            lines.append(
+                f"{_pad(row.etat, 18)}{_pad(str(row.factures), 10, True)}"
+                f"{_pad(format_eur(row.montant), 20, True)}"
+            )
+        overdue = inv[inv["etat"].isin(
+            ["En attente", "Relance 1", "Relance 2", "Mise en demeure", "Contentieux"]
+        )]  # fmt: skip
+        lines.append(
+            f"{_pad('Total échu', 18)}{_pad(str(len(overdue)), 10, True)}"
+            f"{_pad(format_eur(float(overdue['reste_du'].sum())), 20, True)}"
+        )
+        lines.append("")
+    verb = "à produire" if result.dry_run else "produits"
+    lines.append(f"Courriers {verb} : {letters_line(result.letters)}")
+    if result.out_dir and result.letter_files:
+        lines.append(f"  dans : {result.out_dir}")
+    if result.workbook_written:
+        lines.append(f"Colonne de statut écrite dans : {result.workbook_written}")
+    if result.backup:
+        lines.append(f"Sauvegarde de l'original : {result.backup}")
+    if extra.get("journal") and not result.dry_run:
+        lines.append(f"Journal des relances : {extra['journal']}")
+    errors = inv[inv["etat"] == "Erreur"] if not inv.empty else inv
+    if len(errors):
+        lines.append("")
+        lines.append(f"Lignes illisibles ({len(errors)}) — statut « Erreur », à corriger :")
+        for row in errors.head(MAX_ERRORS_SHOWN).itertuples(index=False):
+            lines.append(f"  ligne {row.ligne} : {row.erreur}")
+        if len(errors) > MAX_ERRORS_SHOWN:
+            lines.append(f"  … et {len(errors) - MAX_ERRORS_SHOWN} autre(s)")
+    if result.warnings:
+        lines.append("")
+        lines.append("Avertissements :")
+        lines.extend(f"  - {w}" for w in result.warnings)
+    return "\n".join(lines) + "\n"
+
+
+def plan_text(invoices: pd.DataFrame) -> str:
+    """The dry-run plan: one line per invoice (client, invoice, state, next step)."""
+    if invoices.empty:
+        return "Aucune facture.\n"
+    rows = []
+    for row in invoices.itertuples(index=False):
+        nxt = ""
+        if row.prochaine_etape:
+            nxt = row.prochaine_etape
+            if not pd.isna(row.date_prochaine_etape):
+                nxt += f" le {format_date_short(row.date_prochaine_etape)}"
+        rows.append((row.client or row.code_client, row.numero_facture, row.etat, nxt))
+    w_client = min(max(len("Client"), *(len(r[0]) for r in rows)), 32)
+    w_inv = min(max(len("Facture"), *(len(r[1]) for r in rows)), 20)
+    w_state = max(len("État"), *(len(r[2]) for r in rows))
+    out = [
+        f"{'Client'.ljust(w_client)}  {'Facture'.ljust(w_inv)}  {'État'.ljust(w_state)}  "
+        "Prochaine étape",
+        f"{'-' * w_client}  {'-' * w_inv}  {'-' * w_state}  {'-' * 15}",
+    ]
+    for client, number, state, nxt in rows:
+        client = client if len(client) <= w_client else client[: w_client - 1] + "…"
+        out.append(f"{client.ljust(w_client)}  {number[:w_inv].ljust(w_inv)}  "
+                   f"{state.ljust(w_state)}  {nxt}")
+    return "\n".join(out) + "\n"
