@@ -32,7 +32,9 @@ class FrenchDate(click.ParamType):
                 return datetime.strptime(value.strip(), fmt).date()
             except ValueError:
                 continue
-        self.fail(f"date « {value} » incorrecte : écrivez-la AAAA-MM-JJ, ex. : 2026-11-23", param, ctx)
+        self.fail(
+            f"date « {value} » incorrecte : écrivez-la AAAA-MM-JJ, ex. : 2026-11-23", param, ctx
+        )
 
 
 _USAGE_FR = (
@@ -40,11 +42,13 @@ _USAGE_FR = (
      lambda m: f"option inconnue : {m.group(1)}"
      + (f" (vouliez-vous dire {m.group(2)} ?)" if m.group(2) else "")),
     (r"Missing argument '(.+)'\.?", lambda m: f"argument manquant : {m.group(1)}"),
-    (r"Option '(.+)' requires an argument\.?", lambda m: f"l'option {m.group(1)} attend une valeur"),
+    (r"Option '(.+)' requires an argument\.?",
+     lambda m: f"l'option {m.group(1)} attend une valeur"),
     (r"No such command '(.+)'\.?", lambda m: f"commande inconnue : « {m.group(1)} »"),
     (r"Got unexpected extra arguments? \((.+)\)",
      lambda m: f"argument(s) en trop : {m.group(1)}"),
-    (r"Invalid value for '(.+?)': (.+)", lambda m: f"valeur incorrecte pour {m.group(1)} : {m.group(2)}"),
+    (r"Invalid value for '(.+?)': (.+)",
+     lambda m: f"valeur incorrecte pour {m.group(1)} : {m.group(2)}"),
     (r"Path '(.+)' does not exist\.?", lambda m: f"le chemin « {m.group(1)} » n'existe pas"),
     (r"File '(.+)' does not exist\.?", lambda m: f"le fichier « {m.group(1)} » n'existe pas"),
 )  # fmt: skip

@@ -482,7 +482,7 @@ def default_settings_text() -> str:
 
 
 def find_settings(explicit: Path | None, export: Path | None) -> Path | None:
-    """The settings file of a run: ``--config``, else relance.toml here, beside or above the export."""
+    """The settings file: ``--config``, else relance.toml here, beside or above the export."""
     if explicit is not None:
         return Path(explicit)
     candidates = [Path.cwd() / SETTINGS_FILENAME]

@@ -70,7 +70,8 @@ def classify(
     candidate = step_due & (level < 3)
     waiting = overdue & ~step_due
 
-    late_days = np.where(overdue | dispute, (run - np.where(np.isnat(due), run, due)).astype(int), 0)
+    known_due = np.where(np.isnat(due), run, due)
+    late_days = np.where(overdue | dispute, (run - known_due).astype(int), 0)
 
     df["niveau"] = level
     df["jours_retard"] = np.maximum(late_days, 0)
@@ -80,7 +81,8 @@ def classify(
     decisions = _client_decisions(df, candidate, overdue & ~legal, avoir, run, settings, cal)
     letter_level = df["cle_client"].map({d.cle_client: d.niveau for d in decisions}).fillna(0)
     letter_level = letter_level.to_numpy(dtype=np.int64)
-    blocked = df["cle_client"].map({d.cle_client: d.raison for d in decisions}).fillna("")
+    reasons = {d.cle_client: d.raison for d in decisions}
+    blocked = pd.Series([reasons.get(k, "") for k in df["cle_client"]], dtype=object)
 
     sent = candidate & (letter_level > 0)
     listed = (overdue & ~legal & (letter_level > 0)) | (avoir & (letter_level > 0) & (rest < 0))
@@ -109,7 +111,8 @@ def classify(
     df["date_prochaine_etape"] = pd.to_datetime(
         np.where(sent, next_after, np.where(overdue & ~legal, next_date, np.datetime64("NaT")))
     )
-    df["statut"] = _status_texts(df, run_date, blocked.to_numpy(), sent, waiting | (candidate & ~sent))
+    held = waiting | (candidate & ~sent)
+    df["statut"] = _status_texts(df, run_date, blocked.to_numpy(), sent, held)
     return df
 
 

@@ -35,6 +35,7 @@ SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt"}
 IN_PLACE_SUFFIXES = {".xlsx", ".xlsm"}
 HEADER_SCAN_ROWS = 40
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted xlsx are OLE containers
 
 REQUIRED = ("numero_facture", "client", "date_echeance")
 
@@ -177,7 +178,7 @@ def _sheets(path: Path) -> tuple[str, dict[str, list[list[object]]]]:
             "Refaites l'export depuis votre logiciel comptable, puis relancez."
         )
     suffix = path.suffix.lower()
-    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" and b"E\x00n\x00c\x00r\x00y\x00p\x00t" in data:
+    if data[:8] == OLE_MAGIC and "EncryptedPackage".encode("utf-16-le") in data:
         raise InputError(
             f"Le classeur « {path.name} » est protégé par un mot de passe.\n"
             "Ouvrez-le dans Excel, enregistrez une copie sans mot de passe "
@@ -396,7 +397,9 @@ def _build_frame(
         def text(fld: str, values: Sequence[object] = values) -> str:
             return clean_text(_get(values, mapping.get(fld)))
 
-        def dt(fld: str, label: str, values: Sequence[object] = values) -> date | None:
+        def dt(
+            fld: str, label: str, values: Sequence[object] = values, errors: list[str] = errors
+        ) -> date | None:
             raw = _get(values, mapping.get(fld))
             key = raw if isinstance(raw, str) else None
             if key is not None and key in date_cache:
@@ -413,7 +416,9 @@ def _build_frame(
                 return None
             return cached  # type: ignore[return-value]
 
-        def amount(fld: str, label: str, values: Sequence[object] = values) -> float | None:
+        def amount(
+            fld: str, label: str, values: Sequence[object] = values, errors: list[str] = errors
+        ) -> float | None:
             raw = _get(values, mapping.get(fld))
             try:
                 return parse_amount(raw)
@@ -427,8 +432,8 @@ def _build_frame(
         for fld in ("email", "telephone", "adresse", "ville", "contact"):
             rec[fld] = text(fld)
         rec["code_postal"] = _postcode(_get(values, mapping.get("code_postal")))
-        rec["date_facture"] = dt("date_facture", "date de facture")
         rec["date_echeance"] = dt("date_echeance", "date d'échéance")
+        rec["date_facture"] = dt("date_facture", "date de facture")
         ttc = amount("montant_ttc", "montant TTC")
         paid = amount("montant_regle", "montant réglé")
         rest = amount("reste_du", "reste dû")

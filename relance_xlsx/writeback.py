@@ -107,11 +107,13 @@ def column_index(letters: str) -> int:
 
 def _split_ref(ref: str) -> tuple[int, int]:
     """``"AB12"`` -> ``(28, 12)``; ``$`` signs are ignored."""
-    ref = ref.replace("$", "")
-    i = 0
-    while i < len(ref) and ref[i].isalpha():
-        i += 1
-    return column_index(ref[:i]), int(ref[i:])
+    letters = ref.rstrip("0123456789")
+    return column_index(letters.replace("$", "")), int(ref[len(letters) :])
+
+
+def _ref_column(ref: str) -> int:
+    """``"AB12"`` -> 28, without parsing the row (hot path: every cell visited)."""
+    return column_index(ref.rstrip("0123456789").replace("$", ""))
 
 
 # --------------------------------------------------------------------------- checks
@@ -418,7 +420,7 @@ class _Sheet:
         column = 0
         for cell in row.iterchildren(self.c_tag):
             ref = cell.get("r")
-            column = _split_ref(ref)[0] if ref else column + 1
+            column = _ref_column(ref) if ref else column + 1
             yield column, cell
 
     def has_value(self, cell: etree._Element) -> bool:
@@ -439,7 +441,7 @@ class _Sheet:
             if self.has_value(cell):
                 ref = cell.get("r")
                 if ref:
-                    return _split_ref(ref)[0]
+                    return _ref_column(ref)
                 break  # implicit positions: count from the start
         else:
             return 0
@@ -485,7 +487,29 @@ class _Sheet:
         return new
 
     def cell(self, row: etree._Element, row_number: int, column: int) -> etree._Element:
-        """The ``<c>`` at ``column``, created in sorted position when missing."""
+        """The ``<c>`` at ``column``, created in sorted position when missing.
+
+        Scans from the end of the row: the status column is usually the last one.
+        """
+        after = None
+        for cell in row.iterchildren(self.c_tag, reversed=True):
+            ref = cell.get("r")
+            if not ref:  # implicit positions: only a scan from the start knows them
+                return self._cell_forward(row, row_number, column)
+            col = _ref_column(ref)
+            if col == column:
+                return cell
+            if col < column:
+                after = cell
+                break
+        new = row.makeelement(self.c_tag, {"r": f"{column_letter(column)}{row_number}"})
+        if after is not None:
+            after.addnext(new)
+        else:
+            row.insert(0, new)  # before any cell, and before the row's extLst
+        return new
+
+    def _cell_forward(self, row: etree._Element, row_number: int, column: int) -> etree._Element:
         last = None
         for col, cell in self.cells(row):
             if col == column:
@@ -497,8 +521,7 @@ class _Sheet:
         if last is not None:
             last.addnext(new)
         else:
-            row.insert(0, new)  # before any cell, and before the row's extLst
-        _widen_spans(row, column)
+            row.insert(0, new)
         return new
 
     def set_text(self, cell: etree._Element, text: str) -> None:
@@ -611,6 +634,7 @@ def _patch_sheet(
         if left and left[-1].get("s"):
             cell.set("s", left[-1].get("s", "0"))  # look like the neighbouring headers
         sheet.set_text(cell, clean_text(header))
+        _widen_spans(row, column)
         sheet.ensure_width(column, STATUS_COLUMN_WIDTH)
     last_row = header_row
     for number in sorted(statuses):
@@ -627,7 +651,9 @@ def _patch_sheet(
                 f"Videz cette colonne dans Excel (ou renommez son en-tête), puis relancez."
             )
         sheet.set_text(cell, text)
-        if not len(cell) and not cell.get("s"):
+        if len(cell):
+            _widen_spans(row, column)
+        elif not cell.get("s"):
             row.remove(cell)
         last_row = max(last_row, number)
     sheet.widen_dimension(column, header_row, last_row)
