@@ -1,0 +1,189 @@
+"""Reading exports: formats, header detection, column mapping, blank and total rows."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from conftest import invoice, write_xlsx
+from relance_xlsx.config import Settings
+from relance_xlsx.errors import InputError
+from relance_xlsx.reader import map_headers, match_field, read_export
+
+DATA = Path(__file__).parent / "data"
+CSV_HEADER = "Code client;Raison sociale;N° pièce;Date pièce;Date d'éch.;Montant TTC;Solde"
+CSV_ROWS = [
+    "C001;Société Générale d'Équipement;F1;01/09/2026;15/10/2026;1 234,56 €;1 234,56 €",
+    "C002;Brasserie du Ça Va;F2;02/09/2026;16-10-26;500;250,50",
+    ";Total;;;;1 734,56;1 485,06",
+]
+
+
+def check_csv_rows(result):
+    inv = result.invoices.set_index("numero_facture")
+    assert list(inv.index) == ["F1", "F2"]
+    assert inv.loc["F1", "client"] == "Société Générale d'Équipement"
+    assert inv.loc["F1", "reste_du"] == pytest.approx(1234.56)
+    assert inv.loc["F2", "date_echeance"].date() == date(2026, 10, 16)
+    assert inv.loc["F2", "reste_du"] == pytest.approx(250.50)
+    assert result.dropped_total_rows == 1
+
+
+@pytest.mark.parametrize(
+    "encoding, bom, sep",
+    [("utf-8", False, ";"), ("utf-8", True, ";"), ("cp1252", False, ";"), ("utf-8", False, ",")],
+)
+def test_csv_variants(tmp_path, encoding, bom, sep):
+    lines = [CSV_HEADER, *CSV_ROWS]
+    if sep == ",":
+        lines = [
+            ",".join(f'"{c}"' if "," in c else c for c in line.split(";")) for line in lines
+        ]
+    data = "\r\n".join(lines).encode(encoding)
+    if bom:
+        data = b"\xef\xbb\xbf" + data
+    path = tmp_path / "export.csv"
+    path.write_bytes(data)
+    result = read_export(path, Settings())
+    assert result.kind == "csv" and not result.in_place
+    check_csv_rows(result)
+
+
+@pytest.mark.parametrize("name", ["export.xls", "export.ods"])
+def test_xls_and_ods(name):
+    result = read_export(DATA / name, Settings())
+    assert result.header_row == 3
+    inv = result.invoices.set_index("numero_facture")
+    assert list(inv.index) == ["F1", "F2", "F3"]
+    assert inv.loc["F2", "reste_du"] == pytest.approx(1234.56)
+    assert inv.loc["F2", "date_echeance"].date() == date(2026, 10, 15)
+    assert result.dropped_total_rows == 1
+
+
+def test_xlsx_and_xlsm(tmp_path):
+    rows = [invoice("F1", date(2026, 9, 1), 1000.0), invoice("F2", "15/10/2026", "1 234,56 €",
+            rest="1 234,56 €")]  # fmt: skip
+    for suffix in (".xlsx", ".xlsm"):
+        path = write_xlsx(tmp_path / f"export{suffix}", rows)
+        result = read_export(path, Settings())
+        assert result.in_place and result.header_row == 3
+        assert list(result.invoices["numero_facture"]) == ["F1", "F2"]
+        assert list(result.invoices["ligne"]) == [4, 5]
+
+
+def test_title_rows_blank_rows_and_totals(tmp_path):
+    rows = [
+        invoice("F1", date(2026, 9, 1), 100.0),
+        [None] * 8,
+        invoice("F2", date(2026, 9, 2), 200.0),
+        ["", "Sous-total Alpha", "", "", "", 300.0, None, 300.0],
+        invoice("F3", date(2026, 9, 3), 50.0, client="Beta", code="C002"),
+        ["", "", "", "", "", 350.0, None, 350.0],  # unlabelled total
+        ["Total général", "", "", "", "", 350.0, None, 350.0],
+    ]
+    path = write_xlsx(tmp_path / "e.xlsx", rows, title_rows=("Balance âgée", "au 20/11/2026", ""))
+    result = read_export(path, Settings())
+    assert result.header_row == 4
+    assert list(result.invoices["numero_facture"]) == ["F1", "F2", "F3"]
+    assert list(result.invoices["ligne"]) == [5, 7, 9]
+    assert result.dropped_total_rows == 3
+
+
+@pytest.mark.parametrize(
+    "header, field",
+    [
+        ("N° pièce", "numero_facture"), ("Numéro de facture", "numero_facture"),
+        ("Invoice No", "numero_facture"), ("Raison sociale", "client"),
+        ("Customer", "client"), ("Date d'éch.", "date_echeance"),
+        ("Échéance", "date_echeance"), ("Due Date", "date_echeance"),
+        ("Solde", "reste_du"), ("Reste à payer", "reste_du"), ("Amount Due", "reste_du"),
+        ("Montant TTC", "montant_ttc"), ("Mt TTC", "montant_ttc"), ("Réglé", "montant_regle"),
+        ("Code client", "code_client"), ("Compte", "code_client"), ("E-mail", "email"),
+        ("Tél.", "telephone"), ("CP", "code_postal"), ("Litige", "litige"),
+        ("Niveau de relance", "niveau_relance"), ("Date dernière relance", "date_derniere_relance"),
+        ("Date pièce", "date_facture"), ("Type client", "type_client"),
+    ],
+)  # fmt: skip
+def test_header_synonyms(header, field):
+    assert match_field(header)[0] == field
+
+
+def test_settings_columns_override_detection():
+    headers = ["Tiers", "Pièce", "Ma date limite", "Total"]
+    mapping = map_headers(headers, {"date_echeance": "Ma date limite"})
+    assert mapping["date_echeance"] == 2
+    assert mapping["client"] == 0 and mapping["numero_facture"] == 1
+
+
+def test_english_export(tmp_path):
+    headers = ["Customer", "Invoice No", "Invoice Date", "Due Date", "Amount", "Amount Due"]
+    rows = [["Acme Ltd", "INV-1", date(2026, 9, 1), date(2026, 10, 1), 100.0, 100.0]]
+    result = read_export(write_xlsx(tmp_path / "e.xlsx", rows, headers), Settings())
+    assert result.columns["reste_du"] == "Amount Due"
+    assert result.invoices.loc[0, "client"] == "Acme Ltd"
+
+
+def test_row_errors_do_not_stop_the_read(tmp_path):
+    rows = [
+        invoice("F1", "31/02/2026", 100.0, issued=date(2026, 1, 1)),
+        invoice("F2", date(2026, 9, 1), "douze euros", rest="douze euros"),
+        invoice("", date(2026, 9, 1), 100.0),
+        invoice("F4", date(2026, 9, 1), 100.0),
+    ]
+    result = read_export(write_xlsx(tmp_path / "e.xlsx", rows), Settings())
+    errors = dict(zip(result.invoices["ligne"], result.invoices["erreur"], strict=True))
+    assert errors[4] == "date d'échéance illisible : « 31/02/2026 »"
+    assert "montant TTC illisible : « douze euros »" in errors[5]
+    assert errors[6] == "numéro de facture manquant"
+    assert errors[7] == ""
+
+
+def test_sheet_choice_and_client_key(tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "Notes"
+    wb.active["A1"] = "Rien ici"
+    ws = wb.create_sheet("Factures")
+    ws.append(["Client", "N° facture", "Échéance", "Solde"])
+    ws.append(["Alpha  sarl", "F1", date(2026, 9, 1), 10])
+    ws.append(["ALPHA SARL", "F1", date(2026, 10, 1), 20])  # same number, two instalments
+    path = tmp_path / "e.xlsx"
+    wb.save(path)
+    result = read_export(path, Settings())
+    assert result.sheet == "Factures"
+    keys = list(result.invoices["cle_facture"])
+    assert keys[0] != keys[1] and keys[0].startswith("nom:alpha sarl|f1")
+
+
+def test_missing_required_column_lists_headers(tmp_path):
+    headers = ["Client", "N° facture", "Montant TTC"]
+    path = write_xlsx(tmp_path / "e.xlsx", [["A", "F1", 10.0]], headers)
+    with pytest.raises(InputError) as err:
+        read_export(path, Settings())
+    msg = err.value.message
+    assert "date d'échéance" in msg and "« Client », « N° facture », « Montant TTC »" in msg
+    assert "[colonnes]" in msg and 'date_echeance = "…"' in msg
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [(b"", "est vide"), (b"%PDF-1.4 \x00\x01binary", "n'est pas un classeur"),
+     (b"PK\x03\x04garbage-zip", "endommagé")],
+)  # fmt: skip
+def test_unreadable_files(tmp_path, content, expected):
+    path = tmp_path / ("e.pdf" if b"PDF" in content else "e.xlsx")
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=expected):
+        read_export(path, Settings())
+
+
+def test_postcode_and_consumer_from_settings(tmp_path):
+    headers = ["Code client", "Client", "N° facture", "Échéance", "Solde", "CP"]
+    rows = [["C9", "M. Durand", "F1", date(2026, 9, 1), 10.0, 8000]]
+    settings = Settings(clients_particuliers=("c9",))
+    result = read_export(write_xlsx(tmp_path / "e.xlsx", rows, headers), settings)
+    assert result.invoices.loc[0, "code_postal"] == "08000"
+    assert bool(result.invoices.loc[0, "particulier"])
