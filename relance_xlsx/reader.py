@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -29,6 +30,7 @@ from .parsing import (
     parse_date,
     parse_flag,
     parse_level,
+    strip_accents,
 )
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
@@ -133,8 +135,6 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                               "last reminder", "last reminder date", "date de relance"),
 }  # fmt: skip
 
-_TOTAL_WORDS = ("total", "totaux", "sous total", "soustotal", "cumul", "report",
-                "a reporter", "solde", "grand total", "total general")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -344,16 +344,21 @@ def _find_table(
 # --- rows ---------------------------------------------------------------------------------
 
 
+_TOTAL_LABEL = re.compile(
+    r"^\s*(sous[\s-]?total|total|totaux|cumul|report|[aà] reporter|solde|grand total)\b",
+    re.IGNORECASE,
+)
+
+
 def _is_total_row(values: Sequence[object], mapping: Mapping[str, int]) -> bool:
     """A subtotal/total line: labelled "Total…" with no real invoice number, or unlabelled."""
     number = clean_text(_get(values, mapping.get("numero_facture")))
-    client = clean_text(_get(values, mapping.get("client")))
+    if number and not _TOTAL_LABEL.match(number):
+        return False  # a real invoice number: an invoice, whatever its comments say
     for v in values:
-        if isinstance(v, str) and v.strip():
-            n = normalise(v)
-            if any(n == w or n.startswith(w + " ") for w in _TOTAL_WORDS):
-                if not number or normalise(number).startswith(("total", "sous total")):
-                    return True
+        if isinstance(v, str) and _TOTAL_LABEL.match(strip_accents(v)):
+            return True
+    client = clean_text(_get(values, mapping.get("client")))
     return not number and not client and not clean_text(_get(values, mapping.get("date_echeance")))
 
 

@@ -25,6 +25,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
 from typing import BinaryIO
@@ -251,7 +252,14 @@ def _check_valid_xlsx(path: Path) -> None:
             _workbook_part(zf, path)
     except InputError:
         raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError, NotImplementedError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        EOFError,
+        ValueError,
+        NotImplementedError,
+        etree.XMLSyntaxError,
+    ) as exc:
         raise _corrupt(path, "archive zip illisible") from exc
     except OSError as exc:
         raise InputError(f"Impossible de lire le fichier « {path} » : {exc.strerror}.") from exc
@@ -594,26 +602,23 @@ class _Sheet:
 
 
 def _widen_spans(row: etree._Element, column: int) -> None:
-    """Keep the optional ``spans`` hint covering every cell of the row."""
+    """Keep the optional ``spans`` hint ("1:12", or several ranges) covering the new cell."""
     spans = row.get("spans")
     if not spans:
         return
     try:
-        ranges = [tuple(int(x) for x in part.split(":")) for part in spans.split()]
+        ranges = [[int(x) for x in part.split(":")] for part in spans.split()]
         low, high = ranges[0][0], ranges[-1][-1]
     except (ValueError, IndexError):
-        row.attrib.pop("spans")
+        del row.attrib["spans"]  # a broken hint is worse than none
         return
     if low <= column <= high:
         return
-    first, last = list(ranges[0]), list(ranges[-1])
     if column < low:
-        first[0] = column
-        ranges[0] = tuple(first)
+        ranges[0][0] = column
     else:
-        last[-1] = column
-        ranges[-1] = tuple(last)
-    row.set("spans", " ".join(":".join(str(x) for x in r) for r in ranges))
+        ranges[-1][-1] = column
+    row.set("spans", " ".join(":".join(map(str, r)) for r in ranges))
 
 
 def _patch_sheet(
@@ -787,8 +792,8 @@ def write_status_column(
                 raise
     except RelanceError:
         raise
-    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError) as exc:
-        raise _corrupt(path, "archive zip illisible") from exc
+    except (zipfile.BadZipFile, zlib.error, EOFError, etree.XMLSyntaxError) as exc:
+        raise _corrupt(path, "archive zip ou XML illisible") from exc
     except OSError as exc:
         _temp_path(path).unlink(missing_ok=True)
         raise RelanceError(
@@ -796,15 +801,23 @@ def write_status_column(
             f"{exc.strerror or exc}. Le classeur n'a pas été modifié."
         ) from exc
 
-    backup: Path | None = None
     try:
         shutil.copymode(path, temp)
         backup = _backup(path, backup_dir, now or datetime.now())
+    except BaseException as exc:
+        temp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise RelanceError(
+                f"Impossible de sauvegarder le classeur « {path.name} » dans le dossier "
+                f"« {backup_dir} » : {exc.strerror or exc}. Vérifiez ce dossier (réglages) puis "
+                f"relancez. Le classeur n'a pas été modifié."
+            ) from exc
+        raise
+    try:
         os.replace(temp, path)
     except BaseException as exc:
         temp.unlink(missing_ok=True)
-        if backup is not None:
-            backup.unlink(missing_ok=True)
+        backup.unlink(missing_ok=True)  # identical to the untouched original: no clutter
         if isinstance(exc, PermissionError):
             raise WorkbookLockedError(
                 f"Le classeur « {path.name} » (dossier « {path.parent} ») n'a pas pu être "
@@ -850,9 +863,11 @@ _SHEET_TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 
 def _cell_value(value: object) -> object:
-    """What openpyxl can store: numpy scalars unwrapped, NaN blank, text cleaned."""
-    if value is None:
+    """What openpyxl can store: numpy scalars unwrapped, NaN/NaT/NA blank, text cleaned."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
         return None
+    if isinstance(value, Decimal):
+        return float(value)
     item = getattr(value, "item", None)
     if callable(item) and not isinstance(value, str | bytes | datetime | date):
         try:
@@ -897,11 +912,6 @@ def write_copy_with_status(
 
     source = Path(source)
     target = status_copy_path(source)
-    if target.resolve() == source.resolve():
-        raise InputError(
-            f"Le fichier « {source.name} » porte déjà le nom de la copie avec statut. "
-            f"Renommez-le puis relancez."
-        )
     bad_rows = [n for n in statuses if not header_row < n <= MAX_ROW]
     if bad_rows:
         raise ValueError(f"status rows must be below the header row {header_row}: {bad_rows[:5]}")

@@ -8,6 +8,7 @@ import random
 import tempfile
 import zipfile
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import openpyxl
@@ -21,7 +22,7 @@ from openpyxl.styles import Border, Font, PatternFill, Side
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from relance_xlsx.errors import InputError, WorkbookLockedError
+from relance_xlsx.errors import InputError, RelanceError, WorkbookLockedError
 from relance_xlsx.writeback import (
     WriteBackResult,
     check_writable,
@@ -231,10 +232,11 @@ _EXCEL_ROWS = (
     '<c r="A1" t="s" s="1"><v>0</v></c><c r="B1" t="s" s="1"><v>1</v></c>'
     '<c r="C1" t="s" s="1"><v>2</v></c></row>'
     '<row r="2" spans="1:3" x14ac:dyDescent="0.25"><c r="A2"><v>101</v></c>'
-    '<c r="B2" s="2"><v>1200.5</v></c><c r="C2" s="2"><f>B2*1</f><v>1200.5</v></c>'
+    '<c r="B2" s="2"><v>1200.5</v></c>'
+    '<c r="C2" s="2"><f t="shared" ref="C2:C4" si="0">B2*1</f><v>1200.5</v></c>'
     '<c r="D2" s="2"/></row>'
     '<row r="4" spans="1:3" x14ac:dyDescent="0.25"><c r="A4"><v>102</v></c>'
-    '<c r="B4" s="2"><v>80</v></c><c r="C4" s="2"><f>B4*1</f><v>80</v></c></row>'
+    '<c r="B4" s="2"><v>80</v></c><c r="C4" s="2"><f t="shared" si="0"/><v>80</v></c></row>'
     '<row r="5" spans="1:3" x14ac:dyDescent="0.25"><c r="A5" t="s"><v>4</v></c></row>'
 )
 
@@ -248,8 +250,17 @@ def _entries(path: Path) -> list[tuple[str, int, bytes]]:
 
 
 def _cells(xml: bytes) -> dict[str, bytes]:
-    root = etree.fromstring(xml)
-    return {c.get("r"): etree.tostring(c, with_tail=False) for c in root.iter(C)}
+    """Serialised ``<c>`` by reference (implicit positions counted like Excel does)."""
+    found: dict[str, bytes] = {}
+    row_number = 0
+    for row in etree.fromstring(xml).iter(ROW):
+        row_number = int(row.get("r") or row_number + 1)
+        col = 0
+        for cell in row.iter(C):
+            ref = cell.get("r")
+            col = column_index(ref.rstrip("0123456789")) if ref else col + 1
+            found[f"{column_letter(col)}{row_number}"] = etree.tostring(cell, with_tail=False)
+    return found
 
 
 def _read(path: Path, name: str) -> bytes:
@@ -343,8 +354,13 @@ def test_second_run_reuses_the_column_and_overwrites(tmp_path: Path) -> None:
     first = write_status_column(book, "Échéancier", 3, STATUSES, HEADER, tmp_path / "b", NOW)
     after_first = _copy(book, "after-first.xlsx")
     second = write_status_column(
-        book, "échéancier", 3, {4: "Relance 2 – le 30/03/2026", 7: "Payée"}, "STATUT  RELANCE",
-        tmp_path / "b", NOW,
+        book,
+        "échéancier",
+        3,
+        {4: "Relance 2 – le 30/03/2026", 7: "Payée"},
+        "STATUT  RELANCE",
+        tmp_path / "b",
+        NOW,
     )
     assert (second.column_letter, second.reused) == ("H", True)
     assert second.backup != first.backup and second.backup.name.endswith(" (2).xlsx")
@@ -371,7 +387,9 @@ def test_missing_rows_are_created_in_order(tmp_path: Path) -> None:
     ws = openpyxl.load_workbook(book)["Échéancier"]
     assert result.column_letter == "H"
     assert [ws.cell(row=r, column=8).value for r in (5, 9, 20)] == [
-        statuses[5], statuses[9], statuses[20],
+        statuses[5],
+        statuses[9],
+        statuses[20],
     ]
 
 
@@ -437,7 +455,7 @@ def test_texts_are_cleaned_and_escaped(tmp_path: Path) -> None:
     write_status_column(book, "Factures", 1, statuses, HEADER, tmp_path / "b", NOW)
     xml = _read(book, "xl/worksheets/sheet2.xml")
     assert b"\x01" not in xml and b"&lt;b&gt;&amp;&lt;/b&gt;" in xml
-    assert "_x005F_x0041_".encode() in xml
+    assert b"_x005F_x0041_" in xml
     assert openpyxl.load_workbook(book)["Factures"]["D2"].value == "Erreur – « <b>&</b> »"
 
 
@@ -470,6 +488,38 @@ def test_failure_during_replace_leaves_original(tmp_path: Path, monkeypatch) -> 
     assert book.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["b", "clients.xlsx"]
     assert not any((tmp_path / "b").iterdir())
+
+
+def test_backup_failure_leaves_original(tmp_path: Path) -> None:
+    book = _make_workbook(tmp_path / "clients.xlsx")
+    before = book.read_bytes()
+    not_a_folder = tmp_path / "sauvegardes"
+    not_a_folder.write_text("je suis un fichier")
+    with pytest.raises(RelanceError, match="sauvegarder"):
+        write_status_column(book, "Échéancier", 3, STATUSES, HEADER, not_a_folder, NOW)
+    assert book.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clients.xlsx", "sauvegardes"]
+
+
+def test_rows_and_cells_without_references(tmp_path: Path) -> None:
+    rows = (
+        '<row><c t="s" s="1"><v>0</v></c><c t="s" s="1"><v>1</v></c></row>'
+        "<row><c><v>101</v></c><c><v>12.5</v></c></row>"
+        "<row><c><v>102</v></c></row>"
+    )
+    book = _excel_like(tmp_path / "implicite.xlsx", rows)
+    original = _copy(book, "orig.xlsx")
+    result = write_status_column(
+        book, "Factures", 1, {2: "Payée", 3: "Relance 1"}, HEADER, tmp_path
+    )
+    assert result.column_letter == "C"
+    _assert_only_sheet_changed(original, book, "xl/worksheets/sheet2.xml", "C")
+    ws = openpyxl.load_workbook(book)["Factures"]
+    assert [[c.value for c in row] for row in ws.iter_rows(min_row=1, max_row=3)] == [
+        ["Facture", "Montant", HEADER],
+        [101, 12.5, "Payée"],
+        [102, None, "Relance 1"],
+    ]
 
 
 def test_write_refuses_when_opened_in_excel_meanwhile(tmp_path: Path) -> None:
@@ -629,21 +679,22 @@ def test_copy_with_status(tmp_path: Path) -> None:
     rows: list[list[object]] = [
         ["Échéancier au 15/03/2026", None, None, None],
         ["N° facture", "Client", "Échéance", "Reste dû"],
-        ["F1", "=HYPERLINK(\"http://x\")", date(2026, 2, 1), 1234.5],
+        ["F1", '=HYPERLINK("http://x")', date(2026, 2, 1), 1234.5],
         ["F2", "Durand", datetime(2026, 2, 15), float("nan")],
+        ["F2b", "Petit", None, Decimal("99.90")],
         ["F3", "Martin\x02", datetime(2026, 2, 15, 14, 30), 12, None, None],
     ]
-    statuses = {3: "Relance 1 – le 16/03/2026", 5: "Payée"}
+    statuses = {3: "Relance 1 – le 16/03/2026", 6: "Payée"}
     out = write_copy_with_status(source, rows, 2, statuses, HEADER)
     assert out == tmp_path / "export – avec statut.xlsx"
     assert source.read_bytes() == before
     ws = openpyxl.load_workbook(out)["Factures"]
     assert ws["E2"].value == HEADER and ws["E2"].font.b and ws["A2"].font.b
-    assert ws["E3"].value == statuses[3] and ws["E4"].value is None and ws["E5"].value == "Payée"
+    assert ws["E3"].value == statuses[3] and ws["E4"].value is None and ws["E6"].value == "Payée"
     assert ws["B3"].value == '=HYPERLINK("http://x")' and ws["B3"].data_type == "s"
     assert ws["C3"].value == datetime(2026, 2, 1) and ws["C3"].number_format == "dd/mm/yyyy"
-    assert ws["D4"].value is None and ws["B5"].value == "Martin"
-    assert ws.freeze_panes == "A3" and ws.auto_filter.ref == "A2:E5"
+    assert ws["D4"].value is None and ws["D5"].value == 99.9 and ws["B6"].value == "Martin"
+    assert ws.freeze_panes == "A3" and ws.auto_filter.ref == "A2:E6"
     assert ws.column_dimensions["E"].width >= 20
     # Running again overwrites our own copy.
     out2 = write_copy_with_status(source, rows, 2, {3: "Relance 2"}, HEADER)
@@ -653,7 +704,12 @@ def test_copy_with_status(tmp_path: Path) -> None:
 
 def test_column_letters() -> None:
     assert [column_letter(i) for i in (1, 26, 27, 52, 703, 16384)] == [
-        "A", "Z", "AA", "AZ", "AAA", "XFD",
+        "A",
+        "Z",
+        "AA",
+        "AZ",
+        "AAA",
+        "XFD",
     ]
     assert all(column_index(column_letter(i)) == i for i in range(1, 2000))
     with pytest.raises(ValueError):

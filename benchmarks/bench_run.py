@@ -1,0 +1,135 @@
+"""Benchmark: read and classify a 20,000-row export (target: under 2 s on 2 cores).
+
+Generates a realistic export (title rows, mixed text and real dates, text amounts, credit
+notes, disputes, history columns, ~1,500 clients) once into ``benchmarks/out/``, then
+times each stage. Also times the write-back and, with --full, a whole run through the
+pipeline (letters included).
+
+    python benchmarks/bench_run.py [--rows 20000] [--repeat 3] [--full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from openpyxl import Workbook
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from relance_xlsx.config import Settings  # noqa: E402
+from relance_xlsx.journal import load_history  # noqa: E402
+from relance_xlsx.pipeline import classify_export  # noqa: E402
+from relance_xlsx.reader import read_export  # noqa: E402
+
+RUN_DATE = date(2026, 11, 23)
+HEADERS = ["Code client", "Raison sociale", "N° pièce", "Date pièce", "Date d'éch.",
+           "Montant TTC", "Réglé", "Reste à payer", "Litige", "Niveau relance",
+           "Dernière relance", "E-mail", "Téléphone", "Adresse", "CP", "Ville"]  # fmt: skip
+
+
+def generate(path: Path, rows: int, seed: int = 7) -> Path:
+    """A big export written with openpyxl's streaming writer."""
+    rng = random.Random(seed)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("Échéancier")
+    ws.append(["Échéancier clients – balance âgée détaillée"])
+    ws.append([f"Export du {RUN_DATE:%d/%m/%Y}"])
+    ws.append(HEADERS)
+    n_clients = max(rows // 13, 1)
+    for i in range(rows):
+        c = rng.randrange(n_clients)
+        issued = RUN_DATE - timedelta(days=rng.randint(0, 200))
+        due = issued + timedelta(days=rng.choice([30, 45, 60]))
+        ttc = round(rng.uniform(50, 20000), 2)
+        if rng.random() < 0.03:
+            ttc = -round(ttc / 10, 2)
+        paid = round(ttc * rng.choice([0, 0, 0, 0.5, 1]), 2) if ttc > 0 else 0
+        rest = round(ttc - paid, 2)
+        level = rng.choice([None, None, None, 1, 2, 3]) if due < RUN_DATE - timedelta(20) else None
+        last = (due + timedelta(days=rng.randint(5, 15))) if level else None
+        text = i % 3 == 0
+        ws.append([
+            f"C{c:05d}", f"Client numéro {c} SARL", f"FA{100000 + i}",
+            issued.strftime("%d/%m/%Y") if text else issued,
+            due.strftime("%d/%m/%Y") if text else due,
+            f"{ttc:,.2f} €".replace(",", "\u00a0").replace(".", ",") if text else ttc,
+            paid or None, rest, "oui" if rng.random() < 0.01 else "", level, last,
+            f"compta{c}@exemple.fr", "01 23 45 67 89", f"{c} rue de la Paix", "75002", "Paris",
+        ])  # fmt: skip
+    ws.append(["", "Total général"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def timed(label: str, fn, repeat: int):
+    best = float("inf")
+    out = None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    print(f"{label:<38} {best:7.3f} s (meilleur de {repeat})")
+    return out, best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--full", action="store_true", help="also a whole run with letters")
+    args = parser.parse_args()
+
+    path = ROOT / "benchmarks" / "out" / f"export_{args.rows}.xlsx"
+    if not path.exists():
+        t0 = time.perf_counter()
+        generate(path, args.rows)
+        print(f"export généré : {path} ({time.perf_counter() - t0:.1f} s)")
+    settings = Settings()
+    journal = load_history(path.parent / "absent.sqlite")
+
+    read, t_read = timed("lecture de l'export", lambda: read_export(path, settings), args.repeat)
+    (classified, letters), t_cls = timed(
+        "historique + classement + courriers",
+        lambda: classify_export(read, settings, journal, RUN_DATE),
+        args.repeat,
+    )
+    print(f"{'lecture + classement':<38} {t_read + t_cls:7.3f} s  (objectif < 2 s)")
+    print(f"  {len(classified)} factures, {len(letters)} courriers à produire")
+
+    from relance_xlsx import writeback
+
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / path.name
+        shutil.copy(path, copy)
+        statuses = dict(zip(classified["ligne"].astype(int), classified["statut"], strict=True))
+        timed(
+            "écriture de la colonne de statut",
+            lambda: writeback.write_status_column(
+                copy, read.sheet, read.header_row, statuses, "Statut relance", Path(tmp) / "s"
+            ),
+            1,
+        )
+        if args.full:
+            from relance_xlsx.pipeline import RunOptions, run
+
+            copy2 = Path(tmp) / "full.xlsx"
+            shutil.copy(path, copy2)
+            timed(
+                "exécution complète (courriers inclus)",
+                lambda: run(RunOptions(export=copy2, run_date=RUN_DATE,
+                                       journal=Path(tmp) / "j.sqlite", out=Path(tmp) / "c")),
+                1,
+            )  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
