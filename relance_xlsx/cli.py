@@ -38,7 +38,7 @@ class FrenchDate(click.ParamType):
 
 
 _USAGE_FR = (
-    (r"No such option: (.+?)(?:\s+Did you mean (.+)\?)?$",
+    (r"No such option:? '?([^'\s.]+)'?\.?(?:\s+Did you mean '?([^'?]+)'?\?)?",
      lambda m: f"option inconnue : {m.group(1)}"
      + (f" (vouliez-vous dire {m.group(2)} ?)" if m.group(2) else "")),
     (r"Missing argument '(.+)'\.?", lambda m: f"argument manquant : {m.group(1)}"),
@@ -73,7 +73,7 @@ class FrenchGroup(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
              **extra):  # noqa: ANN001 - click's signature
         try:
-            super().main(args=args, prog_name=prog_name or "relance-xlsx",
+            super().main(args=args, prog_name="relance-xlsx",
                          complete_var=complete_var, standalone_mode=False, **extra)
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)

@@ -328,7 +328,8 @@ def load_settings(path: Path | None) -> Settings:
         raise SettingsError(
             f"Réglages illisibles ({path.name}{where}) : la syntaxe n'est pas correcte.\n"
             "Vérifiez les guillemets autour des textes, les crochets des sections "
-            "et le signe = entre la clé et la valeur."
+            "et le signe = entre la clé et la valeur ; les noms de clés s'écrivent sans "
+            "accents ni espaces (ex. : date_echeance)."
         ) from exc
     return settings_from_dict(data, path, text)
 

@@ -32,12 +32,17 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
-from jinja2.exceptions import SecurityError, TemplateError as JinjaTemplateError, UndefinedError
+from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from lxml import etree
 
-from .amounts import LetterAmounts, amounts_context, default_business_day, letter_amounts
-from .amounts import load_rate_table
+from .amounts import (
+    LetterAmounts,
+    amounts_context,
+    default_business_day,
+    letter_amounts,
+    load_rate_table,
+)
 from .config import Settings, Societe
 from .errors import RelanceError, TemplateError
 from .formatting import format_date_long, format_date_short, format_eur
@@ -292,7 +297,7 @@ def _locate(
 # --- reading and patching a template -------------------------------------------------------
 
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-W = "{%s}" % W_NS
+W = "{" + W_NS + "}"
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 PART_LABELS = {
     "word/document.xml": "corps du document",
@@ -425,6 +430,7 @@ class PreparedTemplate:
     parts: dict[str, _Part]
     compiled: dict[str, Any] = field(default_factory=dict)
     problems: list[TemplateProblem] = field(default_factory=list)
+    tried: bool = False  # rendered with the sample letters (``_trial_render``)
 
     @property
     def name(self) -> str:
@@ -432,11 +438,13 @@ class PreparedTemplate:
 
     def render(self, context: dict[str, Any], stamp: tuple[int, int]) -> bytes:
         """The .docx bytes of one letter."""
-        rendered = {
-            name: (XML_DECLARATION + _finish_xml(tpl.render(context), self.parts[name]))
-            .encode("utf-8")
-            for name, tpl in self.compiled.items()
-        }
+        rendered = {}
+        for name, tpl in self.compiled.items():
+            try:
+                xml = _finish_xml(tpl.render(context), self.parts[name])
+            except Exception as exc:  # noqa: BLE001 - reported in French, with the tag
+                raise TemplateError(str(_render_problem(self, name, exc))) from exc
+            rendered[name] = (XML_DECLARATION + xml).encode("utf-8")
         return _zip_bytes(self.entries, rendered, stamp)
 
 
@@ -487,9 +495,7 @@ def prepare_template(path: Path, tier: int) -> PreparedTemplate:
                 )
                 continue
             paragraphs = _paragraphs(root)
-            if any(("{" in p.text and p.text.count("{") > 0) for p in paragraphs) and any(
-                tok in p.text for p in paragraphs for tok in ("{{", "{%", "{#", "}}", "%}")
-            ) or any(_SINGLE_BRACE.search(p.text) for p in paragraphs):
+            if any("{" in p.text or "}" in p.text for p in paragraphs):
                 xml = etree.tostring(root, encoding="unicode")
                 fix = bool(re.search(r"{%\s*(hm|colspan)|{%tc ", "\n".join(
                     p.text for p in paragraphs)))
@@ -552,6 +558,12 @@ class _Tag:
     index: int  # paragraph number, for "same paragraph" checks
     start: int
     end: int
+
+
+def _tag_form(prefix: str, keyword: str) -> str:
+    """How a tag is written: ``{%p endif %}``, ``{% elif … %}``."""
+    inner = keyword + (" …" if keyword in OPENERS or keyword == "elif" else "")
+    return f"{{%{prefix} {inner} %}}" if prefix else f"{{% {inner} %}}"
 
 
 def _scan_tags(path: Path, part: _Part) -> list[TemplateProblem]:
@@ -651,49 +663,37 @@ def _scan_tags(path: Path, part: _Part) -> list[TemplateProblem]:
                     tag.end)
                 continue
         kw = tag.keyword
-        if kw in DOCXTPL_TAGS or kw == "":
+        if kw in DOCXTPL_TAGS or not kw:
             continue
-        body = tag.text[2:-2]
-        if kw in OPENERS or (kw == "set" and "=" not in body):
+        if kw in OPENERS or (kw == "set" and "=" not in tag.text):
             stack.append(tag)
             continue
-        if kw in ("elif", "else") or kw.startswith("end"):
-            wanted = kw[3:] if kw.startswith("end") else ("if", "for")
-            if not stack or (stack[-1].keyword not in wanted if isinstance(wanted, tuple)
-                             else stack[-1].keyword != wanted):
-                opener = f"{{% {wanted} … %}}" if isinstance(wanted, str) else "{% if … %}"
-                inside = f" (le dernier bloc ouvert est « {stack[-1].text} »)" if stack else ""
-                add(f"« {tag.text} » n'a pas de « {opener} » ouvert avant{inside}. Ajoutez "
-                    "l'ouverture qui manque ou supprimez cette balise.", para, tag.start,
-                    tag.end)
-                if kw.startswith("end") and stack and stack[-1].keyword in OPENERS | {"set"}:
-                    pass
-                continue
-            top = stack[-1]
-            if kw.startswith("end"):
-                stack.pop()
-            if top.prefix != tag.prefix:
-                def shown(p: str) -> str:
-                    return f"{{%{p} … %}}" if p else "{% … %}"
-                add(f"« {top.text} » et « {tag.text} » n'ont pas le même type : un bloc ouvert "
-                    f"par {shown(top.prefix)} se continue et se ferme par {shown(top.prefix)} "
-                    f"(ici « {{%{top.prefix} {kw} %}} »).".replace("{% ", "{% ")
-                    .replace("{%" + " " + kw, "{% " + kw), para, tag.start, tag.end)
-                continue
-            if tag.prefix == "" and top.index != tag.index:
-                add(f"le bloc « {top.text} » … « {tag.text} » s'étend sur plusieurs "
-                    "paragraphes : des paragraphes seraient fusionnés. Pour faire apparaître "
-                    "ou disparaître des paragraphes entiers, mettez « {%p " + top.keyword
-                    + " … %} » et « {%p " + kw + " %} » chacun seul sur sa ligne ; sinon, "
-                    "gardez l'ouverture et la fermeture dans le même paragraphe.",
-                    para, tag.start, tag.end)
-                continue
-            if tag.prefix == "tr" and kw.startswith("end") and top.para.row is para.row:
-                add(f"« {top.text} » et « {tag.text} » sont dans la même ligne de tableau : la "
-                    "ligne répétée se place entre la ligne « {%tr for … %} » et la ligne "
-                    "« {%tr endfor %} ».", para, tag.start, tag.end)
-                continue
+        if kw not in ("elif", "else") and not kw.startswith("end"):
             continue
+        expected = {kw[3:]} if kw.startswith("end") else {"if"} if kw == "elif" else {"if", "for"}
+        if not stack or stack[-1].keyword not in expected:
+            opening = f"{{% {kw[3:]} … %}}" if kw.startswith("end") else "{% if … %}"
+            last = f" (le dernier bloc ouvert est « {stack[-1].text} »)" if stack else ""
+            add(f"« {tag.text} » n'a pas de « {opening} » ouvert avant{last}. Ajoutez "
+                "l'ouverture qui manque ou supprimez cette balise.", para, tag.start, tag.end)
+            continue
+        top = stack.pop() if kw.startswith("end") else stack[-1]
+        if top.prefix != tag.prefix:
+            add(f"« {tag.text} » ne va pas avec « {top.text} » : écrivez « "
+                f"{_tag_form(top.prefix, kw)} », du même type que l'ouverture.",
+                para, tag.start, tag.end)
+            continue
+        if not tag.prefix and top.index != tag.index:
+            add(f"le bloc « {top.text} » … « {tag.text} » s'étend sur plusieurs paragraphes, "
+                "qui seraient fusionnés. Pour afficher ou masquer des paragraphes entiers, "
+                f"mettez « {_tag_form('p', top.keyword)} » et « {_tag_form('p', kw)} » chacun "
+                "seul sur sa ligne ; sinon gardez l'ouverture et la fermeture dans le même "
+                "paragraphe.", para, tag.start, tag.end)
+            continue
+        if tag.prefix == "tr" and kw.startswith("end") and top.para.row is para.row:
+            add(f"« {top.text} » et « {tag.text} » sont dans la même ligne de tableau : la "
+                "ligne à répéter se place entre une ligne « {%tr for … %} » et une ligne "
+                "« {%tr endfor %} ».", para, tag.start, tag.end)
     for tag in stack:
         end_kw = "end" + tag.keyword
         closing = f"{{%{tag.prefix} {end_kw} %}}" if tag.prefix else f"{{% {end_kw} %}}"
@@ -832,7 +832,7 @@ def _unknown_variables(path: Path, part: _Part, ast: nodes.Template) -> list[Tem
         hint = (f" ; vouliez-vous dire {{{{ {suggestion} }}}} ?" if suggestion
                 else " (voir la liste des variables).")
         case = (" Attention aux majuscules : Word en ajoute parfois tout seul en début de "
-                "phrase." if suggestion and suggestion.lower() == shown.lower().replace("_", ".")
+                "phrase." if suggestion and suggestion.lower() == shown.lower()
                 and suggestion != shown else "")
         report(shown, name, f"{{{{ {shown} }}}} n'existe pas{hint}{case}")
     for obj, attr in attributes:
@@ -913,10 +913,11 @@ def _prepared(path: Path, tier: int, *, trial: bool = True) -> PreparedTemplate:
         key = (str(path), tier, 0, 0)
     cached = _CACHE.get(key)
     if cached is None:
-        cached = prepare_template(Path(path), tier)
-        if trial and not cached.problems:
+        cached = _CACHE[key] = prepare_template(Path(path), tier)
+    if trial and not cached.tried:
+        if not cached.problems:
             cached.problems += _trial_render(cached)
-        _CACHE[key] = cached
+        cached.tried = True
     return cached
 
 
@@ -960,10 +961,9 @@ _JINJA_ESCAPES = (("{_{", "{{"), ("}_}", "}}"), ("{_%", "{%"), ("%_}", "%}"))
 def _finish_xml(xml: str, part: _Part) -> str:
     """docxtpl's post-processing, only the steps the rendered text needs."""
     xml = _PARA_MARK.sub(r"<w:p\1", xml)
-    if "_" in xml:
-        for old, new in _JINJA_ESCAPES:
-            if old in xml:
-                xml = xml.replace(old, new)
+    for old, new in _JINJA_ESCAPES:
+        if old in xml:
+            xml = xml.replace(old, new)
     if "\n" in xml or "\t" in xml:
         xml = _docxtpl().resolve_listing(xml)  # line breaks in addresses -> <w:br/>
     if part.fix_tables:
@@ -1281,9 +1281,9 @@ def _worker_init(settings: Settings, paths: dict[int, str]) -> None:
     _WORKER["tools"] = _run_tools(settings, {t: Path(p) for t, p in paths.items()})
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
+def _write_atomic(target: Path, data: bytes, index: int = 0) -> None:
     """Write ``data`` to a temporary file beside ``target``, then replace it in one step."""
-    tmp = target.with_name(f".tmp-{os.getpid()}-{abs(hash(target.name)) % 10**8}.docx")
+    tmp = target.with_name(f".tmp-{os.getpid()}-{index}.docx")
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
@@ -1311,18 +1311,15 @@ def _render_chunk(
     for index, letter, filename in items:
         amounts = letter_amounts(letter, tools.settings, tools.table, tools.business_day)
         context = letter_context(letter, tools.settings, amounts)
-        prepared = tools.templates[letter.niveau]
         try:
-            data = prepared.render(context, stamp)
-        except JinjaTemplateError as exc:
-            name = next(iter(prepared.compiled))
-            problem = _render_problem(prepared, name, exc)
+            data = tools.templates[letter.niveau].render(context, stamp)
+        except TemplateError as exc:
             raise TemplateError(
-                f"Courrier de « {letter.client} » : {problem}\nAucun autre courrier n'a été "
-                "écrit après celui-ci."
+                f"Courrier de « {letter.client} » : {exc.message}\nLes courriers suivants "
+                "n'ont pas été écrits."
             ) from exc
         target = Path(out_dir) / filename
-        _write_atomic(target, data)
+        _write_atomic(target, data, index)
         done.append((index, str(target), amounts.warnings))
     return done
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
+from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 from typing import BinaryIO
@@ -195,7 +196,7 @@ def _check_not_locked(path: Path) -> None:
 
 
 def _check_folder_writable(path: Path) -> None:
-    """The temporary file and the backup-free replace need a writable folder."""
+    """The temporary file and the atomic replace need a writable folder."""
     folder = path.parent
     writable = os.access(folder, os.W_OK | os.X_OK)
     if writable and os.name != "nt":
@@ -235,6 +236,7 @@ def _check_not_encrypted(path: Path) -> None:
 
 
 def _corrupt(path: Path, detail: str) -> InputError:
+    """One wording for every way a workbook can be unreadable."""
     return InputError(
         f"Le classeur « {path.name} » (dossier « {path.parent} ») est endommagé ou n'est pas un "
         f"classeur Excel valide ({detail}). Ouvrez-le dans Excel, enregistrez-le à nouveau au "
@@ -384,11 +386,21 @@ def _shared_strings(zf: zipfile.ZipFile, part: str | None, wanted: set[int]) -> 
 # --------------------------------------------------------------------------- sheet patching
 
 
+@lru_cache(maxsize=4096)
 def clean_text(text: str) -> str:
-    """Drop characters XML 1.0 forbids, escape Excel's ``_xHHHH_`` and cap the length."""
+    """Drop characters XML 1.0 forbids, escape Excel's ``_xHHHH_`` and cap the length.
+
+    Cached: a run writes the same few status texts on thousands of rows.
+    """
     text = _ILLEGAL_XML.sub("", text)
     text = _EXCEL_ESCAPE.sub(r"_x005F_\1", text)
     return text[:MAX_CELL_CHARS]
+
+
+@lru_cache(maxsize=4096)
+def _needs_preserve(text: str) -> bool:
+    """XML parsers may drop leading/trailing or repeated whitespace without xml:space."""
+    return text != text.strip() or "\n" in text or "\t" in text or "  " in text
 
 
 class _Sheet:
@@ -499,6 +511,11 @@ class _Sheet:
 
         Scans from the end of the row: the status column is usually the last one.
         """
+        if len(row):
+            last = row[-1]
+            ref = last.get("r") if last.tag == self.c_tag else None
+            if ref and _ref_column(ref) < column:  # the usual case: append
+                return etree.SubElement(row, self.c_tag, r=f"{column_letter(column)}{row_number}")
         after = None
         for cell in row.iterchildren(self.c_tag, reversed=True):
             ref = cell.get("r")
@@ -534,16 +551,20 @@ class _Sheet:
 
     def set_text(self, cell: etree._Element, text: str) -> None:
         """Make ``cell`` an inline string (its style ``s`` is kept)."""
-        for child in list(cell):
-            cell.remove(child)
-        for attribute in ("t", "cm", "vm", "ph"):
-            cell.attrib.pop(attribute, None)
+        if len(cell):
+            for child in list(cell):
+                cell.remove(child)
+        keys = cell.keys()
+        if len(keys) > 2 or "t" in keys:  # only r and s are kept
+            attrib = cell.attrib
+            for attribute in ("t", "cm", "vm", "ph"):
+                attrib.pop(attribute, None)
         if not text:
             return
         cell.set("t", "inlineStr")
         node = etree.SubElement(etree.SubElement(cell, self.is_tag), self.t_tag)
         node.text = text
-        if text != text.strip() or "\n" in text or "\t" in text or "  " in text:
+        if _needs_preserve(text):
             node.set(_XML_SPACE, "preserve")
 
     def widen_dimension(self, column: int, first_row: int, last_row: int) -> None:
@@ -602,23 +623,32 @@ class _Sheet:
 
 
 def _widen_spans(row: etree._Element, column: int) -> None:
-    """Keep the optional ``spans`` hint ("1:12", or several ranges) covering the new cell."""
+    """Keep the optional ``spans`` hint covering the new cell."""
     spans = row.get("spans")
     if not spans:
         return
+    widened = _widened_spans(spans, column)
+    if widened is None:
+        del row.attrib["spans"]  # a broken hint is worse than none
+    elif widened != spans:
+        row.set("spans", widened)
+
+
+@lru_cache(maxsize=1024)
+def _widened_spans(spans: str, column: int) -> str | None:
+    """``"1:12"`` (or several ranges ``"1:3 5:12"``) stretched to ``column``; None if broken."""
     try:
         ranges = [[int(x) for x in part.split(":")] for part in spans.split()]
         low, high = ranges[0][0], ranges[-1][-1]
     except (ValueError, IndexError):
-        del row.attrib["spans"]  # a broken hint is worse than none
-        return
+        return None
     if low <= column <= high:
-        return
+        return spans
     if column < low:
         ranges[0][0] = column
     else:
         ranges[-1][-1] = column
-    row.set("spans", " ".join(":".join(map(str, r)) for r in ranges))
+    return " ".join(":".join(map(str, r)) for r in ranges)
 
 
 def _patch_sheet(
@@ -759,6 +789,8 @@ def write_status_column(
     bad_rows = [n for n in statuses if not header_row < n <= MAX_ROW]
     if bad_rows:
         raise ValueError(f"status rows must be below the header row {header_row}: {bad_rows[:5]}")
+    if not _normalise(header):
+        raise ValueError("the status column header must not be blank")
     _check_not_locked(path)  # Excel may have opened it since check_writable
 
     try:
@@ -880,7 +912,7 @@ def _cell_value(value: object) -> object:
         if isinstance(value, datetime) and value.tzinfo is not None:
             return value.replace(tzinfo=None)
         return value
-    return _ILLEGAL_XML.sub("", str(value))[:MAX_CELL_CHARS]
+    return clean_text(str(value))
 
 
 def _display_width(value: object) -> int:
@@ -907,7 +939,7 @@ def write_copy_with_status(
     used column of the table, with a bold header, filter and frozen header row.
     """
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     source = Path(source)
@@ -962,7 +994,6 @@ def write_copy_with_status(
         cell = ws.cell(row=number, column=status_col, value=clean_text(text) or None)
         if cell.value is not None:
             cell.data_type = "s"
-            cell.alignment = Alignment(vertical="top")
             status_width = max(status_width, len(cell.value))
 
     for c, width in widths.items():

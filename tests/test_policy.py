@@ -18,7 +18,10 @@ from relance_xlsx.reader import read_export
 RUN = date(2026, 11, 23)  # a Monday
 
 
-def classify_rows(tmp_path: Path, rows, settings: Settings = Settings(), journal=None,
+DEFAULTS = Settings()
+
+
+def classify_rows(tmp_path: Path, rows, settings: Settings = DEFAULTS, journal=None,
                   run: date = RUN, headers=None):  # fmt: skip
     kwargs = {"headers": headers} if headers else {}
     path = write_xlsx(tmp_path / "export.xlsx", rows, **kwargs)
