@@ -48,7 +48,7 @@ def format_rate(value: Decimal | float) -> str:
 
 
 def as_date(value: date | datetime | None) -> date | None:
-    if value is None:
+    if value is None or value != value:  # None, NaT
         return None
     if isinstance(value, datetime):
         return value.date()

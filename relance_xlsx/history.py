@@ -60,9 +60,11 @@ def merge_history(
         j = journal[journal["date"] < cutoff]
         j = j.sort_values(["niveau", "date"]).drop_duplicates("cle_facture", keep="last")
         j = j.set_index("cle_facture")
-        found = invoices["cle_facture"].map(j["niveau"])
-        levels[0] = found.fillna(0).to_numpy(dtype=np.int64)
-        dates[0] = invoices["cle_facture"].map(j["date"]).to_numpy(dtype="datetime64[ns]")
+        keys = invoices["cle_facture"].to_numpy()
+        levels[0] = j["niveau"].reindex(keys).fillna(0).to_numpy(dtype=np.int64)
+        dates[0] = j["date"].astype("datetime64[ns]").reindex(keys).to_numpy(
+            dtype="datetime64[ns]"
+        )
 
     # 2. the status column written by a previous run
     if "statut_existant" in invoices:

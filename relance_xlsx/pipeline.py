@@ -106,7 +106,7 @@ def run(options: RunOptions, progress=None) -> RunResult:
     journal = load_history(paths.journal)
     classified, planned = classify_export(read, settings, journal, options.run_date)
     if planned and not options.dry_run:
-        letters_mod.ensure_templates(settings, {x.niveau for x in planned})
+        letters_mod.require_templates(settings.modeles_dossier, {x.niveau for x in planned})
 
     warnings = list(read.warnings)
     rates = load_rate_table(settings.taux_bce)

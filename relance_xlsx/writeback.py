@@ -555,10 +555,9 @@ class _Sheet:
             for child in list(cell):
                 cell.remove(child)
         keys = cell.keys()
-        if len(keys) > 2 or "t" in keys:  # only r and s are kept
-            attrib = cell.attrib
-            for attribute in ("t", "cm", "vm", "ph"):
-                attrib.pop(attribute, None)
+        for attribute in ("t", "cm", "vm", "ph"):  # type and metadata of the old value
+            if attribute in keys:
+                del cell.attrib[attribute]
         if not text:
             return
         cell.set("t", "inlineStr")

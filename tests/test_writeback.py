@@ -436,6 +436,16 @@ def test_reuse_header_from_shared_string_with_rich_text(tmp_path: Path) -> None:
     assert openpyxl.load_workbook(book)["Factures"]["D2"].value == "Payée"
 
 
+def test_overwritten_cell_loses_old_type_and_metadata_keeps_style(tmp_path: Path) -> None:
+    rows = _EXCEL_ROWS.replace('<c r="D2" s="2"/>', '<c r="D2" s="2" t="e" vm="1"><v>#N/A</v></c>')
+    book = _excel_like(tmp_path / "export.xlsx", rows, header_status=True)
+    write_status_column(book, "Factures", 1, {2: "Payée"}, HEADER, tmp_path / "b", NOW)
+    root = etree.fromstring(_read(book, "xl/worksheets/sheet2.xml"))
+    d2 = next(c for c in root.iter(C) if c.get("r") == "D2")
+    assert dict(d2.attrib) == {"r": "D2", "s": "2", "t": "inlineStr"}
+    assert d2.findtext(f"{{{NS}}}is/{{{NS}}}t") == "Payée" and len(d2) == 1
+
+
 def test_xlsm_keeps_its_macro_part(tmp_path: Path) -> None:
     book = _make_workbook(tmp_path / "macros.xlsm")
     blob = bytes(random.Random(1).randrange(256) for _ in range(5000))
