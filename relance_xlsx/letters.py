@@ -1088,8 +1088,10 @@ def letter_context(
     for line, extra in zip(letter.lignes, per_line, strict=True):
         credit = bool(line.avoir or line.reste_du < 0)
         regle = line.montant_regle
-        if regle is None and line.montant_ttc is not None:
+        if regle is None and line.montant_ttc is not None and not credit:
             regle = line.montant_ttc - line.reste_du
+        if credit and not regle:
+            regle = None  # nothing is "paid" on a credit note: leave the cell empty
         days = int(extra.get("jours_retard") or 0)
         factures.append({
             "numero": clean_text(line.numero),

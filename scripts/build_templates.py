@@ -31,7 +31,7 @@ from relance_xlsx.letters import VARIABLES  # noqa: E402
 OUT = ROOT / "templates_word"
 FONT = "Arial"  # Windows/Mac; LibreOffice substitutes the metric-compatible Liberation Sans
 BODY_PT = 10
-PAGE_W, MARGIN_LR, MARGIN_TOP, MARGIN_BOTTOM = 21.0, 2.0, 1.8, 2.0
+PAGE_W, MARGIN_LR, MARGIN_TOP, MARGIN_BOTTOM = 21.0, 2.0, 1.5, 2.0
 TEXT_W = PAGE_W - 2 * MARGIN_LR  # 17 cm
 ADDRESS_INDENT = 9.0  # recipient block: 11 cm from the page edge (window envelopes)
 GREY = RGBColor(0x80, 0x80, 0x80)
@@ -112,7 +112,7 @@ def control(container, tag: str) -> None:  # noqa: ANN001
 
 def body(container, parts: Sequence, **kw) -> None:  # noqa: ANN001, ANN003
     """A justified paragraph of the letter text."""
-    kw.setdefault("after", 7)
+    kw.setdefault("after", 6)
     par(container, parts, align="justify", **kw)
 
 
@@ -198,15 +198,15 @@ COLUMNS_7 = [
     ("Jours de retard", "{{ f.jours_retard }}", "center", 2.2),
 ]
 COLUMNS_9 = [
-    ("N° facture", "{{ f.numero }}{% if f.avoir %} (avoir){% endif %}", "left", 2.7),
-    ("Date", "{{ f.date_facture }}", "center", 1.75),
-    ("Échéance", "{{ f.date_echeance }}", "center", 1.75),
-    ("Montant TTC", "{{ f.montant_ttc }}", "right", 2.05),
-    ("Réglé", "{{ f.montant_regle }}", "right", 1.9),
-    ("Reste dû", "{{ f.reste_du }}", "right", 2.05),
-    ("Retard (jours)", "{{ f.jours_retard }}", "center", 1.1),
-    ("Intérêts de retard", "{{ f.interets }}", "right", 2.0),
-    ("Indemnité", "{{ f.indemnite }}", "right", 1.7),
+    ("N° facture", "{{ f.numero }}{% if f.avoir %} (avoir){% endif %}", "left", 2.9),
+    ("Date", "{{ f.date_facture }}", "center", 1.7),
+    ("Échéance", "{{ f.date_echeance }}", "center", 1.7),
+    ("Montant TTC", "{{ f.montant_ttc }}", "right", 2.0),
+    ("Réglé", "{{ f.montant_regle }}", "right", 1.85),
+    ("Reste dû", "{{ f.reste_du }}", "right", 2.0),
+    ("Retard (jours)", "{{ f.jours_retard }}", "center", 1.35),
+    ("Intérêts de retard", "{{ f.interets }}", "right", 1.9),
+    ("Indemnité", "{{ f.indemnite }}", "right", 1.6),
 ]
 
 
@@ -251,7 +251,7 @@ def penalties_table(doc) -> None:  # noqa: ANN001
          "{{ total_indemnites }}", False),
         (["Total réclamé"], "{{ total_reclame }}", True),
     ]
-    widths = [12.6, 3.2]
+    widths = [TEXT_W - 3.4, 3.4]
     table = doc.add_table(rows=0, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     for label, amount, strong in rows:
@@ -281,8 +281,10 @@ def sender_block(doc) -> None:  # noqa: ANN001
         "{% if societe.adresse %}", BR, "{{ societe.adresse }}{% endif %}",
         "{% if societe.code_postal or societe.ville %}", BR,
         "{{ societe.code_postal }} {{ societe.ville }}{% endif %}",
-        "{% if societe.telephone %}", BR, "Tél. : {{ societe.telephone }}{% endif %}",
-        "{% if societe.email %}", BR, "{{ societe.email }}{% endif %}",
+        "{% if societe.telephone or societe.email %}", BR, "{% endif %}",
+        "{% if societe.telephone %}Tél. : {{ societe.telephone }}{% endif %}",
+        "{% if societe.telephone and societe.email %} – {% endif %}",
+        "{% if societe.email %}{{ societe.email }}{% endif %}",
         "{% if societe.siret %}", BR, "SIRET : {{ societe.siret }}{% endif %}",
     ], size=9)
 
@@ -290,24 +292,24 @@ def sender_block(doc) -> None:  # noqa: ANN001
 def recipient_block(doc, registered: bool) -> None:  # noqa: ANN001
     if registered:
         par(doc, [("b", "Lettre recommandée avec accusé de réception")], indent=ADDRESS_INDENT,
-            before=14, after=6, size=9)
+            before=10, after=4, size=9)
     par(doc, [
         ("b", "{{ client.nom }}"),
         "{% if client.contact %}", BR, "À l'attention de {{ client.contact }}{% endif %}",
         "{% if client.adresse %}", BR, "{{ client.adresse }}{% endif %}",
         "{% if client.code_postal or client.ville %}", BR,
         "{{ client.code_postal }} {{ client.ville }}{% endif %}",
-    ], indent=ADDRESS_INDENT, before=0 if registered else 22)
+    ], indent=ADDRESS_INDENT, before=0 if registered else 20)
     par(doc, ["{% if lieu %}À {{ lieu }}, le{% else %}Le{% endif %} {{ date_courrier }}"],
-        indent=ADDRESS_INDENT, before=26)
+        indent=ADDRESS_INDENT, before=18)
 
 
 def subject_block(doc) -> None:  # noqa: ANN001
     par(doc, [
         ("b", "Objet : "), "{{ objet }}",
         "{% if client.code %}", BR, ("b", "Réf. client : "), "{{ client.code }}{% endif %}",
-    ], before=22, after=16)
-    par(doc, ["Madame, Monsieur,"], after=10)
+    ], before=16, after=12)
+    par(doc, ["Madame, Monsieur,"], after=8)
 
 
 def payment_block(doc) -> None:  # noqa: ANN001
@@ -374,7 +376,8 @@ def relance_1(doc) -> None:  # noqa: ANN001
         "}}). Au {{ date_courrier }}, elles s'établissent ainsi :"])
     body(doc, ["Nous vous remercions de bien vouloir procéder à ce règlement dans les meilleurs "
                "délais, en rappelant les numéros des factures concernées{% if societe.iban %}, "
-               "de préférence par virement sur le compte suivant :{% else %}.{% endif %}"])
+               "de préférence par virement sur le compte suivant :{% else %}.{% endif %}"],
+         keep=True)
     payment_block(doc)
     body(doc, ["Si votre règlement a croisé ce courrier, nous vous prions de ne pas tenir "
                "compte de cette relance."])
@@ -394,16 +397,17 @@ def relance_2(doc) -> None:  # noqa: ANN001
                "part, nous n'avons reçu à ce jour ni votre règlement, ni aucune explication."],
          keep=True)
     tables_with_penalties(doc)
-    total_line(doc)
+    spacer(doc, 6)
     penalties_block(doc, [
         "Nous vous rappelons que tout retard de paiement entraîne de plein droit des pénalités "
         "de retard{% if indemnite_unitaire %} ainsi qu'une indemnité forfaitaire pour frais de "
         "recouvrement de {{ indemnite_unitaire }} par facture{% endif %} ({{ reference_legale "
         "}}). Au {{ date_courrier }}, les sommes dues s'établissent ainsi :"])
     consumer_block(doc)
-    body(doc, ["Nous vous demandons de régulariser cette situation ", ("b", "sans délai"),
-               ", en rappelant les numéros des factures concernées{% if societe.iban %}, par "
-               "virement sur le compte suivant :{% else %}.{% endif %}"])
+    body(doc, ["Nous vous demandons de nous régler la somme de ", ("b", "{{ total_reclame }}"),
+               " ", ("b", "sans délai"), ", en rappelant les numéros des factures concernées"
+               "{% if societe.iban %}, par virement sur le compte suivant :{% else %}.{% endif %}"],
+         keep=True)
     payment_block(doc)
     body(doc, ["Si vous rencontrez des difficultés de paiement, contactez-nous rapidement : "
                "nous pourrons examiner ensemble la possibilité d'un échéancier."])
@@ -420,15 +424,16 @@ def mise_en_demeure(doc) -> None:  # noqa: ANN001
                "du {{ date_courrier_precedent }}{% endif %}, les sommes détaillées ci-dessous "
                "restent impayées à ce jour."], keep=True)
     tables_with_penalties(doc)
-    total_line(doc)
+    spacer(doc, 6)
     penalties_block(doc, [
         "Ces sommes sont majorées de plein droit des pénalités de retard{% if "
         "indemnite_unitaire %} et de l'indemnité forfaitaire pour frais de recouvrement de "
         "{{ indemnite_unitaire }} par facture{% endif %} ({{ reference_legale }}). Au "
         "{{ date_courrier }}, les sommes dues s'établissent ainsi :"])
-    body(doc, ["En conséquence, nous vous mettons en demeure de nous régler la somme de ",
+    body(doc, ["En conséquence, par la présente lettre, nous vous mettons en demeure de nous "
+               "régler la somme de ",
                ("b", "{{ total_reclame }}"), " ({{ total_reclame_lettres }}) dans un délai de "
-               "{{ delai_jours }} jours, soit ", ("b", "au plus tard le {{ date_limite }}"),
+               "{{ delai_jours }}\u00a0jours, soit ", ("b", "au plus tard le {{ date_limite }}"),
                "."])
     consumer_block(doc)
     body(doc, ["À défaut de règlement dans ce délai, nous engagerons sans autre avis une "
@@ -438,10 +443,9 @@ def mise_en_demeure(doc) -> None:  # noqa: ANN001
                "pourront être mis à votre charge."])
     body(doc, ["{% if societe.iban %}Le règlement peut être effectué par virement sur le compte "
                "suivant, en rappelant les numéros des factures concernées :{% else %}Merci de "
-               "rappeler les numéros des factures concernées avec votre règlement.{% endif %}"])
+               "rappeler les numéros des factures concernées avec votre règlement.{% endif %}"],
+         keep=True)
     payment_block(doc)
-    body(doc, ["La présente lettre vaut mise en demeure au sens de l'article 1344 du Code "
-               "civil."])
     closing_block(doc)
 
 
@@ -476,6 +480,7 @@ def _page(doc) -> None:  # noqa: ANN001
     section.top_margin, section.bottom_margin = Cm(MARGIN_TOP), Cm(MARGIN_BOTTOM)
     section.header_distance, section.footer_distance = Cm(1.0), Cm(0.9)
     footer = section.footer.paragraphs[0]
+    footer.style = doc.styles["Normal"]  # the built-in Footer style has a centre tab stop
     footer.paragraph_format.tab_stops.add_tab_stop(Cm(TEXT_W), WD_TAB_ALIGNMENT.RIGHT)
     _runs(footer, ["{{ societe.nom }}{% if societe.siret %} – SIRET {{ societe.siret }}"
                    "{% endif %}{% if societe.telephone %} – Tél. {{ societe.telephone }}"

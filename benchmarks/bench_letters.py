@@ -1,0 +1,75 @@
+"""Letters per second for a realistic batch (default 1,500 letters, 1–8 invoices each).
+
+Why: the target is ≥ 150 letters/s on a 2-core machine; run after changing letters.py:
+    python benchmarks/bench_letters.py [nombre] [--jobs N]
+Files go to benchmarks/out/ (ignored by git), emptied first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import sys
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from relance_xlsx import letters as L  # noqa: E402
+from relance_xlsx.config import Settings  # noqa: E402
+from relance_xlsx.model import LetterLine, PlannedLetter  # noqa: E402
+
+OUT = ROOT / "benchmarks" / "out"
+
+
+def make_letters(count: int, seed: int = 7) -> list[PlannedLetter]:
+    """Deterministic clients with 1–8 lines (some credit notes and partial payments)."""
+    rng = random.Random(seed)
+    run = date(2026, 11, 23)
+    letters = []
+    for i in range(count):
+        lines = []
+        for j in range(rng.randint(1, 8)):
+            due = run - timedelta(days=rng.randint(8, 200))
+            ttc = Decimal(rng.randint(5_000, 2_500_000)) / 100
+            paid = Decimal(0) if rng.random() < 0.7 else (ttc / 3).quantize(Decimal("0.01"))
+            credit = j > 0 and rng.random() < 0.1
+            if credit:
+                ttc, paid = -ttc / 10, Decimal(0)
+            lines.append(LetterLine(
+                f"F2026-{i:05d}-{j}", due - timedelta(days=30), due, ttc.quantize(Decimal("0.01")),
+                paid, (ttc - paid).quantize(Decimal("0.01")), (run - due).days, credit, j + 2,
+            ))
+        letters.append(PlannedLetter(
+            cle_client=f"C{i:05d}", client=f"Client {i} & Associés <SARL>", code_client=f"C{i:05d}",
+            niveau=rng.choice((1, 1, 1, 2, 2, 3)), date=run, lignes=tuple(lines),
+            adresse=f"{i} rue de la République\nBâtiment {i % 7}", code_postal="75011",
+            ville="Paris", contact="Service comptabilité", particulier=rng.random() < 0.05,
+            date_precedent=run - timedelta(days=14),
+        ))
+    return letters
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("count", nargs="?", type=int, default=1500)
+    parser.add_argument("--jobs", type=int, default=None)
+    args = parser.parse_args()
+    letters = make_letters(args.count)
+    settings = Settings(societe=L.SAMPLE_SOCIETE)
+    shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir(parents=True)
+    start = time.perf_counter()
+    result = L.render_letters(letters, settings, OUT, jobs=args.jobs)
+    elapsed = time.perf_counter() - start
+    size = sum(f.stat().st_size for f in result.files) / len(result.files) / 1024
+    print(f"{len(result.files)} courriers en {elapsed:.2f} s : {len(result.files) / elapsed:.0f} "
+          f"courriers/s (jobs={args.jobs or 'auto'}, {size:.0f} Ko en moyenne)")
+
+
+if __name__ == "__main__":
+    main()
