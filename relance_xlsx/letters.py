@@ -17,9 +17,11 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import difflib
+import multiprocessing
 import os
 import re
 import struct
+import textwrap
 import traceback
 import unicodedata
 import zipfile
@@ -46,7 +48,7 @@ from .amounts import (
 from .config import Settings, Societe
 from .errors import RelanceError, TemplateError
 from .formatting import format_date_long, format_date_short, format_eur
-from .model import LEVEL_STATE, TEMPLATE_FILE, LetterLine, PlannedLetter
+from .model import LEVEL_STATE, TEMPLATE_FILE, TIER_KEY, LetterLine, PlannedLetter
 
 # --- the variables, as data ----------------------------------------------------------------
 
@@ -121,8 +123,8 @@ VARIABLES: tuple[Variable, ...] = (
              G_MONTANTS),
     Variable("total_indemnites", "Total des indemnités forfaitaires de recouvrement",
              "80,00 €", G_MONTANTS),
-    Variable("total_reclame", "Total réclamé : restant dû + intérêts + indemnités quand ils "
-             "sont affichés, sinon le restant dû", "3 575,20 €", G_MONTANTS),
+    Variable("total_reclame", "Total réclamé : restant dû, plus intérêts et indemnités quand "
+             "ils sont affichés", "3 575,20 €", G_MONTANTS),
     Variable("total_reclame_lettres", "Total réclamé en toutes lettres",
              "trois mille cinq cent soixante-quinze euros et vingt centimes", G_MONTANTS),
     Variable("afficher_penalites", "Vrai quand ce courrier chiffre les pénalités (réglages "
@@ -174,6 +176,7 @@ TODO = (
     "Ouvrez le modèle dans Word, corrigez la balise (voir VARIABLES.md, à côté des modèles "
     "fournis, ou la commande « relance-xlsx modeles --variables »), enregistrez, puis relancez."
 )
+FIX = "Corrigez la balise dans Word, enregistrez, puis relancez."
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,8 @@ class TemplateProblem:
     path: Path | None = None
 
     def __str__(self) -> str:
+        if not self.template:
+            return self.message
         where = f"Modèle {self.template}" + (f" ({self.part})" if self.part else "")
         text = f"{where} : {self.message}"
         if self.excerpt:
@@ -249,11 +254,11 @@ def _locate(
     if folder is not None and not Path(folder).is_dir():
         problems.append(
             TemplateProblem(
-                template=str(folder),
+                template="",
                 message=(
-                    "le dossier de modèles indiqué dans les réglages ([modeles] dossier) est "
-                    "introuvable. Corrigez le chemin, ou laissez dossier = \"\" pour utiliser "
-                    "les modèles fournis."
+                    f"Dossier de modèles introuvable : {folder}\nCorrigez le chemin dans les "
+                    "réglages ([modeles] dossier), ou laissez dossier = \"\" pour utiliser les "
+                    "modèles fournis."
                 ),
                 path=Path(folder),
             )
@@ -535,6 +540,10 @@ _SINGLE_BRACE = re.compile(r"(?<![{%])\{\s*([A-Za-z_][\w.]*)\s*\}(?![}%])")
 _PREFIXED = re.compile(r"^{%-?(tr|tc|p|r) ")
 _KEYWORD = re.compile(r"^{%-?(?:tr |tc |p |r )?\s*-?\s*([A-Za-z_]\w*)")
 OPENERS = {"if", "for", "with", "filter", "macro", "call", "autoescape", "raw", "block"}
+JINJA_KEYWORDS = OPENERS | {"end" + k for k in OPENERS} | {
+    "elif", "else", "set", "endset", "include", "import", "from", "extends", "do", "break",
+    "continue", "trans", "endtrans", "pluralize",
+}
 DOCXTPL_TAGS = {"colspan", "cellbg", "vm", "hm"}
 PREFIX_WORDS = {"tr": "ligne de tableau", "tc": "cellule de tableau", "p": "paragraphe",
                 "r": "morceau de texte"}
@@ -584,20 +593,24 @@ def _scan_tags(path: Path, part: _Part) -> list[TemplateProblem]:
             end = text.find(closer, start + 2)
             following = _OPEN.search(text, start + 2)
             if end < 0 or (following is not None and following.start() < end):
-                wrong = [c for c in _CLOSERS.values() if c != closer and c in text[start + 2:]]
+                limit = following.start() if following is not None else len(text)
+                wrong = [(text.find(c, start + 2), c) for c in _CLOSERS.values()
+                         if c != closer and -1 < text.find(c, start + 2) < limit]
                 opener = text[start:start + 2]
-                if wrong and end < 0:
-                    add(f"la balise ouverte par « {opener} » est fermée par « {wrong[0]} » : "
-                        f"fermez-la par « {closer} ».", para, start, start + 2)
-                else:
-                    add(f"balise non fermée : « {opener} » sans « {closer} » dans le même "
-                        f"paragraphe. Ajoutez « {closer} » à la fin de la balise (une balise "
-                        "doit tenir sur une seule ligne).", para, start, start + 2)
+                if wrong:
+                    at, other = min(wrong)
+                    add(f"la balise ouverte par « {opener} » est fermée par « {other} » : "
+                        f"fermez-la par « {closer} ».", para, start, at + 2)
+                    rest[start:at + 2] = " " * (at + 2 - start)
+                    pos = at + 2
+                    continue
+                add(f"balise non fermée : « {opener} » sans « {closer} » dans le même "
+                    f"paragraphe. Ajoutez « {closer} » à la fin de la balise (une balise "
+                    "doit tenir sur une seule ligne).", para, start, start + 2)
                 pos = start + 2
                 continue
             end += 2
-            for i in range(start, end):
-                rest[i] = " "
+            rest[start:end] = " " * (end - start)
             tag_text = text[start:end]
             if tag_text.startswith("{%"):
                 km = _KEYWORD.match(tag_text)
@@ -625,9 +638,22 @@ def _scan_tags(path: Path, part: _Part) -> list[TemplateProblem]:
     for tag in tags:
         para = tag.para
         if not tag.prefix and tag.keyword in PREFIX_WORDS:
+            fixed = re.sub(r"^{%-?\s*" + tag.keyword + r"\s+", "{%" + tag.keyword + " ",
+                           tag.text)
             add(f"« {tag.text} » : pas d'espace entre « {{% » et « {tag.keyword} » ; écrivez "
-                f"{{%{tag.keyword} …", para, tag.start, tag.end)
-            continue
+                f"« {fixed} ».", para, tag.start, tag.end)
+            km = _KEYWORD.match(fixed)  # go on as if corrected: no cascade of problems
+            tag.prefix, tag.keyword = tag.keyword, km.group(1) if km else ""
+        if tag.keyword and tag.keyword not in JINJA_KEYWORDS | DOCXTPL_TAGS:
+            close = difflib.get_close_matches(tag.keyword.lower(), sorted(JINJA_KEYWORDS), n=1)
+            hint = f" ; vouliez-vous dire « {close[0]} » ?" if close else ""
+            add(f"mot-clé inconnu « {tag.keyword} » dans « {tag.text} »{hint} Mots-clés "
+                "possibles : if, elif, else, endif, for, endfor.", para, tag.start, tag.end)
+            if close and (close[0] in OPENERS or close[0] in ("elif", "else")
+                          or close[0].startswith("end")):
+                tag.keyword = close[0]  # go on as if corrected: no cascade of problems
+            else:
+                continue
         if tag.prefix in ("tr", "tc"):
             if para.cell is None:
                 add(f"« {tag.text} » n'est pas dans un tableau. Une balise {{%{tag.prefix} … %}} "
@@ -742,7 +768,7 @@ def _syntax_problem(path: Path, part: _Part, exc: TemplateSyntaxError) -> Templa
     else:
         message = f"syntaxe de balise incorrecte ({detail})."
     text = _line_text(part.source, exc.lineno)
-    return _problem(path, message + " " + TODO, _excerpt(text, 0, 0, 60) if text else "",
+    return _problem(path, message + " " + FIX, _excerpt(text, 0, 0, 60) if text else "",
                     part.name)
 
 
@@ -757,8 +783,9 @@ def suggest_variable(wrong: str, loop_var: str = "f") -> str | None:
     ] + [f"{loop_var}.{f}" for f in FACTURE_FIELDS]
     folded = {_ascii_fold(c): c for c in candidates}
     best: tuple[float, str] | None = None
-    for variant in {_ascii_fold(wrong), _ascii_fold(wrong).replace("_", ".", 1),
-                    _ascii_fold(wrong).replace(" ", ".")}:
+    folded_wrong = _ascii_fold(wrong)
+    for variant in dict.fromkeys((folded_wrong, folded_wrong.replace("_", ".", 1),
+                                  folded_wrong.replace(" ", "."))):
         for match in difflib.get_close_matches(variant, list(folded), n=1, cutoff=0.6):
             ratio = difflib.SequenceMatcher(None, variant, match).ratio()
             if best is None or ratio > best[0]:
@@ -867,13 +894,17 @@ def _render_problem(
     part = prepared.parts[name]
     text = _line_text(part.source, _template_line(exc))
     if isinstance(exc, UndefinedError):
-        message = f"variable ou champ inconnu ({exc.message})."
+        detail = exc.message or ""
+        m = re.search(r"has no attribute '([^']+)'", detail) or re.search(
+            r"'([^']+)' is undefined", detail)
+        message = (f"« {m.group(1)} » n'existe pas à cet endroit (voir la liste des variables)."
+                   if m else "variable ou champ inconnu.")
     elif isinstance(exc, SecurityError):
         message = "opération non autorisée dans une balise (seuls l'affichage de variables, " \
                   "les conditions et les boucles sont permis)."
     else:
         message = f"la balise ne peut pas être calculée ({type(exc).__name__} : {exc})."
-    return _problem(prepared.path, message + " " + TODO, _excerpt(text, 0, 0, 60), name)
+    return _problem(prepared.path, message + " " + FIX, _excerpt(text, 0, 0, 60), name)
 
 
 def _trial_render(prepared: PreparedTemplate) -> list[TemplateProblem]:
@@ -954,6 +985,20 @@ def require_templates(
 
 # --- rendering one part --------------------------------------------------------------------
 
+# A <w:t> holding a line break from the data (addresses): docxtpl's resolve_listing does the
+# same for every paragraph and costs ~3 ms per letter; tabs and other control characters
+# never reach here (``clean_text``).
+_TEXT_WITH_NEWLINE = re.compile(r"(<w:t(?: [^>]*)?>)([^<]*\n[^<]*)(</w:t>)")
+
+
+def _line_breaks(m: re.Match[str]) -> str:
+    opening = m.group(1)
+    if "xml:space" not in opening:
+        opening = '<w:t xml:space="preserve">'
+    inner = m.group(2).replace("\n", '</w:t><w:br/><w:t xml:space="preserve">')
+    return opening + inner + m.group(3)
+
+
 _DOCPR_ID = re.compile(r'(<wp:docPr\b[^>]*?\bid=")(\d+)(")')
 _JINJA_ESCAPES = (("{_{", "{{"), ("}_}", "}}"), ("{_%", "{%"), ("%_}", "%}"))
 
@@ -964,11 +1009,11 @@ def _finish_xml(xml: str, part: _Part) -> str:
     for old, new in _JINJA_ESCAPES:
         if old in xml:
             xml = xml.replace(old, new)
-    if "\n" in xml or "\t" in xml:
-        xml = _docxtpl().resolve_listing(xml)  # line breaks in addresses -> <w:br/>
+    if "\n" in xml:
+        xml = _TEXT_WITH_NEWLINE.sub(_line_breaks, xml)
     if part.fix_tables:
         xml = etree.tostring(_docxtpl().fix_tables(xml), encoding="unicode")
-    if "<wp:docPr" in xml:
+    if part.name == "word/document.xml" and "<wp:docPr" in xml:  # images repeated by a loop
         counter = iter(range(1001, 10**9))
         xml = _DOCPR_ID.sub(lambda m: f"{m.group(1)}{next(counter)}{m.group(3)}", xml)
     return xml
@@ -1034,11 +1079,9 @@ NBSP = "\u00a0"
 
 def clean_text(value: Any, multiline: bool = False) -> str:
     """Text safe for Word XML: no control characters; line breaks kept only if ``multiline``."""
-    if value is None:
+    if value is None or (isinstance(value, float) and value != value):  # None, NaN
         return ""
     text = str(value)
-    if text.lower() == "nan":
-        return ""
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     text = _CONTROL.sub("", text)
     if multiline:
@@ -1047,7 +1090,9 @@ def clean_text(value: Any, multiline: bool = False) -> str:
 
 
 def _numbers(lines: Sequence[LetterLine]) -> list[str]:
-    return [clean_text(x.numero) for x in lines if not (x.avoir or x.reste_du < 0)]
+    """Invoice numbers for the subject line, once each (instalments share a number)."""
+    numbers = [clean_text(x.numero) for x in lines if not (x.avoir or x.reste_du < 0)]
+    return list(dict.fromkeys(numbers))
 
 
 def _invoice_phrase(numbers: Sequence[str], limit: int = 6) -> str:
@@ -1058,7 +1103,7 @@ def _invoice_phrase(numbers: Sequence[str], limit: int = 6) -> str:
         return f"facture n°{NBSP}{numbers[0]}"
     if len(numbers) <= limit:
         return f"factures n°{NBSP}{', '.join(numbers[:-1])} et {numbers[-1]}"
-    return f"{len(numbers)}{NBSP}factures (n°{NBSP}{', '.join(numbers[:limit - 1])}…)"
+    return f"{len(numbers)}{NBSP}factures (n°{NBSP}{', '.join(numbers[:3])}…)"
 
 
 OBJET_PREFIX = {1: "Rappel de paiement", 2: "Deuxième relance", 3: "Mise en demeure de payer"}
@@ -1163,17 +1208,24 @@ def sample_letter(tier: int = 2, particulier: bool = False) -> PlannedLetter:
 
 
 def sample_contexts(tier: int) -> list[dict[str, Any]]:
-    """Two contexts per tier: business client with every setting filled, consumer without."""
+    """Contexts that visit every branch of a template: business client with every setting
+    filled, the same with penalties shown or hidden against the default, consumer with
+    empty settings."""
     full = Settings(societe=SAMPLE_SOCIETE)
+    flipped = () if TIER_KEY[tier] in full.montants.afficher_penalites else tuple(TIER_KEY.values())
+    toggled = dataclasses.replace(
+        full, montants=dataclasses.replace(full.montants, afficher_penalites=flipped)
+    )
     bare = Settings(societe=Societe(nom="Société", ville=""))
     business = sample_letter(tier)
     consumer = dataclasses.replace(sample_letter(tier, particulier=True), contact="",
                                    code_client="", date_precedent=None)
-    no_days = lambda d: d.weekday() < 5  # noqa: E731 - no holiday table needed here
-    return [
-        letter_context(business, full, letter_amounts(business, full, is_business_day=no_days)),
-        letter_context(consumer, bare, letter_amounts(consumer, bare, is_business_day=no_days)),
-    ]
+
+    def context(letter: PlannedLetter, settings: Settings) -> dict[str, Any]:
+        amounts = letter_amounts(letter, settings, is_business_day=lambda d: d.weekday() < 5)
+        return letter_context(letter, settings, amounts)
+
+    return [context(business, full), context(business, toggled), context(consumer, bare)]
 
 
 # --- file names ----------------------------------------------------------------------------
@@ -1251,7 +1303,10 @@ def letter_filenames(letters: Sequence[PlannedLetter]) -> list[str]:
 
 # --- rendering many letters ----------------------------------------------------------------
 
-SERIAL_BELOW = 40  # fewer letters than this: no worker processes (their start-up costs more)
+# Fewer letters than this: no worker processes, their start-up costs more. A forked worker
+# starts in ~20 ms; a spawned one (Windows, macOS) re-imports pandas, about a second.
+SERIAL_BELOW = {"fork": 40}
+SERIAL_BELOW_SPAWN = 400
 
 
 @dataclass
@@ -1311,7 +1366,8 @@ def _render_chunk(
     tools = tools or _WORKER["tools"]
     done = []
     for index, letter, filename in items:
-        amounts = letter_amounts(letter, tools.settings, tools.table, tools.business_day)
+        amounts = letter_amounts(letter, tools.settings, tools.table,
+                                 is_business_day=tools.business_day)
         context = letter_context(letter, tools.settings, amounts)
         try:
             data = tools.templates[letter.niveau].render(context, stamp)
@@ -1356,7 +1412,10 @@ def render_letters(
     stamp = _dos_stamp(datetime.now())
     jobs = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
     results: list[tuple[int, str, tuple[str, ...]]] = []
-    if jobs > 1 and len(letters) >= SERIAL_BELOW:
+    method = (multiprocessing.get_start_method(allow_none=True)
+              or multiprocessing.get_all_start_methods()[0])  # the default, without fixing it
+    threshold = SERIAL_BELOW.get(method, SERIAL_BELOW_SPAWN)
+    if jobs > 1 and len(letters) >= threshold:
         results = _render_parallel(items, settings, paths, out_dir, stamp, jobs)
     if not results:
         results = _render_chunk(items, str(out_dir), stamp, _run_tools(settings, paths))
@@ -1403,7 +1462,7 @@ def _render_parallel(
 
 def variables_table() -> str:
     """The variables as French text, grouped, for ``relance-xlsx modeles --variables``."""
-    width = max(len(v.name) for v in VARIABLES) + 6
+    width = max(len(v.name) for v in VARIABLES) + 8
     out = [
         "Variables utilisables dans les modèles de courriers Word",
         "Écrivez-les entre doubles accolades : {{ client.nom }}",
@@ -1414,8 +1473,15 @@ def variables_table() -> str:
         if v.group != group:
             group = v.group
             out += ["", group, "-" * min(len(group), 80)]
-        example = f"   ex. : {v.example}" if v.example else ""
-        out.append(f"  {{{{ {v.name} }}}}".ljust(width) + f" {v.description}{example}")
+        indent = " " * (width + 1)
+        lines = textwrap.wrap(v.description, 100, initial_indent=f"  {{{{ {v.name} }}}}"
+                              .ljust(width) + " ", subsequent_indent=indent)
+        example = f"ex. : {v.example}" if v.example else ""
+        if example and len(lines[-1]) + 3 + len(example) <= 100:
+            lines[-1] += "   " + example
+        elif example:
+            lines += textwrap.wrap(example, 100, initial_indent=indent, subsequent_indent=indent)
+        out += lines
     out += [
         "",
         "Tableau des factures : une ligne de tableau contenant seulement",

@@ -105,6 +105,8 @@ def parse_amount(value: object) -> float | None:
     if isinstance(value, int | float):
         return float(value)
     raw = str(value)
+    if raw.strip() in ("-", "\u2013", "\u2014", "--", "- €", "-€"):
+        return 0.0  # accounting notation for zero
     text = _SPACES.sub("", raw).replace("\u2212", "-").replace("\u2013", "-")
     text = _CURRENCY.sub("", text).strip()
     text = _CURRENCY.sub("", text).strip()
@@ -131,6 +133,8 @@ def parse_amount(value: object) -> float | None:
         text = text.replace(",", ".")
     elif text.count(".") > 1:
         text = text.replace(".", "")  # 1.234.567 : dots as thousands separators
+    elif re.fullmatch(r"\d{1,3}\.\d{3}", text):
+        text = text.replace(".", "")  # 1.234 : money has two decimals, so a thousands dot
     try:
         number = float(text)
     except ValueError:
@@ -152,8 +156,8 @@ def parse_flag(value: object) -> bool:
     if isinstance(value, int | float):
         return value != 0
     text = normalise(str(value))
-    if text in _FALSE:
-        return False
+    if text in _FALSE or text.startswith(("pas ", "aucun", "sans ", "non ", "no ")):
+        return False  # "pas de litige", "aucun litige", "non litigieux"
     return bool(text)
 
 
@@ -198,7 +202,9 @@ def parse_level(value: object) -> int:
         return 2
     if "troisieme" in text:
         return 3
-    raise ValueError(f"niveau de relance illisible : « {value} »")
+    if parse_flag(value):
+        return 1  # a tick ("x", "oui", "relancé par tél.") : reminded at least once
+    return 0
 
 
 def clean_text(value: object) -> str:

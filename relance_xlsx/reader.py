@@ -36,7 +36,7 @@ from .parsing import (
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt"}
 IN_PLACE_SUFFIXES = {".xlsx", ".xlsm"}
-HEADER_SCAN_ROWS = 40
+HEADER_SCAN_ROWS = 100
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted xlsx are OLE containers
 
 REQUIRED = ("numero_facture", "client", "date_echeance")
@@ -78,14 +78,17 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "client", "nom client", "nom du client", "raison sociale", "raison sociale client",
         "nom", "societe", "tiers", "nom tiers", "intitule", "intitule compte",
         "intitule du compte", "libelle client", "libelle compte", "customer",
-        "customer name", "client name", "debiteur", "denomination",
+        "customer name", "client name", "debiteur", "denomination", "name", "partenaire",
+        "intitule tiers", "nom du tiers", "company", "company name", "raison sociale tiers",
+        "nom client tiers", "libelle tiers",
     ),
     "code_client": (
         "code client", "compte client", "compte", "n compte", "numero compte",
         "n client", "numero client", "num client", "no client", "code tiers",
         "compte tiers", "n tiers", "ref client", "reference client", "code",
         "customer id", "customer code", "customer number", "account", "account number",
-        "client id", "id client", "compte auxiliaire", "code auxiliaire",
+        "client id", "id client", "compte auxiliaire", "code auxiliaire", "auxiliaire",
+        "n auxiliaire", "compte aux", "code tiers client",
     ),
     "date_facture": (
         "date facture", "date de facture", "date", "date piece", "date de piece",
@@ -101,6 +104,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "montant ttc", "ttc", "total ttc", "montant", "montant facture", "montant total",
         "montant total ttc", "montant de la facture", "debit", "amount", "invoice amount",
         "total", "total amount", "mt ttc", "montant initial", "montant origine",
+        "montant eur", "montant euros", "montant en euros", "montant facture ttc",
     ),
     "montant_regle": (
         "montant regle", "regle", "deja regle", "reglement", "reglements", "paye",
@@ -111,7 +115,10 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "reste du", "restant du", "reste a payer", "reste a regler", "reste a encaisser",
         "solde", "solde du", "solde restant", "montant du", "montant restant",
         "montant restant du", "reste", "amount due", "balance", "balance due",
-        "outstanding", "open amount", "due amount", "non regle", "impaye",
+        "outstanding", "open amount", "due amount", "non regle", "impaye", "open balance",
+        "montant residuel", "residuel", "restant du ttc", "reste du ttc", "montant a payer",
+        "net a payer", "solde restant du", "montant impaye", "reste a recouvrer",
+        "balance outstanding", "amount outstanding", "remaining", "remaining amount",
     ),
     "email": ("email", "e mail", "mail", "courriel", "adresse email", "adresse mail",
               "email client", "mail client", "adresse e mail"),
@@ -184,7 +191,10 @@ def _sheets(path: Path) -> tuple[str, dict[str, list[list[object]]]]:
             "Ouvrez-le dans Excel, enregistrez une copie sans mot de passe "
             "(Fichier > Informations > Protéger le classeur), puis relancez sur cette copie."
         )
-    if suffix in CSV_SUFFIXES or (suffix not in SPREADSHEET_SUFFIXES and _looks_like_text(data)):
+    if suffix in CSV_SUFFIXES or _looks_like_text(data):
+        head = data[:2048].lstrip().lower()
+        if head.startswith((b"<!doctype html", b"<html", b"<table")) or b"<table" in head:
+            return "html", {path.stem: _read_html(data)}
         return "csv", {path.stem: _read_csv(data, path)}
     if suffix not in SPREADSHEET_SUFFIXES:
         raise InputError(
@@ -211,8 +221,58 @@ def _sheets(path: Path) -> tuple[str, dict[str, list[list[object]]]]:
 
 
 def _looks_like_text(data: bytes) -> bool:
+    """Plain text (a csv or html saved with a spreadsheet's name), not a zip or OLE file."""
     head = data[:4096]
-    return b"\x00" not in head and not head.startswith(b"PK")
+    if b"\x00" in head or head.startswith((b"PK", OLE_MAGIC)):
+        return False
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            head.decode("cp1252")
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def _sniff_delimiter(text: str) -> str:
+    """The separator that splits the first lines into the same number of fields, quotes
+    respected (a client named "Café; Bar" must not turn a comma file into a ';' one)."""
+    lines = [line for line in text.splitlines()[:60] if line.strip()]
+    best, best_score = ";", (-1.0, 0)
+    for delimiter in (";", ",", "\t", "|"):
+        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        if not counts:
+            continue
+        widest = max(counts)
+        if widest < 2:
+            continue
+        mode = max(set(counts), key=counts.count)
+        consistency = counts.count(mode) / len(counts)
+        score = (consistency if mode > 1 else 0.0, mode)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _read_html(data: bytes) -> list[list[object]]:
+    """Old web exports save an HTML table with an .xls name: read its first big table."""
+    from lxml import html
+
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("cp1252", errors="replace")
+    text = re.sub(r"^\s*<\?xml[^>]*>", "", text)  # lxml refuses str with an encoding decl.
+    doc = html.fromstring(text)
+    tables = doc.findall(".//table")
+    if not tables:
+        return []
+    table = max(tables, key=lambda t: len(t.findall(".//tr")))
+    return [
+        [" ".join(cell.text_content().split()) for cell in tr if cell.tag in ("td", "th")]
+        for tr in table.findall(".//tr")
+    ]
 
 
 def _read_csv(data: bytes, path: Path) -> list[list[object]]:
@@ -225,11 +285,7 @@ def _read_csv(data: bytes, path: Path) -> list[list[object]]:
             continue
     else:  # pragma: no cover - cp1252 decodes almost anything
         raise InputError(f"Encodage du fichier « {path.name} » non reconnu.")
-    sample = "\n".join(text.splitlines()[:50])
-    counts = {d: sample.count(d) for d in (";", "\t", ",")}
-    delimiter = ";" if counts[";"] else max(counts, key=lambda d: counts[d])
-    if not any(counts.values()):
-        delimiter = ";"
+    delimiter = _sniff_delimiter(text)
     rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
     return [[c if c.strip() else "" for c in row] for row in rows]
 
@@ -244,13 +300,13 @@ def _abbreviates(header: tuple[str, ...], synonym: tuple[str, ...]) -> bool:
 
 
 def match_field(header: str) -> tuple[str, int] | None:
-    """The canonical field a header names, with a score (3 exact, 1 abbreviation)."""
+    """The canonical field a header names, with a score (3 exact, 2 vague, 1 abbreviation)."""
     norm = normalise(header)
     if not norm:
         return None
     for name, synonyms in SYNONYMS.items():
         if norm in synonyms:
-            return name, 3
+            return name, 2 if norm in WEAK_SYNONYMS else 3
     words = tuple(norm.split())
     for name, synonyms in SYNONYMS.items():
         for syn in synonyms:
@@ -289,6 +345,46 @@ def map_headers(
     return mapping
 
 
+def _date_ratio(rows: list[list[object]], header_row: int, col: int) -> float:
+    """Share of the first data rows whose cell in ``col`` reads as a date."""
+    sample = [r[col] for r in rows[header_row + 1 : header_row + 41] if col < len(r)]
+    values = [v for v in sample if not is_blank(v)]
+    if not values:
+        return 0.0
+    ok = 0
+    for v in values:
+        try:
+            ok += parse_date(v) is not None
+        except ValueError:
+            pass
+    return ok / len(values)
+
+
+def _prefer_real_dates(
+    rows: list[list[object]], header_row: int, mapping: dict[str, int], settings: Settings
+) -> dict[str, int]:
+    """Two "échéance" columns (terms in words, dates): take the one that holds dates."""
+    if "date_echeance" not in mapping or "date_echeance" in settings.colonnes:
+        return mapping
+    headers = rows[header_row]
+    current = mapping["date_echeance"]
+    best, best_ratio = current, _date_ratio(rows, header_row, current)
+    if best_ratio >= 0.8:
+        return mapping
+    used = set(mapping.values())
+    for i, h in enumerate(headers):
+        if i in used and i != current:
+            continue
+        found = match_field(clean_text(h))
+        if found and found[0] == "date_echeance" and i != current:
+            ratio = _date_ratio(rows, header_row, i)
+            if ratio > best_ratio:
+                best, best_ratio = i, ratio
+    mapping = dict(mapping)
+    mapping["date_echeance"] = best
+    return mapping
+
+
 def _find_table(
     sheets: Mapping[str, list[list[object]]], settings: Settings, path: Path
 ) -> tuple[str, int, dict[str, int]]:
@@ -322,6 +418,7 @@ def _find_table(
             "Vérifiez que l'export contient bien la liste des factures ouvertes."
         )
     _score, name, r, mapping = best
+    mapping = _prefer_real_dates(sheets[name], r, mapping, settings)
     missing = [f for f in REQUIRED if f not in mapping]
     if "montant_ttc" not in mapping and "reste_du" not in mapping:
         missing.append("reste_du")
@@ -335,6 +432,8 @@ def _find_table(
             f"{', '.join(FIELD_LABELS[f] for f in missing)}.\n"
             f"Colonnes lues à la ligne {r + 1} : "
             f"{', '.join('« ' + h + ' »' for h in headers) or '(aucune)'}.\n"
+            f"(La ligne des titres de colonnes doit se trouver dans les {HEADER_SCAN_ROWS} "
+            "premières lignes de la feuille.)\n"
             "Indiquez la colonne à utiliser dans relance.toml, section [colonnes], "
             "en recopiant son titre exact :\n[colonnes]\n" + lines
         )
@@ -343,6 +442,11 @@ def _find_table(
 
 # --- rows ---------------------------------------------------------------------------------
 
+
+# Exact synonyms that are vague on their own: a more specific header wins over them.
+WEAK_SYNONYMS = {"compte", "code", "n", "no", "numero", "date", "montant", "total", "nom",
+                 "type", "reference", "ref", "document", "doc", "niveau", "relance", "reste",
+                 "regle", "credit", "debit", "name", "solde"}  # fmt: skip
 
 _TOTAL_LABEL = re.compile(
     r"^\s*(sous[\s-]?total|total|totaux|cumul|report|[aà] reporter|solde|grand total)\b",
@@ -380,14 +484,40 @@ def _postcode(value: object) -> str:
     return text
 
 
+def _looks_like_invoice(
+    values: Sequence[object], mapping: Mapping[str, int], header_norm: Mapping[int, str]
+) -> bool:
+    """An invoice line has a number, a due date or an amount next to something else.
+
+    Footers ("Édité le … par …"), page titles, group lines ("411ALPHA - Alpha SA") and
+    headers repeated on each printed page are not invoices and are skipped silently.
+    """
+    filled = {f: not is_blank(_get(values, i)) for f, i in mapping.items()}
+    if sum(filled.values()) < 2:
+        return False
+    same_as_header = sum(
+        1 for f, i in mapping.items()
+        if filled[f] and header_norm.get(i) and normalise(clean_text(values[i])) == header_norm[i]
+    )  # fmt: skip
+    if same_as_header >= 2:
+        return False
+    has_amount = any(filled.get(f) for f in ("montant_ttc", "montant_regle", "reste_du"))
+    number, due = filled.get("numero_facture", False), filled.get("date_echeance", False)
+    client = filled.get("client", False) or filled.get("code_client", False)
+    return (number and (due or has_amount or client)) or (due and has_amount)
+
+
 def _build_frame(
     rows: list[list[object]], header_row: int, mapping: Mapping[str, int], settings: Settings
-) -> tuple[pd.DataFrame, int]:
+) -> tuple[pd.DataFrame, int, int]:
     """Parse every data row below the header into the invoices DataFrame."""
     consumers = {normalise(c) for c in settings.clients_particuliers}
     records: list[dict[str, object]] = []
     dropped_totals = 0
+    carried = 0
+    last_client: tuple[object, object] | None = None
     date_cache: dict[object, object] = {}
+    header_norm = {i: normalise(clean_text(_get(rows[header_row], i))) for i in mapping.values()}
     for r in range(header_row + 1, len(rows)):
         values = rows[r]
         if all(is_blank(v) for v in values):
@@ -396,6 +526,21 @@ def _build_frame(
             if any(not is_blank(_get(values, i)) for i in mapping.values()):
                 dropped_totals += 1
             continue
+        if not _looks_like_invoice(values, mapping, header_norm):
+            dropped_totals += 1  # footer, page title, group line, repeated header
+            continue
+        client_cols = [mapping[f] for f in ("client", "code_client") if f in mapping]
+        if client_cols and all(is_blank(_get(values, i)) for i in client_cols):
+            if last_client is not None:
+                # Grouped exports print the client once, on the first row of its group.
+                values = list(values)
+                for i, v in zip(client_cols, last_client, strict=False):
+                    while len(values) <= i:
+                        values.append("")
+                    values[i] = v
+                carried += 1
+        elif client_cols:
+            last_client = tuple(_get(values, i) for i in client_cols)
         rec: dict[str, object] = {"ligne": r + 1}
         errors: list[str] = []
 
@@ -442,10 +587,11 @@ def _build_frame(
         ttc = amount("montant_ttc", "montant TTC")
         paid = amount("montant_regle", "montant réglé")
         rest = amount("reste_du", "reste dû")
-        if rest is None and "reste_du" in mapping and ttc is None:
-            pass
-        if rest is None and ttc is not None:
-            rest = ttc - (paid or 0.0)
+        if rest is None and (ttc is not None or paid is not None) and not any(
+            "montant" in e for e in errors
+        ):
+            # Debit/credit ledgers: a credit note is a credit with no debit.
+            rest = (ttc or 0.0) - (paid or 0.0)
         rec["montant_ttc"], rec["montant_regle"], rec["reste_du"] = ttc, paid, rest
         rec["litige"] = parse_flag(_get(values, mapping.get("litige")))
         rec["particulier"] = parse_consumer(_get(values, mapping.get("type_client"))) or bool(
@@ -474,7 +620,32 @@ def _build_frame(
             errors.append("montant manquant (ni reste dû ni montant TTC)")
         rec["erreur"] = " ; ".join(errors)
         records.append(rec)
-    return _frame(records), dropped_totals
+    return _frame(records), dropped_totals, carried
+
+
+def _client_keys(df: pd.DataFrame) -> list[str]:
+    """Client keys; a code shared by several names (a collective 411 account) is not a key."""
+    codes = df["code_client"].map(lambda c: c.strip().upper())
+    names = df["client"].map(normalise)
+    per_code = pd.DataFrame({"code": codes, "name": names})
+    per_code = per_code[(per_code["code"] != "") & (per_code["name"] != "")]
+    shared = set(per_code.groupby("code")["name"].nunique().loc[lambda n: n > 1].index)
+    return [
+        f"code:{code}|nom:{name}" if code in shared else client_key(code, name_raw)
+        for code, name, name_raw in zip(codes, names, df["client"], strict=True)
+    ]
+
+
+def _shared_code_warnings(df: pd.DataFrame) -> list[str]:
+    shared = sorted({k.split("|")[0][5:] for k in df.get("cle_client", []) if "|nom:" in k})
+    if not shared:
+        return []
+    return [
+        f"Code client partagé par plusieurs noms ({', '.join(shared[:5])}"
+        f"{'…' if len(shared) > 5 else ''}) : chaque nom est traité comme un client distinct. "
+        "Vérifiez la colonne des codes clients (un compte collectif 411 n'est pas un code "
+        "client : indiquez plutôt la colonne « Auxiliaire » dans [colonnes] code_client)."
+    ]
 
 
 def _frame(records: list[dict[str, object]]) -> pd.DataFrame:
@@ -499,9 +670,10 @@ def _frame(records: list[dict[str, object]]) -> pd.DataFrame:
     for c in ("numero_facture", "client", "code_client", "email", "telephone", "adresse",
               "code_postal", "ville", "contact", "erreur"):  # fmt: skip
         df[c] = df[c].fillna("").astype(object)
-    df["cle_client"] = [
-        client_key(code, name) for code, name in zip(df["code_client"], df["client"], strict=True)
-    ]
+    df["cle_client"] = _client_keys(df)
+    if df.empty:
+        df["cle_facture"] = pd.Series([], dtype=object)
+        return df
     keys = df["cle_client"] + "|" + df["numero_facture"].map(normalise)
     dup = keys.duplicated(keep=False) & (df["numero_facture"] != "")
     if dup.any():
@@ -510,6 +682,28 @@ def _frame(records: list[dict[str, object]]) -> pd.DataFrame:
         keys = keys.where(~dup, keys + "|" + due)
     df["cle_facture"] = keys.astype(object)
     return df
+
+
+_DATE_FIELDS = ("date_facture", "date_echeance", "date_derniere_relance")
+_AMOUNT_FIELDS = ("montant_ttc", "montant_regle", "reste_du")
+
+
+def _typed_rows(
+    rows: list[list[object]], header_row: int, mapping: Mapping[str, int]
+) -> list[list[object]]:
+    """Text files hold text: give the copy real dates and numbers so Excel can sort and sum."""
+    out = [list(r) for r in rows]
+    for row in out[header_row + 1 :]:
+        for fields, parse in ((_DATE_FIELDS, parse_date), (_AMOUNT_FIELDS, parse_amount)):
+            for f in fields:
+                i = mapping.get(f)
+                if i is None or i >= len(row) or is_blank(row[i]):
+                    continue
+                try:
+                    row[i] = parse(row[i])
+                except ValueError:
+                    pass  # left as written: the status column says what is wrong
+    return out
 
 
 def read_export(path: Path, settings: Settings) -> ReadResult:
@@ -524,7 +718,7 @@ def read_export(path: Path, settings: Settings) -> ReadResult:
     sheet, header_row, mapping = _find_table(sheets, settings, path)
     rows = sheets[sheet]
     headers = tuple(clean_text(h) for h in rows[header_row])
-    frame, dropped = _build_frame(rows, header_row, mapping, settings)
+    frame, dropped, carried = _build_frame(rows, header_row, mapping, settings)
     status_norm = normalise(settings.colonne_statut)
     status_index = next((i for i, h in enumerate(headers) if normalise(h) == status_norm), None)
     frame["statut_existant"] = [
@@ -540,6 +734,19 @@ def read_export(path: Path, settings: Settings) -> ReadResult:
         )
     if frame.empty:
         warnings.append(f"Aucune facture sous l'en-tête (ligne {header_row + 1}).")
+    if carried:
+        warnings.append(
+            f"{carried} ligne(s) sans client : le client de la ligne au-dessus a été repris "
+            "(export groupé par client)."
+        )
+    warnings.extend(_shared_code_warnings(frame))
+    if kind in ("csv", "html"):
+        if path.suffix.lower() in SPREADSHEET_SUFFIXES:
+            warnings.append(
+                f"« {path.name} » n'est pas un vrai classeur Excel mais un fichier "
+                f"{'texte (CSV)' if kind == 'csv' else 'HTML'} renommé : il a été lu comme tel."
+            )
+        rows = _typed_rows(rows, header_row, mapping)
     return ReadResult(
         source=path,
         kind=kind,

@@ -34,6 +34,7 @@ BODY_PT = 10
 PAGE_W, MARGIN_LR, MARGIN_TOP, MARGIN_BOTTOM = 21.0, 2.0, 1.5, 2.0
 TEXT_W = PAGE_W - 2 * MARGIN_LR  # 17 cm
 ADDRESS_INDENT = 9.0  # recipient block: 11 cm from the page edge (window envelopes)
+ADDRESS_TOP = 107  # points from the top margin to the recipient's name: ~5.3 cm from the top
 GREY = RGBColor(0x80, 0x80, 0x80)
 DARK = RGBColor(0x33, 0x33, 0x33)
 HEADER_FILL = "D9E2EC"
@@ -129,8 +130,9 @@ def _valign(cell, value: str = "center") -> None:  # noqa: ANN001
     _set(cell._tc.get_or_add_tcPr(), "w:vAlign", val=value)
 
 
-def _table_props(table, widths: Sequence[float], borders: bool = True) -> None:  # noqa: ANN001
-    """Fixed layout, exact column widths, thin grey borders, small cell margins."""
+def _table_props(table, widths: Sequence[float], borders: bool = True,  # noqa: ANN001
+                 margins: int = 70) -> None:
+    """Fixed layout, exact column widths, thin grey borders, small cell margins (twips)."""
     tbl = table._tbl
     tblPr = tbl.tblPr
     _set(tblPr, "w:tblW", w=str(int(sum(widths) * 567)), type="dxa")
@@ -145,7 +147,8 @@ def _table_props(table, widths: Sequence[float], borders: bool = True) -> None: 
         else:
             _set(b, f"w:{edge}", val="nil")
     mar = _set(tblPr, "w:tblCellMar")
-    for edge, value in (("top", 30), ("bottom", 30), ("left", 70), ("right", 70)):
+    for edge, value in (("top", 30 if margins else 0), ("bottom", 30 if margins else 0),
+                        ("left", margins), ("right", margins)):
         _set(mar, f"w:{edge}", w=str(value), type="dxa")
     grid = tbl.tblGrid
     for col, width in zip(grid.findall(qn("w:gridCol")), widths, strict=True):
@@ -275,8 +278,13 @@ def spacer(doc, points: float = 4) -> None:  # noqa: ANN001
 # --- the common parts of the letters -------------------------------------------------------
 
 
-def sender_block(doc) -> None:  # noqa: ANN001
-    par(doc, [
+def header_table(doc, registered: bool) -> None:  # noqa: ANN001
+    """Sender (left) and recipient (right) side by side in a borderless table, so the
+    address sits at the same place whatever the sender block's length: 11 cm from the left
+    edge and about 5.3 cm from the top, inside the window of a DL envelope."""
+    table = doc.add_table(rows=1, cols=2)
+    left, right = table.rows[0].cells
+    par(left, [
         ("b", "{{ societe.nom }}"),
         "{% if societe.adresse %}", BR, "{{ societe.adresse }}{% endif %}",
         "{% if societe.code_postal or societe.ville %}", BR,
@@ -287,21 +295,23 @@ def sender_block(doc) -> None:  # noqa: ANN001
         "{% if societe.email %}{{ societe.email }}{% endif %}",
         "{% if societe.siret %}", BR, "SIRET : {{ societe.siret }}{% endif %}",
     ], size=9)
-
-
-def recipient_block(doc, registered: bool) -> None:  # noqa: ANN001
     if registered:
-        par(doc, [("b", "Lettre recommandée avec accusé de réception")], indent=ADDRESS_INDENT,
-            before=10, after=4, size=9)
-    par(doc, [
+        par(right, [("b", "Lettre recommandée avec accusé de réception")], before=ADDRESS_TOP
+            - 22, after=10, size=9)
+    par(right, [
         ("b", "{{ client.nom }}"),
         "{% if client.contact %}", BR, "À l'attention de {{ client.contact }}{% endif %}",
         "{% if client.adresse %}", BR, "{{ client.adresse }}{% endif %}",
         "{% if client.code_postal or client.ville %}", BR,
         "{{ client.code_postal }} {{ client.ville }}{% endif %}",
-    ], indent=ADDRESS_INDENT, before=0 if registered else 20)
+    ], before=0 if registered else ADDRESS_TOP)
+    for cell in (left, right):  # python-docx leaves an empty first paragraph in each cell
+        first = cell.paragraphs[0]
+        if not first.runs:
+            first._p.getparent().remove(first._p)
+    _table_props(table, [ADDRESS_INDENT, TEXT_W - ADDRESS_INDENT], borders=False, margins=0)
     par(doc, ["{% if lieu %}À {{ lieu }}, le{% else %}Le{% endif %} {{ date_courrier }}"],
-        indent=ADDRESS_INDENT, before=18)
+        indent=ADDRESS_INDENT, before=20)
 
 
 def subject_block(doc) -> None:  # noqa: ANN001
@@ -361,8 +371,7 @@ def consumer_block(doc) -> None:  # noqa: ANN001
 
 
 def relance_1(doc) -> None:  # noqa: ANN001
-    sender_block(doc)
-    recipient_block(doc, registered=False)
+    header_table(doc, registered=False)
     subject_block(doc)
     body(doc, ["Sauf erreur ou omission de notre part, le règlement des sommes détaillées "
                "ci-dessous, arrivées à échéance, ne nous est pas encore parvenu. Il s'agit "
@@ -388,8 +397,7 @@ def relance_1(doc) -> None:  # noqa: ANN001
 
 
 def relance_2(doc) -> None:  # noqa: ANN001
-    sender_block(doc)
-    recipient_block(doc, registered=False)
+    header_table(doc, registered=False)
     subject_block(doc)
     body(doc, ["{% if date_courrier_precedent %}Par courrier du {{ date_courrier_precedent }}, "
                "nous vous avons rappelé{% else %}Nous vous avons récemment rappelé{% endif %} "
@@ -417,8 +425,7 @@ def relance_2(doc) -> None:  # noqa: ANN001
 
 
 def mise_en_demeure(doc) -> None:  # noqa: ANN001
-    sender_block(doc)
-    recipient_block(doc, registered=True)
+    header_table(doc, registered=True)
     subject_block(doc)
     body(doc, ["Malgré nos relances{% if date_courrier_precedent %}, dont la dernière en date "
                "du {{ date_courrier_precedent }}{% endif %}, les sommes détaillées ci-dessous "
@@ -583,7 +590,9 @@ Ce dossier contient les trois modèles Word utilisés pour écrire les courriers
 Ils se modifient dans Word, comme n'importe quel document. Les mots entre accolades
 (`{{ client.nom }}`, `{% if … %}`) sont des **balises** : le programme les remplace par les
 informations de chaque client. Le reste du texte, la mise en page, les polices, le logo sont
-à vous.
+à vous. Dans les modèles fournis, les balises de contrôle (`{% … %}`) sont écrites en petit et
+en gris : elles disparaissent des courriers. Le bloc du destinataire est placé pour une
+enveloppe à fenêtre (à 11 cm du bord gauche de la page).
 
 ## Utiliser vos propres modèles
 

@@ -9,7 +9,8 @@ from docx import Document
 from conftest import run_cli, status_column, write_xlsx
 
 HEADERS = ["Code client", "Client", "N° facture", "Date facture", "Échéance", "Montant TTC",
-           "Réglé", "Reste dû", "Niveau de relance", "Date dernière relance", "Type client"]  # fmt: skip
+           "Réglé", "Reste dû", "Niveau de relance", "Date dernière relance",
+           "Type client"]  # fmt: skip
 
 
 def docx_text(path) -> str:

@@ -74,6 +74,9 @@ def test_parse_date_rejects_with_french_reason(raw):
         ("€ 45", 45.0),
         ("+12", 12.0),
         ("0", 0.0),
+        ("-", 0.0),
+        ("1.234", 1234.0),
+        ("12.5", 12.5),
         (None, None),
         ("", None),
     ],
@@ -82,7 +85,7 @@ def test_parse_amount(raw, expected):
     assert parse_amount(raw) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("raw", ["abc", "12,34,56", "1 2x3", "€", "--", True])
+@pytest.mark.parametrize("raw", ["abc", "12,34,56", "1 2x3", "€", "N/A", True])
 def test_parse_amount_rejects(raw):
     with pytest.raises(ValueError, match="montant illisible"):
         parse_amount(raw)
@@ -94,7 +97,8 @@ def test_flag_true(raw):
     assert parse_flag(raw) is True
 
 
-@pytest.mark.parametrize("raw", ["non", "Non", "0", "", None, "faux", 0, "-"])
+@pytest.mark.parametrize("raw", ["non", "Non", "0", "", None, "faux", 0, "-", "pas de litige",
+                                 "Aucun litige", "Non litigieux", "sans objet"])
 def test_flag_false(raw):
     assert parse_flag(raw) is False
 
@@ -107,8 +111,10 @@ def test_consumer_and_levels():
                                      "Mise en demeure", "MED", "première relance", 7)] == [
         0, 0, 1, 2, 2, 2, 1, 3, 3, 1, 3
     ]  # fmt: skip
+    assert parse_level("x") == 1 and parse_level("Relancé par tél.") == 1
+    assert parse_level("non") == 0
     with pytest.raises(ValueError, match="niveau de relance illisible"):
-        parse_level("bientôt")
+        parse_level(-1)
 
 
 def test_normalise_headers():

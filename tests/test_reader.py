@@ -187,3 +187,111 @@ def test_postcode_and_consumer_from_settings(tmp_path):
     result = read_export(write_xlsx(tmp_path / "e.xlsx", rows, headers), settings)
     assert result.invoices.loc[0, "code_postal"] == "08000"
     assert bool(result.invoices.loc[0, "particulier"])
+
+
+# --- messy exports met in the field ---------------------------------------------------------
+
+
+def test_collective_account_is_not_a_client_key(tmp_path):
+    headers = ["Compte", "Auxiliaire", "Raison sociale", "Référence", "Échéance", "Solde"]
+    rows = [["411000", "ALPHA", "Alpha SA", "FA10", date(2026, 9, 1), 100.0],
+            ["411000", "BETA", "Beta SARL", "FA11", date(2026, 9, 1), 200.0]]  # fmt: skip
+    result = read_export(write_xlsx(tmp_path / "e.xlsx", rows, headers), Settings())
+    assert result.columns["code_client"] == "Auxiliaire"
+    assert result.invoices["cle_client"].nunique() == 2
+
+
+def test_code_shared_by_several_names_splits_clients_and_warns(tmp_path):
+    headers = ["Code client", "Client", "N° facture", "Échéance", "Solde"]
+    rows = [["C1", "Alpha SA", "F1", date(2026, 9, 1), 100.0],
+            ["C1", "Beta SARL", "F2", date(2026, 9, 1), 200.0]]  # fmt: skip
+    result = read_export(write_xlsx(tmp_path / "e.xlsx", rows, headers), Settings())
+    assert result.invoices["cle_client"].nunique() == 2
+    assert any("partagé par plusieurs noms" in w for w in result.warnings)
+
+
+def test_quickbooks_open_balance(tmp_path):
+    headers = ["Date", "Transaction Type", "Num", "Name", "Due Date", "Amount", "Open Balance"]
+    rows = [[date(2026, 8, 1), "Invoice", "1001", "Acme", date(2026, 9, 1), 1000.0, 400.0]]
+    result = read_export(write_xlsx(tmp_path / "e.xlsx", rows, headers), Settings())
+    assert result.columns["reste_du"] == "Open Balance"
+    assert result.columns["client"] == "Name"
+    assert result.invoices.loc[0, "reste_du"] == pytest.approx(400.0)
+
+
+def test_ledger_credit_without_debit_is_a_credit_note(tmp_path):
+    headers = ["N° pièce", "Date", "Compte", "Intitulé", "Échéance", "Débit", "Crédit"]
+    rows = [["FA1", date(2026, 8, 1), "C1", "Dupont", date(2026, 9, 1), 1200.0, None],
+            ["AV2", date(2026, 8, 5), "C1", "Dupont", date(2026, 8, 5), None, 150.0]]  # fmt: skip
+    result = read_export(write_xlsx(tmp_path / "e.xlsx", rows, headers), Settings())
+    rest = dict(zip(result.invoices["numero_facture"], result.invoices["reste_du"], strict=True))
+    assert rest == {"FA1": 1200.0, "AV2": -150.0}
+
+
+def test_comma_csv_with_a_semicolon_inside_a_field(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text('Client,N° facture,Échéance,Solde\n"Café; Bar ""Le Zinc""",F2,15/10/2026,'
+                    '"1 234,56"\nAlpha,F3,16/10/2026,10\n', encoding="utf-8")  # fmt: skip
+    result = read_export(path, Settings())
+    assert list(result.invoices["client"]) == ['Café; Bar "Le Zinc"', "Alpha"]
+    assert result.invoices.loc[0, "reste_du"] == pytest.approx(1234.56)
+
+
+def test_header_only_export_reads_no_invoice(tmp_path):
+    result = read_export(write_xlsx(tmp_path / "e.xlsx", [["", "Total", "", "", "", 0, 0, 0]]),
+                         Settings())  # fmt: skip
+    assert result.invoices.empty
+    assert any("Aucune facture" in w for w in result.warnings)
+
+
+def test_non_invoice_lines_are_skipped(tmp_path):
+    rows = [
+        ["411ALPHA - Alpha SA"],
+        invoice("F1", date(2026, 9, 1), 100.0),
+        ["Code client", "Client", "N° facture", "Date facture", "Échéance", "Montant TTC",
+         "Réglé", "Reste dû"],  # header repeated on the next printed page
+        invoice("F2", date(2026, 9, 2), 100.0),
+        ["Édité le 23/11/2026 par Mme Durand"],
+    ]  # fmt: skip
+    result = read_export(write_xlsx(tmp_path / "e.xlsx", rows), Settings())
+    assert list(result.invoices["numero_facture"]) == ["F1", "F2"]
+    assert (result.invoices["erreur"] == "").all()
+
+
+def test_client_printed_once_per_group_is_carried_down(tmp_path):
+    rows = [invoice("F1", date(2026, 9, 1), 100.0, client="Alpha", code="C1"),
+            invoice("F2", date(2026, 9, 2), 100.0, client="", code=""),
+            invoice("F3", date(2026, 9, 2), 100.0, client="Beta", code="C2")]  # fmt: skip
+    result = read_export(write_xlsx(tmp_path / "e.xlsx", rows), Settings())
+    assert list(result.invoices["client"]) == ["Alpha", "Alpha", "Beta"]
+    assert any("ligne au-dessus" in w for w in result.warnings)
+
+
+def test_due_date_column_with_dates_wins_over_payment_terms(tmp_path):
+    headers = ["Client", "N° facture", "Échéance", "Date d'échéance", "Solde"]
+    rows = [["A", "F1", "30 jours fin de mois", date(2026, 9, 30), 10.0],
+            ["A", "F2", "45 jours", date(2026, 10, 15), 10.0]]  # fmt: skip
+    result = read_export(write_xlsx(tmp_path / "e.xlsx", rows, headers), Settings())
+    assert result.columns["date_echeance"] == "Date d'échéance"
+    assert (result.invoices["erreur"] == "").all()
+
+
+def test_csv_saved_as_xlsx_is_read_as_csv(tmp_path):
+    path = tmp_path / "export.xlsx"
+    path.write_text("Client;N° facture;Échéance;Solde\nAlpha;F1;01/09/2026;10\n",
+                    encoding="utf-8")  # fmt: skip
+    result = read_export(path, Settings())
+    assert result.kind == "csv" and not result.in_place
+    assert any("renommé" in w for w in result.warnings)
+    assert result.invoices.loc[0, "numero_facture"] == "F1"
+
+
+def test_html_table_saved_as_xls(tmp_path):
+    path = tmp_path / "export.xls"
+    path.write_text("<html><body><table><tr><th>Client</th><th>N° facture</th>"
+                    "<th>Échéance</th><th>Solde</th></tr><tr><td>Alpha</td><td>F1</td>"
+                    "<td>01/09/2026</td><td>1 234,56 €</td></tr></table></body></html>",
+                    encoding="utf-8")  # fmt: skip
+    result = read_export(path, Settings())
+    assert result.kind == "html"
+    assert result.invoices.loc[0, "reste_du"] == pytest.approx(1234.56)
