@@ -1,4 +1,4 @@
-"""French print formats for letters, statuses and summaries (babel, num2words).
+"""French print formats for letters, statuses and summaries (num2words for words).
 
 Amounts use a non-breaking space (U+00A0) as thousands separator and before "€", so a
 printed amount is never split across two lines: "1 234,56 €".
@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from babel.dates import format_date
-from babel.numbers import format_decimal
 from num2words import num2words
 
 NBSP = "\u00a0"
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+          "septembre", "octobre", "novembre", "décembre")  # fmt: skip
 CENT = Decimal("0.01")
 
 
@@ -29,10 +29,16 @@ def to_decimal(value: float | int | str | Decimal | None) -> Decimal:
 
 
 def format_number(value: Decimal | float, decimals: int = 2) -> str:
-    """``1234.5`` -> ``"1 234,50"`` (French separators, non-breaking)."""
-    pattern = "#,##0." + "0" * decimals if decimals else "#,##0"
-    text = format_decimal(Decimal(str(value)), format=pattern, locale="fr_FR")
-    return text.replace("\u202f", NBSP).replace(" ", NBSP)
+    """``1234.5`` -> ``"1 234,50"`` (French separators, non-breaking, rounded half-up).
+
+    Plain string formatting rather than babel: letters format thousands of amounts and
+    babel parses its pattern on every call.
+    """
+    number = Decimal(str(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    if number == 0:
+        number = abs(number)  # no "-0,00"
+    text = f"{number:,.{decimals}f}"
+    return text.replace(",", NBSP).replace(".", ",")
 
 
 def format_eur(value: Decimal | float | int | None) -> str:
@@ -70,8 +76,8 @@ def format_date_long(value: date | datetime | None) -> str:
     d = as_date(value)
     if d is None:
         return ""
-    text = format_date(d, "d MMMM y", locale="fr_FR")
-    return "1er" + text[1:] if d.day == 1 else text
+    day = "1er" if d.day == 1 else str(d.day)
+    return f"{day} {MONTHS[d.month - 1]} {d.year}"
 
 
 def amount_in_words(value: Decimal | float) -> str:
