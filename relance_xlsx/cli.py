@@ -101,7 +101,8 @@ def cli() -> None:
     Exemples :
       relance-xlsx run echeancier.xlsx                 relances du jour
       relance-xlsx run echeancier.xlsx --dry-run       simulation, rien n'est écrit
-      relance-xlsx init MonDossier                     dossier de travail et réglages
+      relance-xlsx run a_traiter --pdf --emails        tout un dossier, PDF et e-mails
+      relance-xlsx init MonDossier                     dossier de travail, lanceurs
     """
 
 
@@ -118,41 +119,116 @@ def cli() -> None:
 @click.option("--journal", type=click.Path(path_type=Path), default=None,
               help="Journal des relances, fichier SQLite (par défaut : journal_relances.sqlite "
                    "à côté des réglages ou de l'export).")
+@click.option("--pdf", is_flag=True,
+              help="Aussi : les courriers en PDF et un seul fichier « a_imprimer – "
+                   "AAAA-MM-JJ.pdf » pour tout imprimer en une fois (LibreOffice).")
+@click.option("--emails", is_flag=True,
+              help="Aussi : un brouillon d'e-mail (.eml) par courrier, courrier joint, pour "
+                   "les clients qui ont une adresse. Rien n'est envoyé.")
 @click.option("--dry-run", is_flag=True, help="Simulation : affiche le plan, n'écrit rien.")
 @click.option("--debug", is_flag=True, help="Affiche le détail technique des erreurs.")
 def run_command(export: Path, run_date: date | None, config: Path | None, out: Path | None,
-                journal: Path | None, dry_run: bool, debug: bool) -> None:  # fmt: skip
-    """Relance les factures d'un export : statut dans le classeur, courriers Word, journal."""
+                journal: Path | None, pdf: bool, emails: bool, dry_run: bool,
+                debug: bool) -> None:  # fmt: skip
+    """Relance les factures d'un export : statut dans le classeur, courriers Word, rapport.
+
+    EXPORT peut être un dossier (ex. : a_traiter) : chaque export qu'il contient est traité.
+    """
     from .pipeline import RunOptions, run
-    from .report import plan_text, summary_text
+    from .progress import for_terminal
 
     options = RunOptions(
         export=export, run_date=run_date or date.today(), config=config, out=out,
-        journal=journal, dry_run=dry_run,
+        journal=journal, dry_run=dry_run, pdf=pdf, emails=emails,
     )  # fmt: skip
+    if export.is_dir():
+        _run_folder(options, debug)
+        return
     with _errors(debug):
-        result = run(options)
-    if dry_run:
+        result = run(options, for_terminal())
+    _echo_result(result)
+
+
+def _echo_result(result) -> None:  # noqa: ANN001 - a RunResult
+    from .report import plan_text, summary_text
+
+    if result.dry_run:
         click.echo(plan_text(result.invoices))
     click.echo(summary_text(result))
 
 
+def _run_folder(options, debug: bool) -> None:  # noqa: ANN001 - RunOptions
+    """Every export of a folder, one summary each; exit 1 when any of them failed."""
+    from .pipeline import run_folder
+    from .progress import for_terminal
+
+    failed: list[str] = []
+    done = 0
+    with _errors(debug):
+        for outcome in run_folder(options, for_terminal()):
+            if outcome.total > 1:
+                if outcome.index == 1:
+                    click.echo(
+                        f"{outcome.total} exports dans « {options.export} » : chacun est traité. "
+                        "Retirez du dossier les exports des semaines passées : leurs soldes "
+                        "sont périmés.\n"
+                    )
+                click.echo(
+                    f"=== Export {outcome.index}/{outcome.total} : {outcome.export.name} ==="
+                )
+            if outcome.result is not None:
+                done += 1
+                _echo_result(outcome.result)
+                continue
+            failed.append(outcome.export.name)
+            if debug and outcome.exception is not None:
+                traceback.print_exception(outcome.exception)
+            click.echo(f"Erreur ({outcome.export.name}) : {outcome.error}", err=True)
+            click.echo("Les autres exports sont traités quand même.\n", err=True)
+        total = done + len(failed)
+        if total > 1:
+            line = f"{total} exports : {done} traité(s)"
+            if failed:
+                line += f", {len(failed)} en échec ({', '.join(failed)})"
+            click.echo(line + ".")
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
 @cli.command("init", context_settings=CONTEXT)
 @click.argument("dossier", type=click.Path(path_type=Path))
+@click.option("--source", default=None, metavar="SOURCE",
+              help="D'où les lanceurs installent relance-xlsx au premier lancement : dossier, "
+                   "fichier .whl ou nom du paquet (par défaut : la version en cours).")
 @click.option("--debug", is_flag=True, help="Affiche le détail technique des erreurs.")
-def init_command(dossier: Path, debug: bool) -> None:
-    """Crée un dossier de travail avec un fichier de réglages commenté (relance.toml)."""
-    from .config import SETTINGS_FILENAME, default_settings_text
+def init_command(dossier: Path, source: str | None, debug: bool) -> None:
+    """Crée un dossier de travail : a_traiter, courriers, modeles, réglages, lanceurs.
+
+    Rien de ce qui existe déjà n'est remplacé : relancer init est sans risque.
+    """
+    from .workspace import init_workspace
 
     with _errors(debug):
-        dossier.mkdir(parents=True, exist_ok=True)
-        target = dossier / SETTINGS_FILENAME
-        if target.exists():
-            click.echo(f"Réglages déjà présents, laissés tels quels : {target}")
-        else:
-            target.write_text(default_settings_text(), encoding="utf-8")
-            click.echo(f"Réglages créés : {target}")
-            click.echo("Ouvrez-le avec le Bloc-notes pour indiquer votre société et vos délais.")
+        report = init_workspace(dossier, source)
+    click.echo(f"Dossier de travail : {report.folder.resolve()}")
+
+    def shown(path: Path) -> str:
+        name = str(path.relative_to(report.folder))
+        return name + ("/" if path.is_dir() else "")
+
+    for path in report.created:
+        click.echo(f"  créé    {shown(path)}")
+    for path in report.kept:
+        click.echo(f"  gardé   {shown(path)} (déjà présent, laissé tel quel)")
+    click.echo(
+        "\nEnsuite :\n"
+        "  1. Ouvrez relance.toml avec le Bloc-notes (ou TextEdit) : votre société, vos délais.\n"
+        "  2. Chaque semaine, déposez l'export de votre logiciel comptable dans « a_traiter ».\n"
+        "  3. Double-cliquez sur Relancer.bat (Windows), relancer.command (macOS) ou "
+        "relancer.sh (Linux).\n"
+        "     Au premier lancement, relance-xlsx s'installe dans le dossier « .venv » depuis :\n"
+        f"     {report.source}"
+    )
 
 
 @cli.command("modeles", context_settings=CONTEXT)

@@ -7,27 +7,37 @@ write back, record. Usable from Python as well as from the CLI::
 Everything that can fail is checked before the first byte is written: settings, the
 export, the workbook lock, the journal and the templates. Letters are rendered into a
 temporary folder and moved into place only once the workbook has been written.
+
+After the journal is written, the extras never fail a run (their problems become
+warnings): the PDF print batch (``--pdf``), e-mail drafts (``--emails``), the report
+workbook ``rapport – AAAA-MM-JJ.xlsx`` and the text summary, all in the run's folder
+``courriers/AAAA-MM-JJ/``. Their paths are in ``RunResult.extra`` ("rapport",
+"impression", "pdfs", "emails").
+
+``run_folder`` runs every export of a folder (``a_traiter/``), one after the other.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass, replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
 import pandas as pd
 
-from .amounts import letter_amounts, load_rate_table
+from .amounts import default_business_day, letter_amounts, load_rate_table
 from .business_days import calendar_for
 from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, Settings, find_settings, load_settings
-from .errors import RelanceError
+from .errors import InputError, RelanceError, SettingsError
 from .history import merge_history
 from .journal import check_journal, load_history, record_run
 from .model import SEP, PlannedLetter, RunResult
 from .planning import plan_letters
 from .policy import classify
+from .progress import NullProgress, Progress
 from .reader import ReadResult, read_export
 from .report import summary_text
 
@@ -45,6 +55,10 @@ class RunOptions:
     journal: Path | None = None
     dry_run: bool = False
     jobs: int | None = None
+    pdf: bool = False  # also PDF letters and one print batch (LibreOffice)
+    emails: bool = False  # also an .eml draft per letter for clients with an address
+    report: bool = True  # the report workbook beside the letters
+    subfolder: str = ""  # letters in courriers/AAAA-MM-JJ/<subfolder> (several exports)
 
 
 @dataclass(frozen=True)
@@ -88,11 +102,38 @@ def classify_export(
     return classified, plan_letters(classified, run_date)
 
 
-def run(options: RunOptions, progress=None) -> RunResult:
+def steps(options: RunOptions) -> list[str]:
+    """The stages a progress bar shows for these options, in order."""
+    if options.dry_run:
+        return ["lecture", "classement"]
+    out = ["lecture", "classement", "courriers", "écriture du statut"]
+    if options.pdf:
+        out.append("PDF")
+    if options.emails:
+        out.append("e-mails")
+    if options.report:
+        out.append("rapport")
+    return out
+
+
+def run(options: RunOptions, progress: Progress | None = None, label: str = "") -> RunResult:
     """One run over one export. Raises RelanceError (French message) when it cannot run."""
+    progress = progress or NullProgress()
+    progress.start(label or f"« {Path(options.export).name} »", steps(options))
+    try:
+        result = _run(options, progress)
+    except BaseException:
+        progress.finish(ok=False)
+        raise
+    progress.finish()
+    return result
+
+
+def _run(options: RunOptions, progress: Progress) -> RunResult:
     export = Path(options.export)
     paths = resolve_paths(options)
     settings = load_settings(paths.settings)
+    progress.step("lecture")
     read = read_export(export, settings)
 
     from . import letters as letters_mod
@@ -103,6 +144,7 @@ def run(options: RunOptions, progress=None) -> RunResult:
             writeback.check_writable(export)
         check_journal(paths.journal)
 
+    progress.step("classement")
     journal = load_history(paths.journal)
     classified, planned = classify_export(read, settings, journal, options.run_date)
     if planned and not options.dry_run:
@@ -110,8 +152,9 @@ def run(options: RunOptions, progress=None) -> RunResult:
 
     warnings = list(read.warnings)
     rates = load_rate_table(settings.taux_bce)
+    business_day = default_business_day(settings.subdivision)  # once, not per letter
     for letter in planned:
-        for w in letter_amounts(letter, settings, rates).warnings:
+        for w in letter_amounts(letter, settings, rates, business_day).warnings:
             if w not in warnings:
                 warnings.append(w)
 
@@ -143,13 +186,15 @@ def _write(
     settings: Settings,
     paths: Paths,
     options: RunOptions,
-    progress,
+    progress: Progress,
 ) -> RunResult:
     """Stages 6–8: letters (to a temporary folder), write-back, then move and record."""
     from . import letters as letters_mod
     from . import writeback
 
     run_dir = paths.out_root / options.run_date.isoformat()
+    if options.subfolder:
+        run_dir = run_dir / options.subfolder
     classified = result.invoices.copy()
     warnings = list(result.warnings)
     try:
@@ -162,6 +207,7 @@ def _write(
     staging = Path(tempfile.mkdtemp(prefix=".relance-", dir=paths.out_root))
     try:
         files: list[Path] = []
+        progress.step("courriers")
         if result.letters:
             rendered = letters_mod.render_letters(
                 result.letters, settings, staging, jobs=options.jobs
@@ -181,6 +227,7 @@ def _write(
         else:
             classified["courrier"] = ""
 
+        progress.step("écriture du statut")
         statuses = dict(zip(classified["ligne"].astype(int), classified["statut"], strict=True))
         backup = None
         if read.in_place:
@@ -232,11 +279,139 @@ def _write(
         letter_files=tuple(final_files),
         workbook_written=written,
         backup=backup,
-        out_dir=run_dir if final_files else None,
+        out_dir=run_dir,
     )
-    summary_dir = run_dir
-    summary_dir.mkdir(parents=True, exist_ok=True)
-    summary_file = summary_dir / f"résumé – {read.source.stem} – {options.run_date.isoformat()}.txt"
-    result = replace(result, out_dir=run_dir, summary_file=summary_file)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    result = _extras(result, settings, options, run_dir, progress)
+    summary_file = run_dir / f"résumé – {read.source.stem} – {options.run_date.isoformat()}.txt"
+    result = replace(result, summary_file=summary_file)
     summary_file.write_text(summary_text(result), encoding="utf-8")
     return result
+
+
+def _extras(
+    result: RunResult, settings: Settings, options: RunOptions, run_dir: Path, progress: Progress
+) -> RunResult:
+    """PDF print batch, e-mail drafts, report: after the journal, so they never fail a run."""
+    day = options.run_date.isoformat()
+    warnings = list(result.warnings)
+    extra = dict(result.extra)
+    files = list(result.letter_files)
+    pdfs: tuple[Path | None, ...] = ()
+    if options.pdf:
+        progress.step("PDF")
+        from .printing import print_batch
+
+        printed = print_batch(files, run_dir, f"a_imprimer – {day}.pdf")
+        pdfs = printed.pdfs
+        extra["impression"] = printed.batch
+        extra["pdfs"] = tuple(p for p in printed.pdfs if p is not None)
+        warnings += [w for w in printed.warnings if w not in warnings]
+    if options.emails:
+        progress.step("e-mails")
+        from .emails import write_drafts
+
+        try:
+            drafts = write_drafts(result.letters, files, settings, pdfs)
+            extra["emails"] = tuple(p for p in drafts.files if p is not None)
+            warnings += [w for w in drafts.warnings if w not in warnings]
+        except Exception as exc:  # noqa: BLE001 - the workbook is written: warn, go on
+            warnings.append(f"Brouillons d'e-mails non écrits ({exc}).")
+    result = replace(result, warnings=tuple(warnings), extra=extra)
+    if options.report:
+        progress.step("rapport")
+        from .report_xlsx import write_report
+
+        target = run_dir / f"rapport – {day}.xlsx"
+        try:
+            extra["rapport"] = write_report(result, settings, target)
+        except PermissionError:
+            warnings.append(
+                f"Le rapport « {target.name} » n'a pas pu être remplacé : il est sans doute "
+                "ouvert dans Excel. Fermez-le, puis relancez (le même jour, rien n'est refait "
+                "en double)."
+            )
+        except Exception as exc:  # noqa: BLE001 - the workbook is written: warn, go on
+            warnings.append(f"Le rapport « {target.name} » n'a pas pu être écrit ({exc}).")
+        result = replace(result, warnings=tuple(warnings), extra=extra)
+    return result
+
+
+# --- a folder of exports --------------------------------------------------------------------
+
+EXPORT_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods", ".csv")
+OWN_OUTPUTS = (" – avec statut.xlsx",)
+
+
+def list_exports(folder: Path) -> list[Path]:
+    """The exports directly inside ``folder``, in name order.
+
+    Skipped: Excel's owner files (``~$…``), hidden files, and the tool's own outputs
+    (``… – avec statut.xlsx`` copies written beside csv/xls/ods exports).
+    """
+    found = []
+    for entry in Path(folder).iterdir():
+        name = entry.name
+        if name.startswith(("~$", ".")) or not entry.is_file():
+            continue
+        if entry.suffix.lower() not in EXPORT_SUFFIXES or name.endswith(OWN_OUTPUTS):
+            continue
+        found.append(entry)
+    return sorted(found, key=lambda p: (p.name.casefold(), p.name))
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """One export of a folder run: its result, or the French reason it failed."""
+
+    export: Path
+    index: int
+    total: int
+    result: RunResult | None = None
+    error: str = ""
+    exit_code: int = 0
+    exception: BaseException | None = field(default=None, repr=False)
+
+
+def run_folder(options: RunOptions, progress: Progress | None = None) -> Iterator[FileOutcome]:
+    """Run every export of the folder ``options.export``, one after the other.
+
+    A failure on one export is yielded and the others still run. Bad settings are the
+    same for every export: the first ``SettingsError`` is raised and stops the folder.
+    When the folder holds several exports, each gets its own letters folder
+    (``courriers/AAAA-MM-JJ/<export>/``): two exports never overwrite each other's letters
+    or report.
+    """
+    folder = Path(options.export)
+    if not folder.is_dir():
+        raise InputError(f"Le dossier « {folder} » est introuvable.")
+    exports = list_exports(folder)
+    if not exports:
+        raise InputError(
+            f"Aucun export à traiter dans « {folder} ». Déposez-y l'export Excel (.xlsx, .xls, "
+            ".ods ou .csv) de votre logiciel comptable, puis relancez."
+        )
+    several = len(exports) > 1
+    for i, export in enumerate(exports, start=1):
+        one = replace(options, export=export, subfolder=export.stem if several else "")
+        label = f"{i}/{len(exports)} « {export.name} »" if several else f"« {export.name} »"
+        try:
+            result = run(one, progress, label)
+        except SettingsError:
+            raise
+        except RelanceError as exc:
+            yield FileOutcome(export, i, len(exports), error=exc.message,
+                              exit_code=exc.exit_code, exception=exc)  # fmt: skip
+            continue
+        except PermissionError as exc:
+            yield FileOutcome(
+                export, i, len(exports), exit_code=1, exception=exc,
+                error=f"accès refusé à « {exc.filename} ». Le fichier est peut-être ouvert "
+                "dans un autre programme ou en lecture seule : fermez-le puis relancez.",
+            )  # fmt: skip
+            continue
+        except Exception as exc:  # noqa: BLE001 - one broken export must not stop the others
+            yield FileOutcome(export, i, len(exports), exit_code=1, exception=exc,
+                              error=f"erreur inattendue : {exc}")  # fmt: skip
+            continue
+        yield FileOutcome(export, i, len(exports), result=result)

@@ -1,11 +1,14 @@
 """The report: the short French summary printed and saved at the end of a run.
 
-Pure functions from the run's data to text; the pipeline decides where it goes.
+Pure functions from the run's data to text; the pipeline decides where it goes. The
+selections « à appeler » and « contentieux » live here too, shared by the text summary and
+the report workbook (report_xlsx.py), so both always name the same clients.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -13,6 +16,94 @@ from .formatting import format_date_short, format_eur
 from .model import ETATS, LEVEL_STATE, PlannedLetter, RunResult
 
 MAX_ERRORS_SHOWN = 20
+MAX_NAMES_SHOWN = 5
+OVERDUE = ("En attente", "Relance 1", "Relance 2", "Mise en demeure", "Contentieux")
+
+
+def to_call(invoices: pd.DataFrame) -> pd.DataFrame:
+    """Overdue invoices at relance 2 after this run (no mise en demeure yet): phone them.
+
+    Returned mail (« courrier revenu ») is not tracked yet, so it cannot add anyone here.
+    """
+    if invoices.empty:
+        return invoices
+    return invoices[(invoices["niveau_apres"] == 2) & invoices["etat"].isin(OVERDUE)]
+
+
+def to_hand_over(invoices: pd.DataFrame) -> pd.DataFrame:
+    """Invoices past the last step: to hand to a collection agency."""
+    if invoices.empty:
+        return invoices
+    return invoices[invoices["etat"] == "Contentieux"]
+
+
+CONTACT_FIELDS = ("client", "code_client", "contact", "telephone", "email", "adresse",
+                  "code_postal", "ville")  # fmt: skip
+
+
+def client_details(invoices: pd.DataFrame, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Per client key: the first non-empty value of each contact field, and the consumer flag.
+
+    Contact details vary between an export's rows (one row has the phone, another not); one
+    grouped pass keeps a 20,000-row report fast.
+    """
+    keys = set(keys)
+    if invoices.empty or not keys:
+        return {}
+    sub = invoices.loc[invoices["cle_client"].isin(keys)]
+    texts = sub[list(CONTACT_FIELDS)].astype(object).where(sub[list(CONTACT_FIELDS)].notna(), "")
+    texts = texts.apply(lambda col: col.map(lambda v: str(v).strip())).replace("", None)
+    texts["cle_client"] = sub["cle_client"]
+    first = texts.groupby("cle_client", sort=False).first()
+    consumer = sub.groupby("cle_client", sort=False)["particulier"].any()
+    out: dict[str, dict[str, Any]] = {}
+    for key, values in first.iterrows():
+        details = {k: ("" if v is None or v != v else str(v)) for k, v in values.items()}
+        details["particulier"] = bool(consumer.get(key, False))
+        out[str(key)] = details
+    return out
+
+
+def _names(names: Sequence[str]) -> str:
+    shown = ", ".join(names[:MAX_NAMES_SHOWN])
+    return shown + (f" et {len(names) - MAX_NAMES_SHOWN} autre(s)"
+                    if len(names) > MAX_NAMES_SHOWN else "")  # fmt: skip
+
+
+def todo_lines(result: RunResult) -> list[str]:
+    """What to do this week, in a few lines: post, call, hand over, correct."""
+    inv = result.invoices
+    lines = []
+    letters = result.letters
+    if letters:
+        registered = [x.client for x in letters if x.niveau == 3]
+        line = f"  - poster {len(letters)} courrier(s)"
+        if registered:
+            line += f", dont {len(registered)} en recommandé avec AR ({_names(registered)})"
+        lines.append(line)
+    calls = to_call(inv)
+    if len(calls):
+        people = []
+        details = client_details(inv, calls["cle_client"])
+        for key in dict.fromkeys(calls["cle_client"]):
+            d = details[str(key)]
+            name = d["client"] or d["code_client"]
+            people.append(f"{name} ({d['telephone']})" if d["telephone"] else name)
+        lines.append(f"  - appeler {len(people)} client(s) en relance 2 : {_names(people)}")
+    hand = to_hand_over(inv)
+    if len(hand):
+        clients = list(dict.fromkeys(str(v) for v in hand["client"]))
+        lines.append(
+            f"  - transmettre au contentieux {len(hand)} facture(s), "
+            f"{format_eur(float(hand['reste_du'].fillna(0).sum()))} : {_names(clients)}"
+        )
+    errors = int((inv["etat"] == "Erreur").sum()) if not inv.empty else 0
+    if errors:
+        lines.append(f"  - corriger {errors} ligne(s) illisible(s) dans l'export (ci-dessous)")
+    if not lines:
+        return []
+    title = "À faire (simulation)" if result.dry_run else "À faire cette semaine"
+    return [f"{title} :", *lines, ""]
 
 
 def state_table(invoices: pd.DataFrame) -> pd.DataFrame:
@@ -77,6 +168,7 @@ def summary_text(result: RunResult) -> str:
             f"{_pad(format_eur(float(overdue['reste_du'].sum())), 20, True)}"
         )
         lines.append("")
+    lines.extend(todo_lines(result))
     verb = "à produire" if result.dry_run else "produits"
     lines.append(f"Courriers {verb} : {letters_line(result.letters)}")
     if result.out_dir and result.letter_files:
@@ -87,6 +179,15 @@ def summary_text(result: RunResult) -> str:
         lines.append(f"Sauvegarde de l'original : {result.backup}")
     if extra.get("journal") and not result.dry_run:
         lines.append(f"Journal des relances : {extra['journal']}")
+    if extra.get("rapport"):
+        lines.append(f"Rapport (à ouvrir dans Excel) : {extra['rapport']}")
+    if extra.get("impression"):
+        lines.append(f"À imprimer, en une fois : {extra['impression']}")
+    if extra.get("emails"):
+        lines.append(
+            f"Brouillons d'e-mails : {len(extra['emails'])} fichier(s) .eml à côté des "
+            "courriers (à ouvrir et envoyer depuis votre messagerie)"
+        )
     errors = inv[inv["etat"] == "Erreur"] if not inv.empty else inv
     if len(errors):
         lines.append("")

@@ -1,0 +1,243 @@
+"""E-mail drafts: one .eml per letter, for clients whose export row has an e-mail address.
+
+Nothing is sent. Each draft carries ``X-Unsent: 1``, so Outlook opens it as a new message
+with a « Envoyer » button; Thunderbird opens it as a message, and « Modifier comme nouveau
+message » (Ctrl+E) makes it one to send. The letter (.docx, and its PDF when --pdf made one) is
+attached; the body is short, polite, and firmer at each tier, as the seeds advise for e-mail
+reminders: subject with the invoice numbers, amount, how to pay, an offer to talk.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from pathlib import Path
+
+from .amounts import (
+    LetterAmounts,
+    RateTable,
+    default_business_day,
+    letter_amounts,
+    load_rate_table,
+)
+from .config import Settings
+from .formatting import format_date_long, format_eur
+from .model import PlannedLetter
+
+DOCX_TYPE = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
+SUBJECT = {
+    1: "Rappel de paiement",
+    2: "Deuxième relance",
+    3: "Mise en demeure de payer",
+}
+MAX_NUMBERS_IN_SUBJECT = 4
+_ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class DraftResult:
+    """Drafts written, aligned with the letters (``None``: no usable address), warnings."""
+
+    files: tuple[Path | None, ...]
+    warnings: tuple[str, ...]
+
+
+def _one_line(text: str) -> str:
+    """Header-safe text: no line breaks or control characters (they come from the export)."""
+    return " ".join(_CONTROL.sub(" ", str(text or "")).split())
+
+
+def parse_addresses(text: str) -> tuple[list[Address], list[str]]:
+    """Addresses in an export cell ("a@b.fr; c@d.fr"), and the parts that are not addresses.
+
+    International domain names (compta@hôtel.fr) are written in their ASCII form.
+    """
+    good: list[Address] = []
+    bad: list[str] = []
+    for part in re.split(r"[;,\s]+", _one_line(text)):
+        part = part.strip().strip("<>").rstrip(".")
+        if not part:
+            continue
+        if not _ADDRESS.match(part) or ".." in part or part.split("@")[1].startswith("."):
+            bad.append(part)
+            continue
+        user, domain = part.rsplit("@", 1)
+        try:
+            if not user.isascii():
+                raise UnicodeError
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError:
+            bad.append(part)
+            continue
+        good.append(Address(username=user, domain=domain))
+    return good, bad
+
+
+def _numbers(letter: PlannedLetter) -> list[str]:
+    return [_one_line(x.numero) for x in letter.lignes if not (x.avoir or x.reste_du < 0)]
+
+
+def subject(letter: PlannedLetter, settings: Settings) -> str:
+    """« Deuxième relance – factures n° A, B – Société X »."""
+    numbers = _numbers(letter)
+    if not numbers:
+        what = "votre compte client"
+    elif len(numbers) == 1:
+        what = f"facture n° {numbers[0]}"
+    elif len(numbers) <= MAX_NUMBERS_IN_SUBJECT:
+        what = f"factures n° {', '.join(numbers)}"
+    else:
+        what = f"{len(numbers)} factures (n° {', '.join(numbers[:3])}…)"
+    parts = [SUBJECT[letter.niveau], what]
+    if settings.societe.nom and settings.societe.nom != "Votre société":
+        parts.append(_one_line(settings.societe.nom))
+    return " – ".join(parts)
+
+
+def body(letter: PlannedLetter, settings: Settings, amounts: LetterAmounts) -> str:
+    """A short French text, its tone set by the tier; the letter attached says the rest."""
+    soc = settings.societe
+    formal = letter.niveau == 3 or not _one_line(letter.contact)
+    greeting = "Madame, Monsieur," if formal else f"Bonjour {_one_line(letter.contact)},"
+    numbers = _numbers(letter)
+    single = len(numbers) == 1
+    if not numbers:
+        which = "les sommes détaillées dans le courrier joint"
+    elif single:
+        which = f"la facture n° {numbers[0]}"
+    else:
+        which = f"les factures n° {', '.join(numbers[:-1])} et {numbers[-1]}"
+    total = format_eur(amounts.total_reclame)
+    pay = f" par virement (IBAN {soc.iban})" if soc.iban else ""
+    paragraphs: list[str]
+    if letter.niveau == 1:
+        paragraphs = [
+            f"Sauf erreur de notre part, {which} reste à ce jour impayée."
+            if single else
+            f"Sauf erreur de notre part, {which} restent à ce jour impayées.",
+            f"Vous trouverez ci-joint notre courrier de rappel, qui en donne le détail. "
+            f"Le montant dû s'élève à {total}. Nous vous remercions de bien vouloir procéder "
+            f"à son règlement{pay} dans les meilleurs délais.",
+            "Si votre paiement est déjà parti, merci de ne pas tenir compte de ce message. "
+            "Pour toute question, nous restons à votre disposition.",
+        ]  # fmt: skip
+    elif letter.niveau == 2:
+        paragraphs = [
+            f"Malgré notre premier rappel, {which} "
+            + ("n'a toujours pas été réglée." if single else "n'ont toujours pas été réglées."),
+            f"Vous trouverez ci-joint notre deuxième relance. Le montant réclamé s'élève à "
+            f"{total}. Nous vous demandons de le régler{pay} sous huit jours.",
+            "Si vous rencontrez une difficulté, appelez-nous : nous pouvons convenir "
+            "ensemble d'un échéancier de paiement.",
+        ]  # fmt: skip
+    else:
+        deadline = format_date_long(amounts.date_limite)
+        paragraphs = [
+            f"Nos relances concernant {which} sont restées sans effet.",
+            f"Vous trouverez ci-joint notre mise en demeure de payer la somme de {total}"
+            + (f" au plus tard le {deadline}" if deadline else "")
+            + ", également adressée par lettre recommandée avec accusé de réception.",
+            "À défaut de règlement dans ce délai, nous transmettrons ce dossier au service "
+            "contentieux, sans autre avis.",
+        ]  # fmt: skip
+    signature = [x for x in (soc.signataire, soc.fonction, soc.nom, soc.telephone) if x]
+    if soc.nom == "Votre société":
+        signature = [x for x in signature if x != soc.nom]
+    lines = [greeting, "", *("\n\n".join(paragraphs).split("\n")), "", "Cordialement,", "",
+             *map(_one_line, signature)]  # fmt: skip
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def build_draft(
+    letter: PlannedLetter,
+    settings: Settings,
+    attachments: Sequence[Path],
+    amounts: LetterAmounts | None = None,
+) -> EmailMessage:
+    """The draft message of one letter; raises ValueError when the client has no address."""
+    to, _bad = parse_addresses(letter.email)
+    if not to:
+        raise ValueError(f"aucune adresse e-mail utilisable pour « {letter.client} »")
+    amounts = amounts or letter_amounts(letter, settings)
+    msg = EmailMessage()
+    msg["X-Unsent"] = "1"  # Outlook: open as a message to send, not as a received one
+    msg["To"] = [Address(display_name=_one_line(letter.client), username=a.username,
+                         domain=a.domain) for a in to]  # fmt: skip
+    sender, _ = parse_addresses(settings.societe.email)
+    if sender:
+        name = settings.societe.nom if settings.societe.nom != "Votre société" else ""
+        msg["From"] = Address(display_name=_one_line(name), username=sender[0].username,
+                              domain=sender[0].domain)  # fmt: skip
+    msg["Subject"] = subject(letter, settings)
+    msg.set_content(body(letter, settings, amounts))
+    for path in attachments:
+        ctype = DOCX_TYPE if path.suffix.lower() == ".docx" else None
+        if ctype is None:
+            guessed = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            ctype = tuple(guessed.split("/", 1))
+        msg.add_attachment(path.read_bytes(), maintype=ctype[0], subtype=ctype[1],
+                           filename=path.name)  # fmt: skip
+    return msg
+
+
+def write_drafts(
+    letters: Sequence[PlannedLetter],
+    files: Sequence[Path],
+    settings: Settings,
+    pdfs: Sequence[Path | None] = (),
+    rates: RateTable | None = None,
+) -> DraftResult:
+    """``<letter>.eml`` beside each letter whose client has an e-mail address."""
+    rates = rates or load_rate_table(settings.taux_bce)
+    business_day = default_business_day(settings.subdivision)  # built once, not per letter
+    pdfs = list(pdfs) + [None] * (len(files) - len(pdfs))
+    written: list[Path | None] = []
+    warnings: list[str] = []
+    without: list[str] = []
+    for letter, file, pdf in zip(letters, files, pdfs, strict=True):
+        good, bad = parse_addresses(letter.email)
+        if bad:
+            warnings.append(
+                f"Adresse e-mail incorrecte pour « {_one_line(letter.client)} » : "
+                f"« {', '.join(bad)} »" + (" (ignorée)." if good else " : pas de brouillon, "
+                                           "courrier à poster.")
+            )  # fmt: skip
+        if not good:
+            written.append(None)
+            if not bad:
+                without.append(_one_line(letter.client))
+            continue
+        amounts = letter_amounts(letter, settings, rates, business_day)
+        attachments = [file] + ([pdf] if pdf else [])
+        msg = build_draft(letter, settings, attachments, amounts)
+        target = file.with_suffix(".eml")
+        _write_atomic(target, msg.as_bytes(policy=SMTP))
+        written.append(target)
+    if without:
+        shown = ", ".join(without[:5]) + (" …" if len(without) > 5 else "")
+        warnings.append(
+            f"{len(without)} client(s) sans adresse e-mail dans l'export, courrier à poster "
+            f"seulement : {shown}."
+        )
+    return DraftResult(tuple(written), tuple(warnings))
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    """Temporary file, then replace: a draft is never half written. Plain open() keeps the
+    usual permissions (mkstemp would make it private to its owner on a shared folder)."""
+    tmp = target.with_name(f".{target.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "xb") as fh:
+            fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,171 @@
+"""PDF letters and one print batch, with LibreOffice when it is installed.
+
+All the run's letters are converted in one ``soffice --headless --convert-to pdf`` call
+(starting LibreOffice costs seconds; one process for many files is much faster), with a
+private profile so it also works while the user has LibreOffice open, and a timeout. The
+PDFs are then merged in letter order into ``a_imprimer – AAAA-MM-JJ.pdf``: one print job,
+in the order of the report's « Courriers » sheet. Nothing here ever stops a run: problems
+come back as French warnings.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+INSTALL_HELP = (
+    "LibreOffice est introuvable : les courriers restent au format Word, sans PDF à "
+    "imprimer. Pour l'installer (gratuit) : sous Windows et macOS, "
+    "https://fr.libreoffice.org/download/ ; sous Debian ou Ubuntu, "
+    "« sudo apt install libreoffice-writer ». Relancez ensuite avec --pdf."
+)
+BASE_TIMEOUT = 120  # seconds for LibreOffice to start, then per letter below
+PER_FILE_TIMEOUT = 5
+MAX_COMMAND = 24_000  # characters per command line (Windows allows 32 767)
+
+_KNOWN_PLACES = (
+    r"C:\Program Files\LibreOffice\program\soffice.exe",
+    r"C:\Program Files (x86)\LibreOffice\program\soffice.exe",
+    "/Applications/LibreOffice.app/Contents/MacOS/soffice",
+    "/opt/libreoffice/program/soffice",
+    "/usr/lib/libreoffice/program/soffice",
+)
+
+
+@dataclass(frozen=True)
+class PrintResult:
+    """PDFs written (aligned with the letters, ``None`` if one failed), the batch, warnings."""
+
+    pdfs: tuple[Path | None, ...]
+    batch: Path | None
+    warnings: tuple[str, ...]
+
+
+def find_soffice() -> str | None:
+    """LibreOffice's command: on the PATH, else where its installers put it."""
+    for name in ("soffice", "libreoffice"):
+        found = shutil.which(name)
+        if found:
+            return found
+    for place in _KNOWN_PLACES:
+        if Path(place).is_file():
+            return place
+    return None
+
+
+def _batches(files: Sequence[Path]) -> list[list[Path]]:
+    """Split long lists so no command line gets too long for Windows."""
+    out: list[list[Path]] = [[]]
+    size = 0
+    for f in files:
+        length = len(str(f)) + 3
+        if out[-1] and size + length > MAX_COMMAND:
+            out.append([])
+            size = 0
+        out[-1].append(f)
+        size += length
+    return [b for b in out if b]
+
+
+def convert_to_pdf(
+    files: Sequence[Path], out_dir: Path, soffice: str, timeout: float | None = None
+) -> tuple[list[Path | None], list[str]]:
+    """Convert .docx files to PDF in ``out_dir``; returns the PDFs (None if missing), warnings."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    warnings: list[str] = []
+    for f in files:  # a PDF left by an earlier run must not pass for a fresh one
+        try:
+            (out_dir / (f.stem + ".pdf")).unlink(missing_ok=True)
+        except OSError:
+            pass
+    profile = Path(tempfile.mkdtemp(prefix="relance-libreoffice-"))
+    try:
+        for batch in _batches(files):
+            limit = timeout or BASE_TIMEOUT + PER_FILE_TIMEOUT * len(batch)
+            command = [
+                soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless",
+                "--norestore", "--nologo", "--nodefault", "--nolockcheck",
+                "--convert-to", "pdf", "--outdir", str(out_dir), *map(str, batch),
+            ]  # fmt: skip
+            try:
+                subprocess.run(
+                    command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE, timeout=limit, check=False,
+                    creationflags=getattr(subprocess, "CREATE_NO_WINDOW", 0),
+                )  # fmt: skip
+            except subprocess.TimeoutExpired:
+                warnings.append(
+                    f"LibreOffice n'a pas fini la conversion en PDF après {int(limit)} s : "
+                    "fermez LibreOffice s'il est bloqué, puis relancez avec --pdf."
+                )
+            except OSError as exc:
+                warnings.append(f"LibreOffice n'a pas pu être lancé ({exc}) : pas de PDF.")
+                break
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+    pdfs: list[Path | None] = []
+    missing = []
+    for f in files:
+        pdf = out_dir / (f.stem + ".pdf")
+        if pdf.is_file():
+            pdfs.append(pdf)
+        else:
+            pdfs.append(None)
+            missing.append(f.name)
+    if missing:
+        shown = ", ".join(f"« {m} »" for m in missing[:5]) + (" …" if len(missing) > 5 else "")
+        warnings.append(
+            f"{len(missing)} courrier(s) non converti(s) en PDF : {shown}. "
+            "Ouvrez-les dans Word pour les imprimer."
+        )
+    return pdfs, warnings
+
+
+def merge_pdfs(pdfs: Sequence[Path], target: Path) -> Path:
+    """One PDF with all pages, in order; written to a temporary file, then replaced."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for pdf in pdfs:
+        writer.append(str(pdf))
+    tmp = target.with_name(f".{target.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            writer.write(fh)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    finally:
+        writer.close()
+    return target
+
+
+def print_batch(letters: Sequence[Path], out_dir: Path, batch_name: str) -> PrintResult:
+    """PDF of each letter beside it, and the merged print batch ``batch_name``."""
+    if not letters:
+        return PrintResult((), None, ())
+    soffice = find_soffice()
+    if soffice is None:
+        return PrintResult(tuple(None for _ in letters), None, (INSTALL_HELP,))
+    pdfs, warnings = convert_to_pdf(letters, out_dir, soffice)
+    done = [p for p in pdfs if p is not None]
+    batch = None
+    if done:
+        try:
+            batch = merge_pdfs(done, out_dir / batch_name)
+        except PermissionError:
+            warnings.append(
+                f"« {batch_name} » n'a pas pu être remplacé : il est sans doute ouvert. "
+                "Fermez-le, puis relancez avec --pdf."
+            )
+        except Exception as exc:  # noqa: BLE001 - a damaged PDF must not stop the run
+            warnings.append(f"Assemblage du PDF à imprimer impossible ({exc}).")
+    return PrintResult(tuple(pdfs), batch, tuple(warnings))
+

@@ -1,0 +1,574 @@
+"""The run report as a workbook: what was done, what to post, whom to call, what to hand over.
+
+``rapport – AAAA-MM-JJ.xlsx`` is saved beside the letters. Five sheets:
+
+* Synthèse: the week's to-do list, counts and amounts per state, the letters produced,
+  the files written, the run's warnings and a native Excel bar chart (amount per state).
+* Courriers: one row per letter, in the order of the letters (and of the PDF print batch),
+  with the address, so the registered-letter envelopes can be prepared.
+* À appeler: clients at relance 2 (sent this run or earlier, no mise en demeure yet). The
+  seeds advise alternating letters and calls; the call belongs between the second reminder
+  and the formal notice, while it can still avoid it. Clients whose letter came back are not
+  listed: returned mail is not tracked yet (no column, no setting for it). Clients who get a
+  mise en demeure this run are not listed either: from then on the registered letter speaks.
+* Contentieux: invoices to hand over, with what a collection agency asks for (identity and
+  contact, invoice, amounts, days late, date of the mise en demeure, interest and the 40 €
+  indemnity as of the run date).
+* Erreurs: rows that could not be read: sheet, row, reason.
+
+Every text that comes from the export is written as a plain string, never a formula: a client
+named "=HYPERLINK(…)" stays text. Amounts and dates are real numbers and dates (sortable).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.chart import BarChart, Reference
+from openpyxl.chart.label import DataLabelList
+from openpyxl.chart.marker import DataPoint
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from .amounts import RateTable, default_business_day, letter_amounts, load_rate_table
+from .config import Settings
+from .formatting import as_date, format_date_short, to_decimal
+from .model import ETATS, LEVEL_STATE, Etat, LetterLine, PlannedLetter, RunResult
+from .report import OVERDUE, client_details, state_table, to_call, to_hand_over
+
+SHEETS = ("Synthèse", "Courriers", "À appeler", "Contentieux", "Erreurs")
+# States charted on the summary sheet: the money still to collect (no paid, credit, error).
+CHARTED = ("Non échue", "Litige", "En attente", "Relance 1", "Relance 2", "Mise en demeure",
+           "Contentieux")  # fmt: skip
+STATE_COLOURS = {
+    "Non échue": "70AD47", "Litige": "A5A5A5", "En attente": "FFC000", "Relance 1": "F4B183",
+    "Relance 2": "ED7D31", "Mise en demeure": "C00000", "Contentieux": "7B2C2C",
+}  # fmt: skip
+
+EUR = '#,##0.00\\ "€"_)'  # the trailing space keeps amounts off the next column's text
+DATE = "DD/MM/YYYY"
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+FONT = "Calibri"  # a named font: a bare Font() would print in the viewer's default serif
+TITLE_FONT = Font(name=FONT, bold=True, size=14)
+SECTION_FONT = Font(name=FONT, bold=True, size=12)
+BOLD = Font(name=FONT, bold=True)
+GREY = Font(name=FONT, italic=True, color="666666")
+CENTRED = Alignment(horizontal="center")
+THIN = Side(style="thin", color="999999")
+
+
+# --- rows: pure data, also what the tests compare against ----------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table sheet: title, kind (text, eur, date, int) and width."""
+
+    title: str
+    kind: str = "text"
+    width: float | None = None
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return str(value).strip()
+
+
+def _money(value: Any) -> float | None:
+    """A cell amount rounded to the cent (numpy floats included), ``None`` when missing."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return float(to_decimal(float(value)))
+
+
+def letter_rows(
+    result: RunResult, settings: Settings, rates: RateTable | None = None
+) -> list[list[Any]]:
+    """Courriers: one row per letter of the run, in the order of the letters."""
+    rates = rates or load_rate_table(settings.taux_bce)
+    business_day = default_business_day(settings.subdivision)  # built once, not per letter
+    files = list(result.letter_files) + [None] * (len(result.letters) - len(result.letter_files))
+    rows = []
+    for letter, file in zip(result.letters, files, strict=True):
+        amounts = letter_amounts(letter, settings, rates, business_day)
+        invoices = [x.numero for x in letter.lignes]
+        rows.append([
+            letter.client, letter.code_client, letter.tier_name,
+            "Oui" if letter.niveau == 3 else "Non", letter.contact, letter.adresse,
+            letter.code_postal, letter.ville, ", ".join(invoices), len(invoices),
+            float(amounts.total_du), float(amounts.total_reclame), letter.email,
+            letter.telephone, Path(file).name if file else "",
+        ])  # fmt: skip
+    return rows
+
+
+L_TIER, L_REGISTERED, L_CLAIMED = 2, 3, 11  # positions used by the summary sheet
+
+
+# Envelope details first (the mise en demeure goes registered), then amounts and the file.
+LETTER_COLUMNS = (
+    Column("Client", width=30), Column("Code client", width=12), Column("Courrier", width=16),
+    Column("Recommandé AR", width=13), Column("Contact", width=20),
+    Column("Adresse", width=28), Column("Code postal", width=11), Column("Ville", width=20),
+    Column("Factures", width=30), Column("Nb factures", "int", 10),
+    Column("Total dû", "eur", 14), Column("Total réclamé", "eur", 15),
+    Column("E-mail", width=26), Column("Téléphone", width=16), Column("Fichier", width=48),
+)  # fmt: skip
+
+
+def call_rows(invoices: pd.DataFrame, run_date: date) -> list[list[Any]]:
+    """À appeler: clients at relance 2 after this run (see the module docstring)."""
+    at_two = to_call(invoices)
+    if at_two.empty:
+        return []
+    overdue = invoices[invoices["etat"].isin(OVERDUE)]
+    due_by_client = overdue.groupby("cle_client")["reste_du"].sum()
+    details = client_details(invoices, at_two["cle_client"])
+    groups: dict[str, dict[str, Any]] = {}
+    columns = zip(at_two["cle_client"], at_two["etat"], at_two["date_niveau"],
+                  at_two["prochaine_etape"], at_two["date_prochaine_etape"],
+                  at_two["numero_facture"], at_two["jours_retard"], strict=True)  # fmt: skip
+    for key, state, level_date, step, step_date, number, late in columns:
+        g = groups.setdefault(str(key), {"now": False, "dates": [], "next": [], "numbers": [],
+                                         "late": 0})  # fmt: skip
+        g["now"] = g["now"] or state == Etat.RELANCE_2.value
+        if as_date(level_date):
+            g["dates"].append(as_date(level_date))
+        if step == "mise en demeure" and as_date(step_date):
+            g["next"].append(as_date(step_date))
+        g["numbers"].append(_text(number))
+        g["late"] = max(g["late"], int(late))
+    rows = []
+    for key, g in groups.items():
+        d = details[key]
+        sent_on = run_date if g["now"] else max(g["dates"], default=None)
+        rows.append([
+            d["client"] or d["code_client"], d["code_client"], d["contact"], d["telephone"],
+            d["email"],
+            "Relance 2 envoyée ce jour" if g["now"] else "Relance 2 envoyée, sans réponse",
+            sent_on, ", ".join(g["numbers"]), _money(due_by_client.get(key, 0.0)), g["late"],
+            min(g["next"], default=None), "",
+        ])  # fmt: skip
+    rows.sort(key=lambda r: (r[6] or date.min, -(r[8] or 0)), reverse=True)
+    return rows
+
+
+CALL_COLUMNS = (
+    Column("Client", width=30), Column("Code client", width=12), Column("Contact", width=22),
+    Column("Téléphone", width=16), Column("E-mail", width=26), Column("Situation", width=30),
+    Column("Relance 2 du", "date", 13), Column("Factures", width=26),
+    Column("Échu à ce jour", "eur", 15), Column("Retard max (jours)", "int", 12),
+    Column("Mise en demeure prévue le", "date", 15), Column("Notes de l'appel", width=40),
+)  # fmt: skip
+
+
+def litigation_rows(
+    invoices: pd.DataFrame, settings: Settings, run_date: date, rates: RateTable | None = None
+) -> tuple[list[list[Any]], tuple[str, ...]]:
+    """Contentieux: one row per invoice to hand over, with interest and indemnity today."""
+    chosen = to_hand_over(invoices)
+    if chosen.empty:
+        return [], ()
+    rates = rates or load_rate_table(settings.taux_bce)
+    details = client_details(invoices, chosen["cle_client"])
+    business_day = default_business_day(settings.subdivision)
+    records: dict[str, list[dict[str, Any]]] = {}
+    for r in chosen.to_dict("records"):
+        records.setdefault(str(r["cle_client"]), []).append(r)
+    rows: list[list[Any]] = []
+    warnings: list[str] = []
+    for key, group in records.items():
+        d = details[key]
+        lines = tuple(
+            LetterLine(
+                numero=_text(r["numero_facture"]), date_facture=as_date(r["date_facture"]),
+                date_echeance=as_date(r["date_echeance"]), montant_ttc=None,
+                montant_regle=None, reste_du=to_decimal(float(r["reste_du"])),
+                jours_retard=int(r["jours_retard"]), avoir=False, ligne=int(r["ligne"]),
+            )  # fmt: skip
+            for r in group
+        )
+        # A notional letter dated today gives the interest and indemnity as of today.
+        letter = PlannedLetter(
+            cle_client=key, client=d["client"], code_client=d["code_client"], niveau=3,
+            date=run_date, lignes=lines, particulier=d["particulier"],
+        )  # fmt: skip
+        amounts = letter_amounts(letter, settings, rates, business_day)
+        warnings += [w for w in amounts.warnings if w not in warnings]
+        for r, la in zip(group, amounts.lines, strict=True):
+            rest = _money(r["reste_du"]) or 0.0
+            interest, indemnity = float(la.interets), float(la.indemnite)
+            rows.append([
+                d["client"] or d["code_client"], d["code_client"], d["adresse"],
+                d["code_postal"], d["ville"], d["contact"], d["telephone"], d["email"],
+                _text(r["numero_facture"]), as_date(r["date_facture"]),
+                as_date(r["date_echeance"]), _money(r["montant_ttc"]),
+                _money(r["montant_regle"]), rest, int(r["jours_retard"]),
+                as_date(r["date_niveau"]) if int(r["niveau"]) >= 3 else None,
+                interest, indemnity, round(rest + interest + indemnity, 2),
+                "Particulier" if amounts.particulier else "Professionnel",
+            ])  # fmt: skip
+    return rows, tuple(warnings)
+
+
+C_TOTAL = 18  # position of « Total à recouvrer » in a litigation row
+
+
+def litigation_columns(run_date: date) -> tuple[Column, ...]:
+    day = format_date_short(run_date)
+    return (
+        Column("Client", width=30), Column("Code client", width=12),
+        Column("Adresse", width=28), Column("Code postal", width=11), Column("Ville", width=20),
+        Column("Contact", width=22), Column("Téléphone", width=16), Column("E-mail", width=26),
+        Column("N° facture", width=14), Column("Date facture", "date", 13),
+        Column("Échéance", "date", 13), Column("Montant TTC", "eur", 14),
+        Column("Réglé", "eur", 13), Column("Reste dû", "eur", 14),
+        Column("Jours de retard", "int", 10), Column("Mise en demeure du", "date", 14),
+        Column(f"Intérêts au {day}", "eur", 15), Column("Indemnité forfaitaire", "eur", 13),
+        Column("Total à recouvrer", "eur", 15), Column("Type de client", width=14),
+    )  # fmt: skip
+
+
+def error_rows(result: RunResult) -> list[list[Any]]:
+    """Erreurs: rows that could not be read, with sheet, row and reason."""
+    inv = result.invoices
+    if inv.empty:
+        return []
+    errors = inv[inv["etat"] == Etat.ERREUR.value]
+    return [
+        [result.sheet or result.source.name, int(r.ligne), _text(r.erreur),
+         _text(r.numero_facture), _text(r.client) or _text(r.code_client)]
+        for r in errors.itertuples(index=False)
+    ]  # fmt: skip
+
+
+ERROR_COLUMNS = (
+    Column("Feuille", width=20), Column("Ligne", "int", 8), Column("Raison", width=70),
+    Column("N° facture", width=16), Column("Client", width=30),
+)  # fmt: skip
+
+
+# --- writing cells -------------------------------------------------------------------------
+
+
+def put(ws: Worksheet, row: int, col: int, value: Any, kind: str = "text") -> Any:
+    """Write one cell; text is always a plain string (never a formula), numbers formatted."""
+    cell = ws.cell(row=row, column=col)
+    if value is None or value == "":
+        cell.value = None
+        return cell
+    if kind == "text" or isinstance(value, str):
+        text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+        cell.value = text
+        cell.data_type = "s"  # "=…" stays text: openpyxl would otherwise write a formula
+        return cell
+    if isinstance(value, Decimal):
+        value = float(value)
+    cell.value = value
+    if kind == "eur":
+        cell.number_format = EUR
+    elif kind == "date":
+        cell.number_format = DATE
+        cell.alignment = CENTRED
+    elif kind == "int":
+        cell.number_format = "0"
+        cell.alignment = CENTRED
+    return cell
+
+
+def _header(
+    ws: Worksheet, row: int, titles: Iterable[str], col: int = 1, kinds: Sequence[str] = ()
+) -> None:
+    """Bold titles on a light fill; numbers' titles aligned like their numbers."""
+    align = {"eur": "center", "date": "center", "int": "center"}
+    for i, title in enumerate(titles):
+        cell = put(ws, row, col + i, title)
+        cell.font = BOLD
+        cell.fill = HEADER_FILL
+        cell.border = Border(bottom=THIN)
+        kind = kinds[i] if i < len(kinds) else "text"
+        cell.alignment = Alignment(horizontal=align.get(kind, "left"), vertical="center",
+                                   wrap_text=True)  # fmt: skip
+
+
+def _table_sheet(
+    wb: Workbook,
+    title: str,
+    columns: Sequence[Column],
+    rows: Sequence[Sequence[Any]],
+    empty_message: str,
+    note: str = "",
+    note_only_with_rows: bool = False,
+) -> Worksheet:
+    """A sheet with one table: bold header, frozen, filter, widths, landscape printing."""
+    ws = wb.create_sheet(title)
+    _header(ws, 1, [c.title for c in columns], kinds=[c.kind for c in columns])
+    ws.row_dimensions[1].height = 45  # three lines of a wrapped title
+    for r, values in enumerate(rows, start=2):
+        for c, (column, value) in enumerate(zip(columns, values, strict=True), start=1):
+            put(ws, r, c, value, column.kind)
+    last = len(rows) + 1
+    if rows:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last}"
+    else:
+        put(ws, 2, 1, empty_message).font = GREY
+        last = 2
+    if note and (rows or not note_only_with_rows):
+        put(ws, last + 2, 1, note).font = GREY
+    for c, column in enumerate(columns, start=1):
+        width = column.width or 14
+        longest = max((len(_text(v[c - 1])) for v in rows[:500] if column.kind == "text"),
+                      default=0)  # fmt: skip
+        ws.column_dimensions[get_column_letter(c)].width = min(max(width, longest + 2), 60)
+    ws.freeze_panes = "B2"
+    _print_setup(ws)
+    return ws
+
+
+def _print_setup(ws: Worksheet) -> None:
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+
+
+# --- the summary sheet ---------------------------------------------------------------------
+
+
+def _summary_sheet(
+    ws: Worksheet,
+    result: RunResult,
+    letters: Sequence[Sequence[Any]],
+    calls: int,
+    litigation: Sequence[Sequence[Any]],
+    errors: int,
+    warnings: Sequence[str],
+) -> None:
+    inv = result.invoices
+    extra = result.extra
+    ws.title = SHEETS[0]
+    put(ws, 1, 1, f"Relances au {format_date_short(result.run_date)}").font = TITLE_FONT
+    source = f"Export « {result.source.name} »"
+    if result.sheet:
+        source += f", feuille « {result.sheet} »"
+    put(ws, 2, 1, f"{source} — {len(inv)} ligne(s) lue(s)").font = GREY
+
+    # What to do this week, first: the reason the report exists.
+    put(ws, 4, 1, "À faire cette semaine").font = SECTION_FONT
+    registered = sum(1 for r in letters if r[L_REGISTERED] == "Oui")
+    to_collect = sum(r[C_TOTAL] for r in litigation)
+    todo = [
+        ("Courriers à poster", len(letters),
+         f"dont {registered} en recommandé avec AR — onglet « Courriers »" if registered
+         else "onglet « Courriers »"),
+        ("Clients à appeler", calls, "onglet « À appeler »"),
+        ("Factures à transmettre au contentieux", len(litigation),
+         f"{_eur_text(to_collect)} à recouvrer — onglet « Contentieux »" if litigation
+         else "onglet « Contentieux »"),
+        ("Lignes illisibles à corriger dans l'export", errors, "onglet « Erreurs »"),
+    ]  # fmt: skip
+    for i, (label, count, where) in enumerate(todo, start=5):
+        put(ws, i, 1, label)
+        put(ws, i, 2, count, "int").font = BOLD
+        put(ws, i, 3, where).font = GREY
+
+    # Counts and amounts per state (every state, 0 when absent: the chart reads rows 11-17).
+    top = 10
+    _header(ws, top, ("État", "Factures", "Reste dû"), kinds=("text", "int", "eur"))
+    table = state_table(inv).set_index("etat") if not inv.empty else None
+    for i, state in enumerate(ETATS, start=top + 1):
+        known = table is not None and state.value in table.index
+        put(ws, i, 1, state.value)
+        put(ws, i, 2, int(table.loc[state.value, "factures"]) if known else 0, "int")
+        put(ws, i, 3, round(float(table.loc[state.value, "montant"]), 2) if known else 0.0,
+            "eur")  # fmt: skip
+    total_row = top + len(ETATS) + 1
+    overdue = inv[inv["etat"].isin(OVERDUE)] if not inv.empty else inv
+    put(ws, total_row, 1, "Total échu").font = BOLD
+    put(ws, total_row, 2, len(overdue), "int").font = BOLD
+    amount = round(float(overdue["reste_du"].fillna(0).sum()), 2) if len(overdue) else 0.0
+    put(ws, total_row, 3, amount, "eur").font = BOLD
+    for col in (1, 2, 3):
+        ws.cell(total_row, col).border = Border(top=THIN)
+
+    # Letters produced, per tier.
+    row = total_row + 2
+    _header(ws, row, ("Courriers produits", "Courriers", "Total réclamé"),
+            kinds=("text", "int", "eur"))  # fmt: skip
+    for level, state in LEVEL_STATE.items():
+        row += 1
+        mine = [r for r in letters if r[L_TIER] == state.value]
+        label = state.value + (" (recommandé AR)" if level == 3 else "")
+        put(ws, row, 1, label)
+        put(ws, row, 2, len(mine), "int")
+        put(ws, row, 3, round(sum(r[L_CLAIMED] for r in mine), 2), "eur")
+    row += 1
+    put(ws, row, 1, "Total").font = BOLD
+    put(ws, row, 2, len(letters), "int").font = BOLD
+    put(ws, row, 3, round(sum(r[L_CLAIMED] for r in letters), 2), "eur").font = BOLD
+    for col in (1, 2, 3):
+        ws.cell(row, col).border = Border(top=THIN)
+
+    # Where things are: relative to the working folder (where relance.toml is), shorter.
+    base = Path(extra["settings"]).resolve().parent if extra.get("settings") else \
+        result.source.resolve().parent  # fmt: skip
+
+    def where(path: object) -> str | None:
+        if path is None:
+            return None
+        p = Path(str(path)).resolve()
+        return str(p.relative_to(base)) if p.is_relative_to(base) else str(p)
+
+    files = [
+        ("Dossier de travail", str(base)),
+        ("Courriers", where(result.out_dir) if result.letter_files else None),
+        ("PDF à imprimer", where(extra.get("impression"))),
+        ("Brouillons d'e-mails", f"{len(extra['emails'])} fichier(s) .eml à côté des courriers"
+         if extra.get("emails") else None),
+        ("Classeur avec la colonne de statut", where(result.workbook_written)),
+        ("Sauvegarde du classeur d'origine", where(result.backup)),
+        ("Journal des relances", where(extra.get("journal"))),
+    ]  # fmt: skip
+    row += 2
+    put(ws, row, 1, "Fichiers").font = SECTION_FONT
+    for label, value in files:
+        if value:
+            row += 1
+            put(ws, row, 1, label)
+            put(ws, row, 2, str(value)).font = GREY
+
+    row += 2
+    put(ws, row, 1, "Avertissements").font = SECTION_FONT
+    if not warnings:
+        row += 1
+        put(ws, row, 1, "Aucun.").font = GREY
+    for w in warnings:
+        row += 1
+        cell = put(ws, row, 1, w)
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=10)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+        ws.row_dimensions[row].height = 15 * (1 + len(w) // 130)
+
+    ws.column_dimensions["A"].width = 44
+    ws.column_dimensions["B"].width = 12
+    ws.column_dimensions["C"].width = 18
+    ws.column_dimensions["D"].width = 3
+    charted = [float(ws.cell(top + 1 + i, 3).value or 0) for i, e in enumerate(ETATS)
+               if e.value in CHARTED]  # fmt: skip
+    _state_chart(ws, top, max(charted, default=0.0))
+    ws.sheet_view.showGridLines = False  # a dashboard, not a table
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _eur_text(value: float) -> str:
+    from .formatting import format_eur
+
+    return format_eur(value)
+
+
+def _state_chart(ws: Worksheet, header_row: int, largest: float = 0.0) -> None:
+    """Native bar chart of the amount outstanding per state (rows of ``CHARTED``).
+
+    ``largest`` (the biggest charted amount) sets the axis a third beyond it, so the label
+    of the longest bar stays inside the chart in every spreadsheet program.
+    """
+    names = [e.value for e in ETATS]
+    first = header_row + 1 + names.index(CHARTED[0])
+    last = header_row + 1 + names.index(CHARTED[-1])
+    chart = BarChart()
+    chart.type = "bar"
+    chart.style = 10
+    chart.title = "Reste dû par état"
+    chart.legend = None
+    chart.varyColors = False
+    data = Reference(ws, min_col=3, min_row=first, max_row=last)
+    labels = Reference(ws, min_col=1, min_row=first, max_row=last)
+    chart.add_data(data, titles_from_data=False)
+    chart.set_categories(labels)
+    series = chart.series[0]
+    for i, state in enumerate(CHARTED):
+        point = DataPoint(idx=i)
+        point.graphicalProperties.solidFill = STATE_COLOURS[state]
+        point.graphicalProperties.line.solidFill = STATE_COLOURS[state]
+        series.dPt.append(point)
+    series.dLbls = DataLabelList()  # the amounts on the bars: no value axis needed
+    series.dLbls.showVal = True
+    for flag in ("showSerName", "showCatName", "showLegendKey", "showPercent"):
+        setattr(series.dLbls, flag, False)
+    chart.x_axis.scaling.orientation = "maxMin"  # first state on top, as in the table
+    chart.x_axis.delete = False  # openpyxl 3.1 hides axes unless told otherwise
+    chart.y_axis.delete = True
+    chart.y_axis.majorGridlines = None
+    if largest > 0:
+        chart.y_axis.scaling.min = 0
+        chart.y_axis.scaling.max = round(largest * 1.35, 2)
+    chart.gapWidth = 60
+    chart.height = 8.5
+    chart.width = 18
+    ws.add_chart(chart, f"E{header_row}")
+
+
+# --- the workbook --------------------------------------------------------------------------
+
+
+def build_report(result: RunResult, settings: Settings) -> Workbook:
+    """The report workbook of a run (not saved)."""
+    rates = load_rate_table(settings.taux_bce)
+    letters = letter_rows(result, settings, rates)
+    calls = call_rows(result.invoices, result.run_date)
+    litigation, extra_warnings = litigation_rows(result.invoices, settings, result.run_date,
+                                                 rates)  # fmt: skip
+    errors = error_rows(result)
+    warnings = list(result.warnings) + [w for w in extra_warnings if w not in result.warnings]
+
+    wb = Workbook()
+    _summary_sheet(wb.active, result, letters, len(calls), litigation, len(errors), warnings)
+    _table_sheet(wb, SHEETS[1], LETTER_COLUMNS, letters, "Aucun courrier produit.",
+                 "Ordre des courriers = ordre du PDF à imprimer. « Recommandé AR » : à poster "
+                 "en lettre recommandée avec accusé de réception.")  # fmt: skip
+    _table_sheet(wb, SHEETS[2], CALL_COLUMNS, calls, "Aucun client à appeler cette semaine.",
+                 "Clients en relance 2 sans mise en demeure : un appel avant le courrier "
+                 "formel. Les courriers revenus (NPAI) ne sont pas encore suivis.")  # fmt: skip
+    _table_sheet(wb, SHEETS[3], litigation_columns(result.run_date), litigation,
+                 "Aucune facture à transmettre au contentieux.",
+                 f"Intérêts de retard et indemnité forfaitaire calculés au "
+                 f"{format_date_short(result.run_date)}, selon vos réglages.")  # fmt: skip
+    _table_sheet(wb, SHEETS[4], ERROR_COLUMNS, errors, "Aucune ligne illisible.",
+                 "Corrigez ces lignes dans votre logiciel comptable ou dans l'export, "
+                 "puis relancez.", note_only_with_rows=True)  # fmt: skip
+    wb.active = 0
+    return wb
+
+
+def write_report(result: RunResult, settings: Settings, path: Path) -> Path:
+    """Save the report atomically (a report open in Excel raises PermissionError)."""
+    wb = build_report(result, settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A plain file name, not mkstemp: the report keeps the folder's usual permissions.
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        wb.save(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+

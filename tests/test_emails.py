@@ -1,0 +1,129 @@
+"""E-mail drafts (.eml): what Outlook or Thunderbird opens, ready to send; nothing is sent."""
+
+from __future__ import annotations
+
+import email
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from email import policy
+
+import pytest
+
+from conftest import run_cli
+from relance_xlsx.config import Settings, Societe
+from relance_xlsx.emails import body, build_draft, parse_addresses, subject
+from relance_xlsx.model import LetterLine, PlannedLetter
+
+RUN = "2026-11-23"
+
+
+def letter(tier: int = 1, **kw) -> PlannedLetter:
+    lines = tuple(
+        LetterLine(f"FA{i}", date(2026, 8, 1), date(2026, 9, 1), Decimal("100"), None,
+                   Decimal("100"), 83, False, i + 4)
+        for i in range(kw.pop("n", 2))
+    )  # fmt: skip
+    base = PlannedLetter(cle_client="C1", client="Dupont & Fils <SAS>", code_client="C1",
+                         niveau=tier, date=date(2026, 11, 23), lignes=lines,
+                         contact="M. Jean Dupont", email="compta@dupont.fr")  # fmt: skip
+    return replace(base, **kw)
+
+
+def read(path) -> email.message.EmailMessage:
+    return email.message_from_bytes(path.read_bytes(), policy=policy.default)
+
+
+@pytest.mark.parametrize(
+    "cell, good, bad",
+    [("compta@dupont.fr", ["compta@dupont.fr"], []),
+     ("a@b.fr; c@d.fr, e@f.fr", ["a@b.fr", "c@d.fr", "e@f.fr"], []),
+     ("compta@hôtel.fr", ["compta@xn--htel-vqa.fr"], []),
+     ("compta@m..fr", [], ["compta@m..fr"]),
+     ("jean dupont", [], ["jean", "dupont"]),
+     ("", [], [])],
+)  # fmt: skip
+def test_parse_addresses(cell, good, bad):
+    found, wrong = parse_addresses(cell)
+    assert [str(a.addr_spec) for a in found] == good
+    assert wrong == bad
+
+
+def test_draft_is_an_unsent_message_with_the_letter(tmp_path):
+    docx = tmp_path / "Dupont – Relance 2 – 2026-11-23.docx"
+    docx.write_bytes(b"PK fake docx")
+    settings = Settings(societe=Societe(nom="Société Exemple SARL", email="compta@exemple.fr",
+                                        signataire="Claire Martin"))  # fmt: skip
+    msg = build_draft(letter(2), settings, [docx])
+    parsed = email.message_from_bytes(msg.as_bytes(policy=policy.SMTP), policy=policy.default)
+    assert parsed["X-Unsent"] == "1"
+    assert parsed["To"].addresses[0].addr_spec == "compta@dupont.fr"
+    assert parsed["To"].addresses[0].display_name == "Dupont & Fils <SAS>"
+    assert parsed["From"].addresses[0].addr_spec == "compta@exemple.fr"
+    assert parsed["Subject"] == "Deuxième relance – factures n° FA0, FA1 – Société Exemple SARL"
+    text = parsed.get_body(("plain",)).get_content()
+    assert text.startswith("Bonjour M. Jean Dupont,")
+    assert "les factures n° FA0 et FA1" in text and "Claire Martin" in text
+    attachments = list(parsed.iter_attachments())
+    assert [a.get_filename() for a in attachments] == [docx.name]
+    assert attachments[0].get_content() == b"PK fake docx"
+    assert attachments[0].get_content_type().endswith("wordprocessingml.document")
+    assert "Bcc" not in parsed and "Date" not in parsed
+
+
+def test_tone_differs_by_tier():
+    from relance_xlsx.amounts import letter_amounts
+
+    texts = {}
+    for tier in (1, 2, 3):
+        lt = letter(tier, n=1)
+        texts[tier] = body(lt, Settings(), letter_amounts(lt, Settings()))
+    assert "Sauf erreur de notre part, la facture n° FA0 reste à ce jour impayée." in texts[1]
+    assert "Malgré notre premier rappel" in texts[2] and "échéancier" in texts[2]
+    assert "mise en demeure" in texts[3] and "recommandée avec accusé de réception" in texts[3]
+    assert texts[3].startswith("Madame, Monsieur,")  # formal, whoever the contact is
+    assert len({t.split("\n")[2] for t in texts.values()}) == 3
+    assert subject(letter(3, n=6), Settings()).startswith("Mise en demeure de payer – 6 factures")
+
+
+def test_header_injection_from_the_export_is_neutralised(tmp_path):
+    docx = tmp_path / "l.docx"
+    docx.write_bytes(b"x")
+    evil = letter(1, client="Evil\r\nBcc: pirate@example.com", email="a@b.fr\nBcc: c@d.fr")
+    raw = build_draft(evil, Settings(), [docx]).as_bytes(policy=policy.SMTP)
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    assert "Bcc" not in parsed
+    assert b"\r\nBcc:" not in raw
+
+
+def test_run_with_emails_writes_one_draft_per_letter_with_an_address(runner_cwd):
+    from make_sample import build
+
+    export = runner_cwd / "echeancier_clients.xlsx"
+    build().save(export)
+    result = run_cli("run", export, "--date", RUN, "--emails")
+    assert result.exit_code == 0, result.output
+    run_dir = runner_cwd / "courriers" / RUN
+    letters = sorted(run_dir.glob("*.docx"))
+    drafts = sorted(run_dir.glob("*.eml"))
+    assert drafts and len(drafts) == len(letters) - 1  # « compta@m..fr » is not an address
+    assert "Adresse e-mail incorrecte pour « M. Thomas Richard »" in result.output
+    assert f"Brouillons d'e-mails : {len(drafts)} fichier(s) .eml" in result.output
+    for draft in drafts:
+        msg = read(draft)
+        docx = draft.with_suffix(".docx")
+        assert msg["X-Unsent"] == "1" and msg["To"]
+        (attachment,) = list(msg.iter_attachments())
+        assert attachment.get_filename() == docx.name
+        assert attachment.get_content() == docx.read_bytes()
+    hotel = read(next(d for d in drafts if d.name.startswith("Hôtel")))
+    assert hotel["To"].addresses[0].addr_spec == "compta@xn--htel-vqa.fr"
+
+
+def test_no_drafts_without_the_option(runner_cwd):
+    from make_sample import build
+
+    export = runner_cwd / "echeancier_clients.xlsx"
+    build().save(export)
+    assert run_cli("run", export, "--date", RUN).exit_code == 0
+    assert not list(runner_cwd.rglob("*.eml"))

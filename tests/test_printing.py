@@ -1,0 +1,169 @@
+"""--pdf: letters converted by LibreOffice in one call, merged into one print batch."""
+
+from __future__ import annotations
+
+import json
+import stat
+import sys
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from pypdf import PdfReader, PdfWriter
+
+from conftest import digest, run_cli
+from relance_xlsx import printing
+
+RUN = "2026-11-23"
+BATCH = f"a_imprimer – {RUN}.pdf"
+
+FAKE_SOFFICE = """#!{python}
+import json, sys, time
+from pathlib import Path
+from pypdf import PdfWriter
+args = sys.argv[1:]
+Path({log!r}).write_text(json.dumps(args), encoding="utf-8")
+if {sleep}:
+    time.sleep({sleep})
+out = Path(args[args.index("--outdir") + 1])
+files = [a for a in args if a.endswith(".docx")]
+for i, f in enumerate(files):
+    if "casse" in f:
+        continue
+    w = PdfWriter()
+    w.add_blank_page(width=300 + i, height=400)
+    with open(out / (Path(f).stem + ".pdf"), "wb") as fh:
+        w.write(fh)
+"""
+
+
+def fake_soffice(tmp_path: Path, sleep: float = 0) -> tuple[str, Path]:
+    log = tmp_path / "soffice-args.json"
+    script = tmp_path / "soffice"
+    script.write_text(FAKE_SOFFICE.format(python=sys.executable, log=str(log), sleep=sleep),
+                      encoding="utf-8")  # fmt: skip
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return str(script), log
+
+
+def letters(folder: Path, names: list[str]) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for n in names:
+        p = folder / f"{n}.docx"
+        p.write_bytes(b"PK docx")
+        out.append(p)
+    return out
+
+
+def test_one_call_private_profile_and_merge_in_order(tmp_path, monkeypatch):
+    soffice, log = fake_soffice(tmp_path)
+    monkeypatch.setattr(printing, "find_soffice", lambda: soffice)
+    run_dir = tmp_path / "Courriers été" / RUN
+    files = letters(run_dir, ["Zèbre SA – Relance 1", "Alpha & Co – Relance 2", "Mi – Relance 1"])
+    (run_dir / "Alpha & Co – Relance 2.pdf").write_bytes(b"stale")  # an earlier run's PDF
+    result = printing.print_batch(files, run_dir, BATCH)
+    args = json.loads(log.read_text(encoding="utf-8"))
+    assert [a for a in args if a.endswith(".docx")] == [str(f) for f in files]  # one call
+    assert "--headless" in args and args[args.index("--convert-to") + 1] == "pdf"
+    assert args[args.index("--outdir") + 1] == str(run_dir)
+    profile = next(a for a in args if a.startswith("-env:UserInstallation=file://"))
+    assert not Path(profile.split("file://", 1)[1]).exists()  # private profile, removed
+    assert result.warnings == ()
+    assert result.pdfs == tuple(run_dir / (f.stem + ".pdf") for f in files)
+    assert result.batch == run_dir / BATCH
+    widths = [float(p.mediabox.width) for p in PdfReader(result.batch).pages]
+    assert widths == [300, 301, 302]  # letter order kept
+
+
+def test_a_letter_that_fails_to_convert_is_named(tmp_path, monkeypatch):
+    soffice, _ = fake_soffice(tmp_path)
+    monkeypatch.setattr(printing, "find_soffice", lambda: soffice)
+    files = letters(tmp_path / "out", ["A – Relance 1", "B casse – Relance 1"])
+    result = printing.print_batch(files, tmp_path / "out", BATCH)
+    assert result.pdfs[1] is None and result.batch is not None
+    assert len(PdfReader(result.batch).pages) == 1
+    assert "1 courrier(s) non converti(s) en PDF : « B casse – Relance 1.docx »" in \
+        result.warnings[0]  # fmt: skip
+
+
+def test_libreoffice_that_hangs_is_stopped(tmp_path):
+    soffice, _ = fake_soffice(tmp_path, sleep=30)
+    files = letters(tmp_path / "out", ["A – Relance 1"])
+    pdfs, warnings = printing.convert_to_pdf(files, tmp_path / "out", soffice, timeout=1)
+    assert pdfs == [None]
+    assert "n'a pas fini la conversion en PDF après 1 s" in warnings[0]
+
+
+def test_long_lists_are_split_for_windows(tmp_path):
+    files = [tmp_path / (("x" * 150) + f"{i}.docx") for i in range(400)]
+    batches = printing._batches(files)
+    assert len(batches) > 1 and [f for b in batches for f in b] == files
+    assert all(sum(len(str(f)) + 3 for f in b) <= printing.MAX_COMMAND for b in batches)
+
+
+def test_merge_replaces_atomically(tmp_path):
+    pdfs = []
+    for i in range(2):
+        w = PdfWriter()
+        w.add_blank_page(width=100 + i, height=100)
+        p = tmp_path / f"{i}.pdf"
+        with open(p, "wb") as fh:
+            w.write(fh)
+        pdfs.append(p)
+    target = tmp_path / BATCH
+    target.write_bytes(b"old")
+    printing.merge_pdfs(pdfs, target)
+    assert len(PdfReader(target).pages) == 2
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_without_libreoffice_the_run_goes_on(runner_cwd, monkeypatch):
+    from make_sample import build
+
+    monkeypatch.setattr(printing, "find_soffice", lambda: None)
+    export = runner_cwd / "echeancier_clients.xlsx"
+    build().save(export)
+    before = digest(export)
+    result = run_cli("run", export, "--date", RUN, "--pdf")
+    assert result.exit_code == 0, result.output
+    assert "LibreOffice est introuvable" in result.output
+    assert "https://fr.libreoffice.org/download/" in result.output
+    assert "sudo apt install libreoffice-writer" in result.output
+    run_dir = runner_cwd / "courriers" / RUN
+    assert list(run_dir.glob("*.docx")) and not list(run_dir.glob("*.pdf"))
+    assert digest(export) != before  # the status column was written all the same
+
+
+@pytest.mark.skipif(printing.find_soffice() is None, reason="LibreOffice absent")
+def test_real_print_batch_with_libreoffice(runner_cwd):
+    """The demo with --pdf --emails: one PDF per letter, the batch in the report's order."""
+    from make_sample import build
+
+    export = runner_cwd / "echeancier_clients.xlsx"
+    build().save(export)
+    result = run_cli("run", export, "--date", RUN, "--pdf", "--emails")
+    assert result.exit_code == 0, result.output
+    run_dir = runner_cwd / "courriers" / RUN
+    letters_docx = sorted(run_dir.glob("*.docx"))
+    assert len(list(run_dir.glob("*.pdf"))) == len(letters_docx) + 1
+    batch = PdfReader(run_dir / BATCH)
+    ws = load_workbook(run_dir / f"rapport – {RUN}.xlsx")["Courriers"]
+    header = [c.value for c in ws[1]]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2, max_row=len(letters_docx) + 1)]
+    assert len(rows) == len(letters_docx)
+    page = 0
+    for row in rows:  # each letter starts on its own page, naming its client, report order
+        client, file = row[header.index("Client")], row[header.index("Fichier")]
+        assert client.split()[0] in batch.pages[page].extract_text(), (client, page)
+        page += len(PdfReader(run_dir / Path(file).with_suffix(".pdf").name).pages)
+    assert page == len(batch.pages)
+    assert f"À imprimer, en une fois : {run_dir / BATCH}" in result.output
+    # the e-mail drafts carry the PDF too
+    import email
+    from email import policy
+
+    draft = email.message_from_bytes(next(run_dir.glob("*.eml")).read_bytes(),
+                                     policy=policy.default)  # fmt: skip
+    assert sorted(Path(a.get_filename()).suffix for a in draft.iter_attachments()) == [
+        ".docx", ".pdf"]
