@@ -10,9 +10,7 @@ reminders: subject with the invoice numbers, amount, how to pay, an offer to tal
 from __future__ import annotations
 
 import mimetypes
-import os
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.headerregistry import Address
@@ -28,6 +26,7 @@ from .amounts import (
     load_rate_table,
 )
 from .config import Settings
+from .files import write_bytes_atomic
 from .formatting import format_date_long, format_eur
 from .model import PlannedLetter
 
@@ -219,7 +218,7 @@ def write_drafts(
         attachments = [file] + ([pdf] if pdf else [])
         msg = build_draft(letter, settings, attachments, amounts)
         target = file.with_suffix(".eml")
-        _write_atomic(target, msg.as_bytes(policy=SMTP))
+        write_bytes_atomic(target, msg.as_bytes(policy=SMTP))
         written.append(target)
     if without:
         shown = ", ".join(without[:5]) + (" …" if len(without) > 5 else "")
@@ -228,16 +227,3 @@ def write_drafts(
             f"seulement : {shown}."
         )
     return DraftResult(tuple(written), tuple(warnings))
-
-
-def _write_atomic(target: Path, data: bytes) -> None:
-    """Temporary file, then replace: a draft is never half written. Plain open() keeps the
-    usual permissions (mkstemp would make it private to its owner on a shared folder)."""
-    tmp = target.with_name(f".{target.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "xb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

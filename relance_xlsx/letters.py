@@ -47,6 +47,7 @@ from .amounts import (
 )
 from .config import Settings, Societe
 from .errors import RelanceError, TemplateError
+from .files import write_bytes_atomic
 from .formatting import format_date_long, format_date_short, format_eur
 from .model import LEVEL_STATE, TEMPLATE_FILE, TIER_KEY, LetterLine, PlannedLetter
 
@@ -1340,20 +1341,13 @@ def _worker_init(settings: Settings, paths: dict[int, str]) -> None:
 
 def _write_atomic(target: Path, data: bytes, index: int = 0) -> None:
     """Write ``data`` to a temporary file beside ``target``, then replace it in one step."""
-    tmp = target.with_name(f".tmp-{os.getpid()}-{index}.docx")
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
+        write_bytes_atomic(target, data)
     except PermissionError as exc:
-        tmp.unlink(missing_ok=True)
         raise RelanceError(
             f"Impossible d'écrire le courrier « {target.name} » : le fichier est peut-être "
             "ouvert dans Word. Fermez-le, puis relancez."
         ) from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _render_chunk(

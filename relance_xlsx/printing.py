@@ -10,14 +10,14 @@ come back as French warnings.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import tempfile
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from .files import atomic_target
 
 INSTALL_HELP = (
     "LibreOffice est introuvable : les courriers restent au format Word, sans PDF à "
@@ -132,16 +132,11 @@ def merge_pdfs(pdfs: Sequence[Path], target: Path) -> Path:
     from pypdf import PdfWriter
 
     writer = PdfWriter()
-    for pdf in pdfs:
-        writer.append(str(pdf))
-    tmp = target.with_name(f".{target.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        with open(tmp, "wb") as fh:
+        for pdf in pdfs:
+            writer.append(str(pdf))
+        with atomic_target(target) as tmp, open(tmp, "wb") as fh:
             writer.write(fh)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     finally:
         writer.close()
     return target

@@ -22,8 +22,6 @@ named "=HYPERLINK(…)" stays text. Amounts and dates are real numbers and dates
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -43,6 +41,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .amounts import RateTable, default_business_day, letter_amounts, load_rate_table
 from .config import Settings
+from .files import atomic_target
 from .formatting import as_date, format_date_short, to_decimal
 from .model import ETATS, LEVEL_STATE, Etat, LetterLine, PlannedLetter, RunResult
 from .report import OVERDUE, client_details, state_table, to_call, to_hand_over
@@ -562,13 +561,7 @@ def write_report(result: RunResult, settings: Settings, path: Path) -> Path:
     """Save the report atomically (a report open in Excel raises PermissionError)."""
     wb = build_report(result, settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # A plain file name, not mkstemp: the report keeps the folder's usual permissions.
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
+    with atomic_target(path) as tmp:
         wb.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
 
