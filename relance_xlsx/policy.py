@@ -105,11 +105,10 @@ def classify(
     after_date = np.where(sent, run, level_date)
     next_after = cal.add(np.where(np.isnat(after_date), run, after_date),
                          delay_by_level[np.minimum(after, 3)])
-    df["prochaine_etape"] = np.where(
-        overdue & ~legal, [STEP_NAME[a + 1] for a in after], ""
-    )
+    upcoming = (overdue & ~legal) | not_due  # a next step to show in the plan
+    df["prochaine_etape"] = np.where(upcoming, [STEP_NAME[a + 1] for a in after], "")
     df["date_prochaine_etape"] = pd.to_datetime(
-        np.where(sent, next_after, np.where(overdue & ~legal, next_date, np.datetime64("NaT")))
+        np.where(sent, next_after, np.where(upcoming, next_date, np.datetime64("NaT")))
     )
     held = waiting | (candidate & ~sent)
     df["statut"] = _status_texts(df, run_date, blocked.to_numpy(), sent, held)

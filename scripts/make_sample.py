@@ -52,6 +52,16 @@ HEADERS = [
 ]  # fmt: skip
 
 
+def slug(name: str) -> str:
+    """"Boulangerie Martin SARL" -> "boulangerie-martin" for a plausible e-mail domain."""
+    import unicodedata
+
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    words = [w for w in "".join(c if c.isalnum() else " " for c in ascii_name).lower().split()
+             if w not in ("sarl", "sas", "sa", "m", "mme", "dr", "l", "le", "la", "les", "du")]
+    return "-".join(words[:2]) or "client"
+
+
 def euros_text(x: float) -> str:
     whole, cents = f"{abs(x):.2f}".split(".")
     groups = []
@@ -129,8 +139,7 @@ def build() -> Workbook:
             euros_text(rest) if text_amounts else rest,
             r["litige"], r["level"], r["last"], r["contact"],
             f"04 7{i % 10} {10 + i:02d} {20 + i % 70:02d} {30 + i % 60:02d}",
-            f"compta@{r['name'].split()[0].lower().replace('&', '')}.fr"
-            if i % 5 else "",
+            f"compta@{slug(r['name'])}.fr" if i % 5 else "",
             r["street"], r["cp"], r["city"], r["type"],
         ])  # fmt: skip
     last = ws.max_row
