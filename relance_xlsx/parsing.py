@@ -42,7 +42,7 @@ def normalise(text: str) -> str:
 
 
 def is_blank(value: object) -> bool:
-    if value is None:
+    if value is None or value == "":
         return True
     if isinstance(value, float) and value != value:
         return True

@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -299,19 +300,33 @@ def _abbreviates(header: tuple[str, ...], synonym: tuple[str, ...]) -> bool:
     )
 
 
+def _synonym_index() -> tuple[dict[str, str], dict[tuple[int, str], list[tuple[str, tuple]]]]:
+    """Exact lookup, and abbreviation candidates keyed by (word count, first letter)."""
+    exact: dict[str, str] = {}
+    by_shape: dict[tuple[int, str], list[tuple[str, tuple]]] = {}
+    for name, synonyms in SYNONYMS.items():
+        for syn in synonyms:
+            exact.setdefault(syn, name)
+            words = tuple(syn.split())
+            by_shape.setdefault((len(words), words[0][0]), []).append((name, words))
+    return exact, by_shape
+
+
+_EXACT, _BY_SHAPE = _synonym_index()
+
+
+@lru_cache(maxsize=4096)
 def match_field(header: str) -> tuple[str, int] | None:
     """The canonical field a header names, with a score (3 exact, 2 vague, 1 abbreviation)."""
     norm = normalise(header)
     if not norm:
         return None
-    for name, synonyms in SYNONYMS.items():
-        if norm in synonyms:
-            return name, 2 if norm in WEAK_SYNONYMS else 3
+    if norm in _EXACT:
+        return _EXACT[norm], 2 if norm in WEAK_SYNONYMS else 3
     words = tuple(norm.split())
-    for name, synonyms in SYNONYMS.items():
-        for syn in synonyms:
-            if _abbreviates(words, tuple(syn.split())):
-                return name, 1
+    for name, syn in _BY_SHAPE.get((len(words), words[0][0]), ()):
+        if _abbreviates(words, syn):
+            return name, 1
     return None
 
 
@@ -402,7 +417,10 @@ def _find_table(
     best: tuple[int, str, int, dict[str, int]] | None = None
     for name in names:
         rows = sheets[name]
+        complete_at = None
         for r, row in enumerate(rows[:HEADER_SCAN_ROWS]):
+            if complete_at is not None and r > complete_at + 5:
+                break  # a complete header was found: the rows below it are data
             if sum(1 for v in row if isinstance(v, str) and v.strip()) < 2:
                 continue
             mapping = map_headers(row, settings.colonnes, normalise(settings.colonne_statut))
@@ -411,6 +429,8 @@ def _find_table(
             score = required * 10 + has_amount * 10 + len(mapping)
             if best is None or score > best[0]:
                 best = (score, name, r, mapping)
+            if required == len(REQUIRED) and has_amount and complete_at is None:
+                complete_at = r
     if best is None:
         raise InputError(
             f"Aucun tableau trouvé dans « {path.name} » : "
@@ -495,10 +515,16 @@ def _looks_like_invoice(
     filled = {f: not is_blank(_get(values, i)) for f, i in mapping.items()}
     if sum(filled.values()) < 2:
         return False
-    same_as_header = sum(
-        1 for f, i in mapping.items()
-        if filled[f] and header_norm.get(i) and normalise(clean_text(values[i])) == header_norm[i]
-    )  # fmt: skip
+    same_as_header = 0
+    for f in ("numero_facture", "client", "date_echeance", "reste_du", "montant_ttc"):
+        i = mapping.get(f)
+        if i is None or not filled[f] or not isinstance(values[i], str):
+            continue
+        head = header_norm.get(i, "")
+        text = values[i].strip()
+        # cheap first-letter test before normalising: most cells are plain data
+        if head and text and strip_accents(text[0]).lower() == head[0]:
+            same_as_header += normalise(text) == head
     if same_as_header >= 2:
         return False
     has_amount = any(filled.get(f) for f in ("montant_ttc", "montant_regle", "reste_du"))
