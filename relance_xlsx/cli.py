@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from . import __version__
 from .errors import EXIT_FAILED, EXIT_USAGE, RelanceError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -89,11 +90,17 @@ class FrenchGroup(click.Group):
         except click.ClickException as exc:
             click.echo(f"Erreur : {_french_usage(exc.format_message())}", err=True)
             sys.exit(exc.exit_code)
+        except Exception as exc:  # outside a command's own handler: still no traceback
+            if "--debug" in (args if args is not None else sys.argv):
+                raise
+            click.echo(f"Erreur inattendue : {exc}\nRelancez avec --debug pour le détail "
+                       "technique.", err=True)  # fmt: skip
+            sys.exit(EXIT_FAILED)
         sys.exit(0)
 
 
 @click.group(cls=FrenchGroup, context_settings=CONTEXT)
-@click.version_option(package_name="relance-xlsx", message="relance-xlsx %(version)s")
+@click.version_option(version=__version__, message="relance-xlsx %(version)s")
 def cli() -> None:
     """Relances de factures impayées depuis un export Excel.
 

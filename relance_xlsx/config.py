@@ -175,9 +175,9 @@ SCHEMA: dict[str, dict[str, tuple[Check, Any, str]]] = {
         "subdivision": (
             _subdivision,
             "",
-            'Jours fériés : "" pour la métropole ; "57" (Moselle), "67" (Bas-Rhin), "68" '
-            '(Haut-Rhin) ou "6AE" (Alsace) ajoutent le Vendredi saint et le 26 décembre ; '
-            '"971", "972", "973", "974", "976"… ajoutent les fêtes de l\'outre-mer.',
+            'Jours fériés : "" pour la métropole ; "57" (Moselle) ou "6AE" (Alsace : Bas-Rhin '
+            'et Haut-Rhin) ajoutent le Vendredi saint et le 26 décembre ; "971", "972", '
+            '"973", "974", "976"… ajoutent les fêtes de l\'outre-mer.',
         ),
     },
     "delais": {

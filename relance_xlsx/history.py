@@ -44,11 +44,16 @@ def _dmy(text: str) -> date:
 
 
 def merge_history(
-    invoices: pd.DataFrame, journal: pd.DataFrame, run_date: date
+    invoices: pd.DataFrame,
+    journal: pd.DataFrame,
+    run_date: date,
+    letters_sent: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Add ``niveau`` and ``date_niveau`` (the most advanced history) to the invoices.
+    """Add ``niveau`` and ``date_niveau`` (the most advanced history) to the invoices, and
+    ``date_dernier_courrier``: the client's last letter in the journal before the run date.
 
-    ``journal`` has columns cle_facture, niveau, date (datetime64), one row per reminder.
+    ``journal`` has columns cle_facture, niveau, date (datetime64), one row per reminder;
+    ``letters_sent`` has cle_client, date, one row per letter.
     """
     cutoff = np.datetime64(run_date, "ns")
     n = len(invoices)
@@ -86,6 +91,15 @@ def merge_history(
     masked = np.where(at_best, dates, np.datetime64("NaT")).T
     best_date = pd.DataFrame(masked).max(axis=1, skipna=True) if n else pd.Series([], "M8[ns]")
     out = invoices.copy()
+    last_letter = pd.Series(np.datetime64("NaT"), index=out.index, dtype="datetime64[ns]")
+    if letters_sent is not None and not letters_sent.empty:
+        before = letters_sent[letters_sent["date"] < cutoff]
+        latest = before.groupby("cle_client")["date"].max()
+        last_letter = pd.Series(
+            latest.reindex(out["cle_client"].to_numpy()).to_numpy(dtype="datetime64[ns]"),
+            index=out.index,
+        )
+    out["date_dernier_courrier"] = last_letter
     out["niveau"] = best_level
     out["date_niveau"] = pd.to_datetime(best_date.to_numpy(dtype="datetime64[ns]"))
     return out

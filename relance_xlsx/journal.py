@@ -103,42 +103,118 @@ def _writable(path: Path) -> bool:
     return bool(path.stat().st_mode & 0o222) and os.access(path, os.W_OK)
 
 
-def record_run(
-    path: Path,
-    run_date: date,
-    export: Path,
-    reminders: Iterable[tuple[str, str, str, str, int, str, float]],
-    letters: Iterable[tuple[str, str, int, str, str, float]],
-    counts: tuple[int, int, int],
-) -> None:
-    """Record this run's reminders and letters, replacing any earlier run of the same date.
-
-    reminders: (cle_facture, cle_client, numero, client, niveau, courrier, reste_du)
-    letters: (cle_client, client, niveau, fichier, factures, total)
-    """
-    day = run_date.isoformat()
-    path.parent.mkdir(parents=True, exist_ok=True)
+def load_letters(path: Path) -> pd.DataFrame:
+    """Every letter recorded: cle_client, date. A client's letters count for the minimum
+    interval even when the invoices they chased have left the export (paid since)."""
+    empty = pd.DataFrame({
+        "cle_client": pd.Series([], dtype=object),
+        "date": pd.Series([], dtype="datetime64[ns]"),
+    })  # fmt: skip
+    if not path.exists():
+        return empty
     try:
-        with closing(sqlite3.connect(path)) as con, con:
-            con.executescript(SCHEMA)
-            rows = list(reminders)
-            con.executemany(
-                "DELETE FROM relances WHERE cle_facture = ? AND date = ?",
-                [(r[0], day) for r in rows],
-            )
-            con.executemany(
-                "INSERT OR REPLACE INTO relances (cle_facture, cle_client, numero_facture, "
-                "client, niveau, date, courrier, reste_du) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [(r[0], r[1], r[2], r[3], r[4], day, r[5], r[6]) for r in rows],
-            )
-            con.executemany(
-                "INSERT OR REPLACE INTO courriers (cle_client, client, niveau, date, fichier, "
-                "factures, total) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(c[0], c[1], c[2], day, c[3], c[4], c[5]) for c in letters],
-            )
-            con.execute(
-                "INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?)",
-                (datetime.now().isoformat(timespec="seconds"), day, str(export), *counts),
-            )
-    except sqlite3.Error as exc:
+        uri = path.resolve().as_uri() + "?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True)) as con:
+            has_table = con.execute(
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='courriers'"
+            ).fetchone()
+            if not has_table:
+                return empty
+            frame = pd.read_sql_query("SELECT cle_client, date FROM courriers", con)
+    except (sqlite3.Error, pd.errors.DatabaseError) as exc:
         raise _fail(path, exc) from exc
+    frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d").astype("datetime64[ns]")
+    return frame
+
+
+def _locked(path: Path, exc: Exception) -> RelanceError:
+    return RelanceError(
+        f"Le journal des relances « {path} » est utilisé par un autre programme ({exc}).\n"
+        "Fermez le programme qui l'a ouvert (une autre exécution en cours ?), puis relancez."
+    )
+
+
+class JournalWriter:
+    """This run's records, in one SQLite transaction opened before the workbook is written
+    and committed only after it: a failed run leaves the journal as it was."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.con: sqlite3.Connection | None = None
+
+    def begin(self) -> JournalWriter:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = sqlite3.connect(self.path, timeout=5, isolation_level=None)
+            con.executescript(SCHEMA)
+            con.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise _locked(self.path, exc) from exc
+        except sqlite3.Error as exc:
+            raise _fail(self.path, exc) from exc
+        self.con = con
+        return self
+
+    def record(
+        self,
+        run_date: date,
+        export: Path,
+        reminders: Iterable[tuple[str, str, str, str, int, str, float]],
+        letters: Iterable[tuple[str, str, int, str, str, float]],
+        counts: tuple[int, int, int],
+        invoice_keys: Iterable[str],
+        client_keys: Iterable[str],
+    ) -> list[str]:
+        """Replace this date's records for the export's invoices and clients.
+
+        reminders: (cle_facture, cle_client, numero, client, niveau, courrier, reste_du)
+        letters: (cle_client, client, niveau, fichier, factures, total)
+        Returns the file names of this date's earlier letters to these clients, so the
+        caller can remove the ones this run does not write again.
+        """
+        assert self.con is not None, "begin() first"
+        con, day = self.con, run_date.isoformat()
+        clients = [(k, day) for k in set(client_keys)]
+        previous = [
+            row[0]
+            for key, d in clients
+            for row in con.execute(
+                "SELECT fichier FROM courriers WHERE cle_client = ? AND date = ?", (key, d)
+            )
+        ]
+        con.executemany("DELETE FROM relances WHERE cle_facture = ? AND date = ?",
+                        [(k, day) for k in set(invoice_keys)])  # fmt: skip
+        con.executemany("DELETE FROM courriers WHERE cle_client = ? AND date = ?", clients)
+        con.executemany(
+            "INSERT OR REPLACE INTO relances (cle_facture, cle_client, numero_facture, "
+            "client, niveau, date, courrier, reste_du) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(r[0], r[1], r[2], r[3], r[4], day, r[5], r[6]) for r in reminders],
+        )
+        con.executemany(
+            "INSERT OR REPLACE INTO courriers (cle_client, client, niveau, date, fichier, "
+            "factures, total) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(c[0], c[1], c[2], day, c[3], c[4], c[5]) for c in letters],
+        )
+        con.execute(
+            "INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?)",
+            (datetime.now().isoformat(timespec="seconds"), day, str(export), *counts),
+        )
+        return [f for f in previous if f]
+
+    def commit(self) -> None:
+        if self.con is not None:
+            try:
+                self.con.execute("COMMIT")
+            finally:
+                self.con.close()
+                self.con = None
+
+    def rollback(self) -> None:
+        if self.con is not None:
+            try:
+                self.con.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass
+            finally:
+                self.con.close()
+                self.con = None

@@ -33,7 +33,7 @@ from .business_days import calendar_for
 from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, Settings, find_settings, load_settings
 from .errors import InputError, RelanceError, SettingsError
 from .history import merge_history
-from .journal import check_journal, load_history, record_run
+from .journal import JournalWriter, check_journal, load_history, load_letters
 from .model import SEP, PlannedLetter, RunResult
 from .planning import plan_letters
 from .policy import classify
@@ -88,10 +88,18 @@ def resolve_paths(options: RunOptions) -> Paths:
 
 
 def classify_export(
-    read: ReadResult, settings: Settings, journal: pd.DataFrame, run_date: date
+    read: ReadResult,
+    settings: Settings,
+    journal: pd.DataFrame,
+    run_date: date,
+    letters_sent: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, tuple[PlannedLetter, ...]]:
-    """Stages 2–4, pure: history, classification, letters to write."""
-    invoices = merge_history(read.invoices, journal, run_date)
+    """Stages 2–4, pure: history, classification, letters to write.
+
+    ``letters_sent`` (cle_client, date) are the journal's letters: the minimum interval
+    counts from the last one even when its invoices have left the export.
+    """
+    invoices = merge_history(read.invoices, journal, run_date, letters_sent)
     cal = calendar_for(
         settings.subdivision,
         run_date,
@@ -140,13 +148,14 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
     from . import writeback
 
     if not options.dry_run:
-        if read.in_place:
-            writeback.check_writable(export)
+        writeback.check_writable(export)  # for csv/xls/ods: the "avec statut" copy
         check_journal(paths.journal)
 
     progress.step("classement")
     journal = load_history(paths.journal)
-    classified, planned = classify_export(read, settings, journal, options.run_date)
+    classified, planned = classify_export(
+        read, settings, journal, options.run_date, load_letters(paths.journal)
+    )
     if planned and not options.dry_run:
         letters_mod.require_templates(settings.modeles_dossier, {x.niveau for x in planned})
 
@@ -197,6 +206,7 @@ def _write(
         run_dir = run_dir / options.subfolder
     classified = result.invoices.copy()
     warnings = list(result.warnings)
+    created_root = not paths.out_root.exists()
     try:
         paths.out_root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -205,6 +215,8 @@ def _write(
             "Choisissez un autre dossier avec --out."
         ) from exc
     staging = Path(tempfile.mkdtemp(prefix=".relance-", dir=paths.out_root))
+    journal = JournalWriter(paths.journal)
+    moved: list[tuple[Path, Path | None]] = []  # (letter put in place, the file it displaced)
     try:
         files: list[Path] = []
         progress.step("courriers")
@@ -227,6 +239,28 @@ def _write(
         else:
             classified["courrier"] = ""
 
+        # The journal transaction is opened (and locked) before anything is put in place.
+        journal.begin()
+        sent_rows = classified[classified["niveau_apres"] > classified["niveau"]]
+        stale = journal.record(
+            options.run_date,
+            read.source,
+            (
+                (r.cle_facture, r.cle_client, r.numero_facture, r.client, int(r.niveau_apres),
+                 r.courrier, float(r.reste_du))
+                for r in sent_rows.itertuples(index=False)
+            ),  # fmt: skip
+            (
+                (x.cle_client, x.client, x.niveau, f.name,
+                 ", ".join(line.numero for line in x.lignes), float(x.solde))
+                for x, f in zip(result.letters, files, strict=True)
+            ),  # fmt: skip
+            (len(classified), len(files), int((classified["etat"] == "Erreur").sum())),
+            classified["cle_facture"],
+            classified["cle_client"],
+        )
+        final_files = _put_letters_in_place(files, run_dir, staging, moved)
+
         progress.step("écriture du statut")
         statuses = dict(zip(classified["ligne"].astype(int), classified["statut"], strict=True))
         backup = None
@@ -245,33 +279,20 @@ def _write(
                 f"Un fichier {read.kind} ne peut pas recevoir de colonne : le statut est écrit "
                 f"dans une copie, « {written.name} », à côté de l'export."
             )
-        final_files: list[Path] = []
-        if files:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            for f in files:
-                target = run_dir / f.name
-                f.replace(target)
-                final_files.append(target)
-    finally:
+        journal.commit()
+    except BaseException:
+        journal.rollback()
+        _restore_letters(moved)
         shutil.rmtree(staging, ignore_errors=True)
+        if created_root:
+            shutil.rmtree(paths.out_root, ignore_errors=True)
+        raise
+    shutil.rmtree(staging, ignore_errors=True)
+    written_names = {f.name for f in final_files}
+    for name in stale:
+        if name not in written_names:
+            (run_dir / name).unlink(missing_ok=True)  # an earlier run's letter of this date
 
-    sent = classified[classified["niveau_apres"] > classified["niveau"]]
-    record_run(
-        paths.journal,
-        options.run_date,
-        read.source,
-        (
-            (r.cle_facture, r.cle_client, r.numero_facture, r.client, int(r.niveau_apres),
-             r.courrier, float(r.reste_du))
-            for r in sent.itertuples(index=False)
-        ),  # fmt: skip
-        (
-            (x.cle_client, x.client, x.niveau, f.name,
-             ", ".join(line.numero for line in x.lignes), float(x.solde))
-            for x, f in zip(result.letters, final_files, strict=True)
-        ),  # fmt: skip
-        (len(classified), len(final_files), int((classified["etat"] == "Erreur").sum())),
-    )
     result = replace(
         result,
         invoices=classified,
@@ -287,6 +308,51 @@ def _write(
     result = replace(result, summary_file=summary_file)
     summary_file.write_text(summary_text(result), encoding="utf-8")
     return result
+
+
+def _put_letters_in_place(
+    files: list[Path], run_dir: Path, staging: Path, moved: list[tuple[Path, Path | None]]
+) -> list[Path]:
+    """Move the rendered letters into the run folder, keeping what they displace (in the
+    staging folder) so a later failure can put everything back."""
+    if not files:
+        return []
+    run_dir.mkdir(parents=True, exist_ok=True)
+    final: list[Path] = []
+    for f in files:
+        target = run_dir / f.name
+        displaced = None
+        try:
+            if target.exists():
+                displaced = staging / f"ancien – {f.name}"
+                target.replace(displaced)
+            f.replace(target)
+        except PermissionError as exc:
+            if displaced is not None and displaced.exists() and not target.exists():
+                displaced.replace(target)
+            raise RelanceError(
+                f"Impossible de remplacer le courrier « {target} » : il est sans doute ouvert "
+                "dans Word. Fermez-le, puis relancez (rien n'a été modifié)."
+            ) from exc
+        moved.append((target, displaced))
+        final.append(target)
+    return final
+
+
+def _restore_letters(moved: list[tuple[Path, Path | None]]) -> None:
+    """Undo ``_put_letters_in_place``: remove the new letters, put back the old ones."""
+    for target, displaced in reversed(moved):
+        try:
+            target.unlink(missing_ok=True)
+            if displaced is not None and displaced.exists():
+                displaced.replace(target)
+        except OSError:
+            pass
+    for target, _ in moved[:1]:
+        try:
+            target.parent.rmdir()  # only when empty: a folder this run created
+        except OSError:
+            pass
 
 
 def _extras(

@@ -131,15 +131,23 @@ def _client_decisions(
     rest = df["reste_du"].to_numpy(dtype=float)
     step = df["etape_due"].to_numpy()
     hist_date = df["date_niveau"].to_numpy(dtype="datetime64[D]")
+    levels = df["niveau"].to_numpy()
+    last = np.where(levels > 0, hist_date, np.datetime64("NaT"))
+    if "date_dernier_courrier" in df:
+        journal_last = df["date_dernier_courrier"].to_numpy(dtype="datetime64[D]")
+        last = np.where(np.isnat(last) | (journal_last > last), journal_last, last)
     frame = pd.DataFrame({
         "cle": keys,
         "cand_step": np.where(candidate, step, 0),
+        # the letter's tier is the highest its listed invoices reach, sent before or now
+        "reached": np.where(open_overdue, levels, 0),
         "net": np.where(open_overdue | avoir, np.nan_to_num(rest), 0.0),
-        "last": np.where(df["niveau"].to_numpy() > 0, hist_date, np.datetime64("NaT")),
+        "last": last,
     })  # fmt: skip
     grouped = frame.groupby("cle", sort=False).agg(
-        step=("cand_step", "max"), net=("net", "sum"), last=("last", "max")
-    )
+        step=("cand_step", "max"), reached=("reached", "max"), net=("net", "sum"),
+        last=("last", "max"),
+    )  # fmt: skip
     grouped = grouped[grouped["step"] > 0]
     minimum = settings.montants.minimum
     interval = settings.delais.intervalle_minimum
@@ -162,7 +170,8 @@ def _client_decisions(
                 f"dernier courrier au client le {_d(last_d)}, prochain possible le {_d(allowed)}",
             ))  # fmt: skip
         else:
-            decisions.append(ClientDecision(cle, int(row["step"]), ""))
+            tier = min(max(int(row["step"]), int(row["reached"])), 3)
+            decisions.append(ClientDecision(cle, tier, ""))
     return decisions
 
 

@@ -36,7 +36,6 @@ from .parsing import (
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt"}
-IN_PLACE_SUFFIXES = {".xlsx", ".xlsm"}
 HEADER_SCAN_ROWS = 100
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted xlsx are OLE containers
 
@@ -192,17 +191,17 @@ def _sheets(path: Path) -> tuple[str, dict[str, list[list[object]]]]:
             "Ouvrez-le dans Excel, enregistrez une copie sans mot de passe "
             "(Fichier > Informations > Protéger le classeur), puis relancez sur cette copie."
         )
-    if suffix in CSV_SUFFIXES or _looks_like_text(data):
-        head = data[:2048].lstrip().lower()
-        if head.startswith((b"<!doctype html", b"<html", b"<table")) or b"<table" in head:
-            return "html", {path.stem: _read_html(data)}
-        return "csv", {path.stem: _read_csv(data, path)}
-    if suffix not in SPREADSHEET_SUFFIXES:
+    if suffix not in SPREADSHEET_SUFFIXES | CSV_SUFFIXES:
         raise InputError(
             f"« {path.name} » n'est pas un classeur : formats acceptés .xlsx, .xlsm, .xls, "
             ".ods et .csv.\nExportez l'échéancier clients depuis votre logiciel dans l'un de "
             "ces formats."
         )
+    if suffix in CSV_SUFFIXES or _looks_like_text(data):
+        head = data[:2048].lstrip().lower()
+        if head.startswith((b"<!doctype html", b"<html", b"<table")) or b"<table" in head:
+            return "html", {path.stem: _read_html(data)}
+        return "csv", {path.stem: _read_csv(data, path)}
     import python_calamine
 
     try:

@@ -259,3 +259,123 @@ def test_workbook_content_survives_a_run(runner_cwd):
     assert wb2["Autre"]["A1"].value == "garder"
     assert ws2["J2"].value == "Statut relance"
     assert ws2["J3"].value.startswith("Relance 1 – 23/11/2026")
+
+
+# --- review fixes: atomic runs, journal rules --------------------------------------------
+
+
+def test_failure_after_letters_leaves_nothing(runner_cwd, monkeypatch):
+    """The workbook write fails after the letters were rendered: no letter, no journal row."""
+    from relance_xlsx import writeback
+
+    path = write_xlsx(runner_cwd / "e.xlsx", [invoice("F1", date(2026, 9, 1))])
+    assert run_cli("run", path, "--date", "2026-11-16").exit_code == 0  # a first week
+    journal = runner_cwd / "journal_relances.sqlite"
+    # this week a second client is due for a letter: letters are rendered, then the write fails
+    path = write_xlsx(runner_cwd / "e.xlsx", [invoice("F1", date(2026, 9, 1)),
+                                              invoice("F2", date(2026, 9, 1), code="C2",
+                                                      client="Beta")])  # fmt: skip
+    before = {p: p.read_bytes() for p in [path, journal]}
+    files_before = tree(runner_cwd)
+    rendered = []
+    from relance_xlsx import letters
+
+    real_render = letters.render_letters
+
+    def spy(*args, **kwargs):
+        out = real_render(*args, **kwargs)
+        rendered.extend(out.files)
+        return out
+
+    monkeypatch.setattr(letters, "render_letters", spy)
+
+    def boom(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(writeback, "write_status_column", boom)
+    result = run_cli("run", path, "--date", RUN)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert rendered, "the letters should have been rendered before the failure"
+    assert {p: p.read_bytes() for p in before} == before
+    assert tree(runner_cwd) == files_before
+
+
+def test_locked_journal_is_reported_and_nothing_written(runner_cwd):
+    path = write_xlsx(runner_cwd / "e.xlsx", [invoice("F1", date(2026, 9, 1))])
+    journal = runner_cwd / "journal_relances.sqlite"
+    assert run_cli("run", path, "--date", "2026-11-16").exit_code == 0
+    before = digest(path)
+    con = sqlite3.connect(journal, isolation_level=None)
+    con.execute("BEGIN IMMEDIATE")
+    try:
+        result = run_cli("run", path, "--date", RUN)
+    finally:
+        con.execute("ROLLBACK")
+        con.close()
+    assert_failed(result, 1, "utilisé par un autre programme")
+    assert digest(path) == before
+    assert not (runner_cwd / "courriers" / RUN).exists()
+
+
+def test_interval_counts_letters_whose_invoices_left_the_export(runner_cwd):
+    journal = runner_cwd / "j.sqlite"
+    week1 = write_xlsx(runner_cwd / "w1.xlsx", [invoice("F1", date(2026, 9, 1))])
+    assert run_cli("run", week1, "--date", "2026-11-18", "--journal", journal).exit_code == 0
+    # F1 was paid and left the export; F2 of the same client is due two business days later
+    week2 = write_xlsx(runner_cwd / "w2.xlsx", [invoice("F2", date(2026, 9, 2))])
+    assert run_cli("run", week2, "--date", "2026-11-20", "--journal", journal).exit_code == 0
+    status = status_column(week2)["F2"]
+    assert status.startswith("En attente – relance 1 en suspens : dernier courrier au client "
+                             "le 18/11/2026"), status  # fmt: skip
+
+
+def test_letter_tier_is_the_highest_level_reached(runner_cwd):
+    headers = ["Client", "N° facture", "Échéance", "Montant TTC", "Niveau de relance",
+               "Date dernière relance"]  # fmt: skip
+    rows = [["Alpha", "F1", date(2026, 8, 3), 1000.0, 3, date(2026, 11, 9)],
+            ["Alpha", "F2", date(2026, 10, 1), 500.0, None, None]]  # fmt: skip
+    export = write_xlsx(runner_cwd / "e.xlsx", rows, headers)
+    assert run_cli("run", export, "--date", RUN).exit_code == 0
+    letters = [p.name for p in (runner_cwd / "courriers" / RUN).glob("*.docx")]
+    assert letters == ["Alpha – Mise en demeure – 2026-11-23.docx"]
+    statuses = status_column(export)
+    assert statuses["F2"].startswith("Relance 1 – 23/11/2026")  # its own level
+    assert statuses["F1"].startswith("En attente – contentieux le ")
+
+
+def test_same_date_rerun_on_a_corrected_export_replaces_that_date(runner_cwd):
+    journal = runner_cwd / "journal_relances.sqlite"
+    path = write_xlsx(runner_cwd / "e.xlsx", [invoice("F1", date(2026, 9, 1))])
+    assert run_cli("run", path, "--date", RUN).exit_code == 0
+    run_dir = runner_cwd / "courriers" / RUN
+    assert [p.name for p in run_dir.glob("*.docx")] == ["Alpha SARL – Relance 1 – 2026-11-23.docx"]
+    # the due date was wrong: corrected export, same day
+    fixed = write_xlsx(runner_cwd / "e.xlsx", [invoice("F1", date(2026, 12, 15))])
+    assert run_cli("run", fixed, "--date", RUN).exit_code == 0
+    assert list(run_dir.glob("*.docx")) == []
+    con = sqlite3.connect(journal)
+    assert con.execute("SELECT COUNT(*) FROM relances").fetchone() == (0,)
+    assert con.execute("SELECT COUNT(*) FROM courriers").fetchone() == (0,)
+    con.close()
+    assert status_column(fixed)["F1"].startswith("Non échue")
+
+
+def test_csv_copy_open_in_excel_is_not_overwritten(runner_cwd):
+    path = runner_cwd / "export.csv"
+    path.write_text("Client;N° facture;Échéance;Solde\nAlpha;F1;01/09/2026;10\n", encoding="utf-8")
+    assert run_cli("run", path, "--date", "2026-11-16").exit_code == 0
+    copy = runner_cwd / "export – avec statut.xlsx"
+    before = digest(copy)
+    (runner_cwd / "~$export – avec statut.xlsx").write_bytes(b"owner")
+    result = run_cli("run", path, "--date", RUN)
+    assert_failed(result, 1, "Excel")
+    assert digest(copy) == before
+
+
+def test_python_dash_m_entry_point(runner_cwd):
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "relance_xlsx", "--version"],
+                         capture_output=True, text=True, cwd=Path(__file__).parent.parent)  # fmt: skip
+    assert out.returncode == 0 and out.stdout.startswith("relance-xlsx ")
