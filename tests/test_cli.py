@@ -376,6 +376,7 @@ def test_python_dash_m_entry_point(runner_cwd):
     import subprocess
     import sys
 
+    root = Path(__file__).parent.parent
     out = subprocess.run([sys.executable, "-m", "relance_xlsx", "--version"],
-                         capture_output=True, text=True, cwd=Path(__file__).parent.parent)  # fmt: skip
+                         capture_output=True, text=True, cwd=root)  # fmt: skip
     assert out.returncode == 0 and out.stdout.startswith("relance-xlsx ")
