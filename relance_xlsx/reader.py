@@ -511,7 +511,12 @@ def _looks_like_invoice(
     Footers ("Édité le … par …"), page titles, group lines ("411ALPHA - Alpha SA") and
     headers repeated on each printed page are not invoices and are skipped silently.
     """
-    filled = {f: not is_blank(_get(values, i)) for f, i in mapping.items()}
+    n = len(values)
+    filled = {
+        f: i < n and values[i] not in ("", None)
+        and not (isinstance(values[i], str) and not values[i].strip())
+        for f, i in mapping.items()
+    }  # fmt: skip (inlined is_blank: this runs for every row of big exports)
     if sum(filled.values()) < 2:
         return False
     same_as_header = 0
@@ -545,7 +550,7 @@ def _build_frame(
     header_norm = {i: normalise(clean_text(_get(rows[header_row], i))) for i in mapping.values()}
     for r in range(header_row + 1, len(rows)):
         values = rows[r]
-        if all(is_blank(v) for v in values):
+        if not any(values):  # "" and None (and rows of zeros) are not invoices
             continue
         if _is_total_row(values, mapping):
             if any(not is_blank(_get(values, i)) for i in mapping.values()):
