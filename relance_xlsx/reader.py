@@ -655,14 +655,16 @@ def _build_frame(
 
 def _client_keys(df: pd.DataFrame) -> list[str]:
     """Client keys; a code shared by several names (a collective 411 account) is not a key."""
-    codes = df["code_client"].map(lambda c: c.strip().upper())
-    names = df["client"].map(normalise)
+    codes = df["code_client"].str.strip().str.upper()
+    unique_names = {n: normalise(n) for n in set(df["client"])}  # names repeat: normalise once
+    names = df["client"].map(unique_names)
     per_code = pd.DataFrame({"code": codes, "name": names})
     per_code = per_code[(per_code["code"] != "") & (per_code["name"] != "")]
     shared = set(per_code.groupby("code")["name"].nunique().loc[lambda n: n > 1].index)
     return [
-        f"code:{code}|nom:{name}" if code in shared else client_key(code, name_raw)
-        for code, name, name_raw in zip(codes, names, df["client"], strict=True)
+        (f"code:{code}|nom:{name}" if code in shared else f"code:{code}") if code
+        else f"nom:{name}"
+        for code, name in zip(codes, names, strict=True)
     ]
 
 
@@ -704,7 +706,8 @@ def _frame(records: list[dict[str, object]]) -> pd.DataFrame:
     if df.empty:
         df["cle_facture"] = pd.Series([], dtype=object)
         return df
-    keys = df["cle_client"] + "|" + df["numero_facture"].map(normalise)
+    numbers = df["numero_facture"].str.upper().str.split().str.join(" ")
+    keys = df["cle_client"] + "|" + numbers
     dup = keys.duplicated(keep=False) & (df["numero_facture"] != "")
     if dup.any():
         # Invoices paid in instalments appear once per due date: the due date tells them apart.

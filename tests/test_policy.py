@@ -149,7 +149,7 @@ def test_step_edges_in_business_days(tmp_path):
 
 def test_journal_history_and_contentieux(tmp_path):
     journal = pd.DataFrame({
-        "cle_facture": ["code:C001|f1"],
+        "cle_facture": ["code:C001|F1"],
         "niveau": [3],
         "date": pd.to_datetime(["2026-10-01"]),
     })  # fmt: skip

@@ -155,7 +155,7 @@ def test_sheet_choice_and_client_key(tmp_path):
     result = read_export(path, Settings())
     assert result.sheet == "Factures"
     keys = list(result.invoices["cle_facture"])
-    assert keys[0] != keys[1] and keys[0].startswith("nom:alpha sarl|f1")
+    assert keys[0] != keys[1] and keys[0].startswith("nom:alpha sarl|F1")
 
 
 def test_missing_required_column_lists_headers(tmp_path):
