@@ -199,7 +199,7 @@ def _status_texts(
             detail = (f"crédit de {format_eur(-rest)} à déduire" if rest < -PAID_TOLERANCE
                       else "entièrement imputé")
         elif etat == Etat.PAYEE:
-            detail = f"soldée dans l'export du {run_text}"
+            detail = f"reste dû nul au {run_text}"
         elif etat == Etat.LITIGE:
             detail = f"exclue des relances (échéance du {format_date_short(due)})"
         elif etat == Etat.NON_ECHUE:
