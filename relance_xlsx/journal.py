@@ -59,29 +59,32 @@ def _fail(path: Path, exc: Exception) -> RelanceError:
     )
 
 
-def load_history(path: Path) -> pd.DataFrame:
-    """Every reminder recorded: cle_facture, niveau, date (datetime64). Empty if no file."""
-    empty = pd.DataFrame({
-        "cle_facture": pd.Series([], dtype=object),
-        "niveau": pd.Series([], dtype="int64"),
-        "date": pd.Series([], dtype="datetime64[ns]"),
-    })  # fmt: skip
+def _read_table(path: Path, table: str, dtypes: dict[str, str]) -> pd.DataFrame:
+    """A journal table, read-only (a dry run must not create or lock the file); dates
+    parsed. Empty, with the right columns, when the file or the table does not exist."""
+    empty = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in dtypes.items()})
     if not path.exists():
         return empty
     try:
         uri = path.resolve().as_uri() + "?mode=ro"
         with closing(sqlite3.connect(uri, uri=True)) as con:
             has_table = con.execute(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='relances'"
+                "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)
             ).fetchone()
             if not has_table:
                 return empty
-            frame = pd.read_sql_query("SELECT cle_facture, niveau, date FROM relances", con)
+            frame = pd.read_sql_query(f"SELECT {', '.join(dtypes)} FROM {table}", con)
     except (sqlite3.Error, pd.errors.DatabaseError) as exc:
         raise _fail(path, exc) from exc
-    frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d").astype("datetime64[ns]")
-    frame["niveau"] = frame["niveau"].astype("int64")
-    return frame
+    frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
+    return frame.astype(dtypes)
+
+
+def load_history(path: Path) -> pd.DataFrame:
+    """Every reminder recorded: cle_facture, niveau, date (datetime64). Empty if no file."""
+    return _read_table(
+        path, "relances", {"cle_facture": "object", "niveau": "int64", "date": "datetime64[ns]"}
+    )
 
 
 def check_journal(path: Path) -> None:
@@ -106,25 +109,7 @@ def _writable(path: Path) -> bool:
 def load_letters(path: Path) -> pd.DataFrame:
     """Every letter recorded: cle_client, date. A client's letters count for the minimum
     interval even when the invoices they chased have left the export (paid since)."""
-    empty = pd.DataFrame({
-        "cle_client": pd.Series([], dtype=object),
-        "date": pd.Series([], dtype="datetime64[ns]"),
-    })  # fmt: skip
-    if not path.exists():
-        return empty
-    try:
-        uri = path.resolve().as_uri() + "?mode=ro"
-        with closing(sqlite3.connect(uri, uri=True)) as con:
-            has_table = con.execute(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name='courriers'"
-            ).fetchone()
-            if not has_table:
-                return empty
-            frame = pd.read_sql_query("SELECT cle_client, date FROM courriers", con)
-    except (sqlite3.Error, pd.errors.DatabaseError) as exc:
-        raise _fail(path, exc) from exc
-    frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d").astype("datetime64[ns]")
-    return frame
+    return _read_table(path, "courriers", {"cle_client": "object", "date": "datetime64[ns]"})
 
 
 def _locked(path: Path, exc: Exception) -> RelanceError:
