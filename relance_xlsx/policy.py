@@ -78,7 +78,9 @@ def classify(
     df["etape_due"] = np.where(candidate, level + 1, 0)
     df["date_prochaine_etape"] = pd.to_datetime(np.where(overdue, next_date, np.datetime64("NaT")))
 
-    decisions = _client_decisions(df, candidate, overdue & ~legal, avoir, run, settings, cal)
+    decisions = _client_decisions(
+        df, candidate, overdue & ~legal, legal, avoir, run, settings, cal
+    )
     letter_level = df["cle_client"].map({d.cle_client: d.niveau for d in decisions}).fillna(0)
     letter_level = letter_level.to_numpy(dtype=np.int64)
     reasons = {d.cle_client: d.raison for d in decisions}
@@ -119,12 +121,19 @@ def _client_decisions(
     df: pd.DataFrame,
     candidate: np.ndarray,
     open_overdue: np.ndarray,
+    legal: np.ndarray,
     avoir: np.ndarray,
     run: np.datetime64,
     settings: Settings,
     cal: BusinessCalendar,
 ) -> list[ClientDecision]:
-    """One decision per client with an invoice due for a step (minimum, interval rules)."""
+    """One decision per client with an invoice due for a step.
+
+    No letter to a client under a formal notice still running (an invoice at mise en
+    demeure) or handed over to collection: a second registered letter, or a softer one
+    after it, would undermine the notice. Then the minimum balance and the minimum
+    interval since the client's last letter.
+    """
     if not candidate.any():
         return []
     keys = df["cle_client"].to_numpy()
@@ -143,10 +152,12 @@ def _client_decisions(
         "reached": np.where(open_overdue, levels, 0),
         "net": np.where(open_overdue | avoir, np.nan_to_num(rest), 0.0),
         "last": last,
+        "notice": np.where(open_overdue & (levels >= 3), hist_date, np.datetime64("NaT")),
+        "legal": legal,
     })  # fmt: skip
     grouped = frame.groupby("cle", sort=False).agg(
         step=("cand_step", "max"), reached=("reached", "max"), net=("net", "sum"),
-        last=("last", "max"),
+        last=("last", "max"), notice=("notice", "max"), legal=("legal", "any"),
     )  # fmt: skip
     grouped = grouped[grouped["step"] > 0]
     minimum = settings.montants.minimum
@@ -158,7 +169,15 @@ def _client_decisions(
         grouped.iterrows(), last, allowed_from, strict=True
     ):
         net = round(float(row["net"]), 2)
-        if net < minimum:
+        if row["legal"]:
+            decisions.append(ClientDecision(
+                cle, 0, "client transmis au contentieux, plus de courrier de relance",
+            ))  # fmt: skip
+        elif not pd.isna(row["notice"]):
+            decisions.append(ClientDecision(
+                cle, 0, f"mise en demeure du {_d(row['notice'])} en cours",
+            ))  # fmt: skip
+        elif net < minimum:
             decisions.append(ClientDecision(
                 cle, 0,
                 f"solde net du client ({format_eur(net)}) sous le minimum de "

@@ -332,15 +332,34 @@ def test_interval_counts_letters_whose_invoices_left_the_export(runner_cwd):
 def test_letter_tier_is_the_highest_level_reached(runner_cwd):
     headers = ["Client", "N° facture", "Échéance", "Montant TTC", "Niveau de relance",
                "Date dernière relance"]  # fmt: skip
-    rows = [["Alpha", "F1", date(2026, 8, 3), 1000.0, 3, date(2026, 11, 9)],
+    rows = [["Alpha", "F1", date(2026, 8, 3), 1000.0, 2, date(2026, 11, 9)],
             ["Alpha", "F2", date(2026, 10, 1), 500.0, None, None]]  # fmt: skip
     export = write_xlsx(runner_cwd / "e.xlsx", rows, headers)
     assert run_cli("run", export, "--date", RUN).exit_code == 0
     letters = [p.name for p in (runner_cwd / "courriers" / RUN).glob("*.docx")]
-    assert letters == ["Alpha – Mise en demeure – 2026-11-23.docx"]
+    assert letters == ["Alpha – Relance 2 – 2026-11-23.docx"]  # not a courteous relance 1
     statuses = status_column(export)
     assert statuses["F2"].startswith("Relance 1 – 23/11/2026")  # its own level
-    assert statuses["F1"].startswith("En attente – contentieux le ")
+    assert statuses["F1"].startswith("En attente – mise en demeure le ")
+
+
+def test_no_letter_while_a_formal_notice_runs_nor_after_handover(runner_cwd):
+    """A second registered letter a week later, or a softer one after it, would undermine it."""
+    headers = ["Client", "N° facture", "Échéance", "Montant TTC", "Niveau de relance",
+               "Date dernière relance"]  # fmt: skip
+    rows = [["Alpha", "F1", date(2026, 8, 3), 1000.0, 3, date(2026, 11, 16)],
+            ["Alpha", "F2", date(2026, 10, 1), 500.0, 2, date(2026, 10, 5)],
+            ["Beta", "F3", date(2026, 7, 1), 800.0, 3, date(2026, 9, 1)],
+            ["Beta", "F4", date(2026, 10, 1), 300.0, None, None]]  # fmt: skip
+    export = write_xlsx(runner_cwd / "e.xlsx", rows, headers)
+    assert run_cli("run", export, "--date", RUN).exit_code == 0
+    assert not list((runner_cwd / "courriers" / RUN).glob("*.docx"))
+    statuses = status_column(export)
+    assert statuses["F2"].startswith(
+        "En attente – mise en demeure en suspens : mise en demeure du 16/11/2026 en cours"
+    ), statuses["F2"]
+    assert statuses["F3"].startswith("Contentieux – ")
+    assert "client transmis au contentieux" in statuses["F4"]
 
 
 def test_same_date_rerun_on_a_corrected_export_replaces_that_date(runner_cwd):

@@ -262,7 +262,7 @@ def test_summary_text_says_what_to_do(demo_run):
     result, _report, _wb = demo_run
     text = result.summary_file.read_text(encoding="utf-8")
     assert "À faire cette semaine :" in text
-    assert "  - poster 14 courrier(s), dont 1 en recommandé avec AR (Transports Rousseau)" in text
+    assert "  - poster 13 courrier(s), dont 1 en recommandé avec AR (Transports Rousseau)" in text
     assert "  - appeler 2 client(s) en relance 2 : Pharmacie de la Gare (04 " in text
     assert "Restaurant L'Étoile (04 " in text
     assert "  - transmettre au contentieux 1 facture(s), 4\u00a0263,82\u00a0€ : Boulangerie" in text
