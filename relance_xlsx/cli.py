@@ -173,6 +173,14 @@ def _run_folder(options, debug: bool) -> None:  # noqa: ANN001 - RunOptions
     done = 0
     with _errors(debug):
         for outcome in run_folder(options, for_terminal()):
+            if outcome.skipped_since is not None:
+                click.echo(
+                    f"« {outcome.export.name} » ignoré : déjà traité le "
+                    f"{outcome.skipped_since:%d/%m/%Y} et inchangé depuis (l'export d'une "
+                    "semaine passée ?). Retirez-le de « a_traiter » ; pour le traiter quand "
+                    "même, lancez relance-xlsx run sur ce fichier.\n"
+                )
+                continue
             if outcome.total > 1:
                 if outcome.index == 1:
                     click.echo(
@@ -226,7 +234,10 @@ def init_command(dossier: Path, source: str | None, debug: bool) -> None:
     for path in report.created:
         click.echo(f"  créé    {shown(path)}")
     for path in report.kept:
-        click.echo(f"  gardé   {shown(path)} (déjà présent, laissé tel quel)")
+        if path in report.updated:
+            click.echo(f"  gardé   {shown(path)} (source d'installation mise à jour)")
+        else:
+            click.echo(f"  gardé   {shown(path)} (déjà présent, laissé tel quel)")
     click.echo(
         "\nEnsuite :\n"
         "  1. Ouvrez relance.toml avec le Bloc-notes (ou TextEdit) : votre société, vos délais.\n"

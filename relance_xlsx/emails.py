@@ -61,7 +61,19 @@ def parse_addresses(text: str) -> tuple[list[Address], list[str]]:
     """
     good: list[Address] = []
     bad: list[str] = []
-    for part in re.split(r"[;,\s]+", _one_line(text)):
+    candidates: list[str] = []
+    for chunk in re.split(r"[;,]+", _one_line(text)):
+        chunk = chunk.strip()
+        if not chunk:
+            continue
+        bracketed = re.findall(r"<([^<>]*)>", chunk)  # "Anne Girard <anne@hotel.fr>"
+        if bracketed:
+            candidates.extend(bracketed)
+        elif "@" in chunk:
+            candidates.extend(t for t in chunk.split() if "@" in t)  # names beside: ignored
+        else:
+            candidates.append(chunk)
+    for part in candidates:
         part = part.strip().strip("<>").rstrip(".")
         if not part:
             continue
@@ -140,7 +152,8 @@ def body(letter: PlannedLetter, settings: Settings, amounts: LetterAmounts) -> s
     else:
         deadline = format_date_long(amounts.date_limite)
         paragraphs = [
-            f"Nos relances concernant {which} sont restées sans effet.",
+            f"À ce jour, {which} "
+            + ("reste impayée." if single else "restent impayées."),
             f"Vous trouverez ci-joint notre mise en demeure de payer la somme de {total}"
             + (f" au plus tard le {deadline}" if deadline else "")
             + ", également adressée par lettre recommandée avec accusé de réception.",

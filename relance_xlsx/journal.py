@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS executions (
     export TEXT NOT NULL,
     factures INTEGER NOT NULL,
     courriers INTEGER NOT NULL,
-    erreurs INTEGER NOT NULL
+    erreurs INTEGER NOT NULL,
+    empreinte TEXT NOT NULL DEFAULT ''
 );
 """
 
@@ -112,6 +113,36 @@ def load_letters(path: Path) -> pd.DataFrame:
     return _read_table(path, "courriers", {"cle_client": "object", "date": "datetime64[ns]"})
 
 
+def fingerprint(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def processed_before(path: Path, export_fingerprint: str, run_date: date) -> date | None:
+    """The date an earlier run left this very file (same bytes), if before ``run_date``."""
+    if not path.exists() or not export_fingerprint:
+        return None
+    try:
+        uri = path.resolve().as_uri() + "?mode=ro"
+        with closing(sqlite3.connect(uri, uri=True)) as con:
+            columns = {row[1] for row in con.execute("PRAGMA table_info(executions)")}
+            if "empreinte" not in columns:
+                return None
+            row = con.execute(
+                "SELECT MAX(date) FROM executions WHERE empreinte = ? AND date < ?",
+                (export_fingerprint, run_date.isoformat()),
+            ).fetchone()
+    except sqlite3.Error as exc:
+        raise _fail(path, exc) from exc
+    return date.fromisoformat(row[0]) if row and row[0] else None
+
+
 def _locked(path: Path, exc: Exception) -> RelanceError:
     return RelanceError(
         f"Le journal des relances « {path} » est utilisé par un autre programme ({exc}).\n"
@@ -132,6 +163,9 @@ class JournalWriter:
         try:
             con = sqlite3.connect(self.path, timeout=5, isolation_level=None)
             con.executescript(SCHEMA)
+            columns = {row[1] for row in con.execute("PRAGMA table_info(executions)")}
+            if "empreinte" not in columns:  # a journal from before the fingerprint
+                con.execute("ALTER TABLE executions ADD COLUMN empreinte TEXT NOT NULL DEFAULT ''")
             con.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise _locked(self.path, exc) from exc
@@ -180,11 +214,22 @@ class JournalWriter:
             "factures, total) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [(c[0], c[1], c[2], day, c[3], c[4], c[5]) for c in letters],
         )
-        con.execute(
-            "INSERT INTO executions VALUES (?, ?, ?, ?, ?, ?)",
+        cur = con.execute(
+            "INSERT INTO executions (horodatage, date, export, factures, courriers, erreurs) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
             (datetime.now().isoformat(timespec="seconds"), day, str(export), *counts),
         )
+        self._execution = cur.lastrowid
         return [f for f in previous if f]
+
+    def set_fingerprint(self, fingerprint: str) -> None:
+        """The export as this run left it: next week, the same bytes mean the same file
+        was left in the folder, not a new export."""
+        assert self.con is not None, "begin() first"
+        self.con.execute("UPDATE executions SET empreinte = ? WHERE rowid = ?",
+                         (fingerprint, self._execution))  # fmt: skip
+
+    _execution: int | None = None
 
     def commit(self) -> None:
         if self.con is not None:

@@ -33,7 +33,14 @@ from .business_days import calendar_for
 from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, Settings, find_settings, load_settings
 from .errors import InputError, RelanceError, SettingsError
 from .history import merge_history
-from .journal import JournalWriter, check_journal, load_history, load_letters
+from .journal import (
+    JournalWriter,
+    check_journal,
+    fingerprint,
+    load_history,
+    load_letters,
+    processed_before,
+)
 from .model import SEP, PlannedLetter, RunResult
 from .planning import plan_letters
 from .policy import classify
@@ -279,6 +286,7 @@ def _write(
                 f"Un fichier {read.kind} ne peut pas recevoir de colonne : le statut est écrit "
                 f"dans une copie, « {written.name} », à côté de l'export."
             )
+        journal.set_fingerprint(fingerprint(written if read.in_place else read.source))
         journal.commit()
     except BaseException:
         journal.rollback()
@@ -437,6 +445,7 @@ class FileOutcome:
     error: str = ""
     exit_code: int = 0
     exception: BaseException | None = field(default=None, repr=False)
+    skipped_since: date | None = None  # already processed that day, unchanged since
 
 
 def run_folder(options: RunOptions, progress: Progress | None = None) -> Iterator[FileOutcome]:
@@ -457,6 +466,15 @@ def run_folder(options: RunOptions, progress: Progress | None = None) -> Iterato
             f"Aucun export à traiter dans « {folder} ». Déposez-y l'export Excel (.xlsx, .xls, "
             ".ods ou .csv) de votre logiciel comptable, puis relancez."
         )
+    journal_path = resolve_paths(replace(options, export=exports[0])).journal
+    fresh = []
+    for export in exports:
+        earlier = processed_before(journal_path, fingerprint(export), options.run_date)
+        if earlier is None:
+            fresh.append(export)
+        else:
+            yield FileOutcome(export, 0, len(exports), skipped_since=earlier)
+    exports = fresh
     several = len(exports) > 1
     for i, export in enumerate(exports, start=1):
         one = replace(options, export=export, subfolder=export.stem if several else "")

@@ -27,7 +27,13 @@ def to_call(invoices: pd.DataFrame) -> pd.DataFrame:
     """
     if invoices.empty:
         return invoices
-    return invoices[(invoices["niveau_apres"] == 2) & invoices["etat"].isin(OVERDUE)]
+    overdue = invoices["etat"].isin(OVERDUE)
+    # a client under formal notice or handed over is the registered letter's or the
+    # agency's business now, not a phone call's
+    noticed = invoices.loc[overdue & (invoices["niveau_apres"] >= 3), "cle_client"]
+    return invoices[
+        (invoices["niveau_apres"] == 2) & overdue & ~invoices["cle_client"].isin(set(noticed))
+    ]
 
 
 def to_hand_over(invoices: pd.DataFrame) -> pd.DataFrame:

@@ -132,8 +132,10 @@ def call_rows(invoices: pd.DataFrame, run_date: date) -> list[list[Any]]:
     at_two = to_call(invoices)
     if at_two.empty:
         return []
-    overdue = invoices[invoices["etat"].isin(OVERDUE)]
-    due_by_client = overdue.groupby("cle_client")["reste_du"].sum()
+    # what the client owes net of its credit notes: the figure its letter shows
+    owed = invoices[invoices["etat"].isin(OVERDUE) | (invoices["etat"] == Etat.AVOIR.value)]
+    owed = owed[owed["etat"] != Etat.CONTENTIEUX.value]
+    due_by_client = owed.groupby("cle_client")["reste_du"].sum()
     details = client_details(invoices, at_two["cle_client"])
     groups: dict[str, dict[str, Any]] = {}
     columns = zip(at_two["cle_client"], at_two["etat"], at_two["date_niveau"],

@@ -34,6 +34,7 @@ from urllib.request import url2pathname
 from . import __version__
 from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, SETTINGS_FILENAME, default_settings_text
 from .errors import RelanceError
+from .files import write_bytes_atomic
 
 INBOX = "a_traiter"
 TEMPLATES = "modeles"
@@ -53,6 +54,7 @@ class InitReport:
     folder: Path
     created: list[Path] = field(default_factory=list)
     kept: list[Path] = field(default_factory=list)
+    updated: list[Path] = field(default_factory=list)  # launchers given a new --source
     source: str = ""
 
 
@@ -174,11 +176,14 @@ def _default_templates() -> Path:
 
 
 def init_workspace(folder: Path, source: str | None = None) -> InitReport:
-    """Create what is missing in ``folder``; never overwrite what is there."""
+    """Create what is missing in ``folder``; never overwrite what is there, except the
+    install-source line of existing launchers when ``source`` is given explicitly."""
     folder = Path(folder)
     report = InitReport(folder=folder, source=source or install_source())
     try:
         _populate(folder, report)
+        if source:
+            _update_sources(folder, report)
     except PermissionError as exc:
         raise RelanceError(
             f"Impossible d'écrire dans « {exc.filename or folder} » : accès refusé. "
@@ -225,6 +230,29 @@ def _populate(folder: Path, report: InitReport) -> None:
             mode = target.stat().st_mode
             target.chmod(mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
         note(target, created)
+
+
+_SOURCE_LINE = {
+    ".bat": (re.compile(r'^set "SOURCE=.*"\r?$', re.MULTILINE), bat_value, 'set "SOURCE={}"'),
+    ".sh": (re.compile(r"^SOURCE=.*$", re.MULTILINE), sh_quote, "SOURCE={}"),
+    ".command": (re.compile(r"^SOURCE=.*$", re.MULTILINE), sh_quote, "SOURCE={}"),
+}
+
+
+def _update_sources(folder: Path, report: InitReport) -> None:
+    """Point launchers kept from an earlier init at the new source (the rest is the user's)."""
+    for name in LAUNCHERS:
+        target = folder / name
+        if target not in report.kept or not target.is_file():
+            continue
+        pattern, quote, line = _SOURCE_LINE[target.suffix.lower()]
+        text = target.read_bytes().decode("utf-8")
+        eol = "\r" if target.suffix.lower() == ".bat" else ""
+        new = line.format(quote(report.source)) + eol
+        changed, count = pattern.subn(lambda _m, new=new: new, text, count=1)
+        if count and changed != text:
+            write_bytes_atomic(target, changed.encode("utf-8"))
+            report.updated.append(target)
 
 
 def _create(target: Path, write) -> bool:  # noqa: ANN001 - a small callable

@@ -40,7 +40,7 @@ def read(path) -> email.message.EmailMessage:
      ("a@b.fr; c@d.fr, e@f.fr", ["a@b.fr", "c@d.fr", "e@f.fr"], []),
      ("compta@hôtel.fr", ["compta@xn--htel-vqa.fr"], []),
      ("compta@m..fr", [], ["compta@m..fr"]),
-     ("jean dupont", [], ["jean", "dupont"]),
+     ("jean dupont", [], ["jean dupont"]),
      ("", [], [])],
 )  # fmt: skip
 def test_parse_addresses(cell, good, bad):
@@ -126,3 +126,11 @@ def test_no_drafts_without_the_option(runner_cwd):
     build().save(export)
     assert run_cli("run", export, "--date", RUN).exit_code == 0
     assert not list(runner_cwd.rglob("*.eml"))
+
+
+def test_named_recipient_is_an_address_not_a_warning():
+    from relance_xlsx.emails import parse_addresses
+
+    good, bad = parse_addresses("Anne Girard <anne.girard@hotel-beau.fr>; compta@x.fr")
+    assert [g.addr_spec for g in good] == ["anne.girard@hotel-beau.fr", "compta@x.fr"]
+    assert bad == []

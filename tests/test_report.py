@@ -266,3 +266,24 @@ def test_summary_text_says_what_to_do(demo_run):
     assert "  - appeler 2 client(s) en relance 2 : Pharmacie de la Gare (04 " in text
     assert "Restaurant L'Étoile (04 " in text
     assert "  - transmettre au contentieux 1 facture(s), 4\u00a0263,82\u00a0€ : Boulangerie" in text
+
+
+def test_call_list_leaves_out_formal_notices_and_deducts_credit_notes(runner_cwd):
+    from datetime import date as d
+
+    from conftest import write_xlsx
+    from relance_xlsx.pipeline import RunOptions, run
+    from relance_xlsx.report_xlsx import call_rows
+
+    headers = ["Client", "N° facture", "Échéance", "Montant TTC", "Niveau de relance",
+               "Date dernière relance"]  # fmt: skip
+    rows = [["Alpha", "F1", d(2026, 9, 1), 1000.0, 1, d(2026, 11, 6)],
+            ["Alpha", "AV1", d(2026, 9, 5), -100.0, None, None],
+            ["Beta", "F2", d(2026, 9, 1), 500.0, 2, d(2026, 11, 2)],
+            ["Beta", "F3", d(2026, 8, 1), 700.0, 2, d(2026, 10, 20)]]  # fmt: skip
+    export = write_xlsx(runner_cwd / "e.xlsx", rows, headers)
+    result = run(RunOptions(export=export, run_date=d(2026, 11, 23)))
+    assert {x.client: x.niveau for x in result.letters} == {"Alpha": 2, "Beta": 3}
+    calls = call_rows(result.invoices, d(2026, 11, 23))
+    assert [r[0] for r in calls] == ["Alpha"]  # Beta has just been sent a formal notice
+    assert float(calls[0][8]) == 900.0  # net of the credit note, as in the letter

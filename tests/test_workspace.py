@@ -307,3 +307,50 @@ def test_progress_stops_where_the_run_failed(tmp_path):
     with pytest.raises(RelanceError):
         run(RunOptions(export=broken, run_date=date(2026, 11, 23)), TerminalProgress(screen))
     assert "interrompu" in screen.getvalue() and "terminé" not in screen.getvalue()
+
+
+def test_init_again_with_a_new_source_updates_the_launchers(tmp_path):
+    from relance_xlsx.workspace import init_workspace
+
+    folder = tmp_path / "Relances"
+    init_workspace(folder, "/ancien/chemin")
+    (folder / "relancer.sh").write_text(
+        (folder / "relancer.sh").read_text(encoding="utf-8").replace('OPTIONS=""',
+                                                                     'OPTIONS="--pdf"'),
+        encoding="utf-8",
+    )  # the user's own edit must survive
+    report = init_workspace(folder, "/nouveau chemin")
+    sh = (folder / "relancer.sh").read_text(encoding="utf-8")
+    bat = (folder / "Relancer.bat").read_bytes().decode("utf-8")
+    assert "SOURCE='/nouveau chemin'" in sh and 'OPTIONS="--pdf"' in sh
+    assert 'set "SOURCE=/nouveau chemin"\r\n' in bat
+    assert "/ancien/chemin" not in sh + bat
+    assert folder / "relancer.sh" in report.updated
+
+
+def test_last_weeks_export_left_in_the_folder_is_not_run_again(tmp_path, monkeypatch):
+    from datetime import date
+
+    from conftest import invoice, run_cli, write_xlsx
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "a_traiter"
+    s48 = write_xlsx(folder / "echeancier S48.xlsx", [invoice("F1", date(2026, 9, 1))])
+    assert run_cli("run", folder, "--date", "2026-11-23").exit_code == 0
+    s49 = write_xlsx(folder / "echeancier S49.xlsx", [invoice("F1", date(2026, 9, 1)),
+                                                      invoice("F2", date(2026, 9, 2))])
+    before = s48.read_bytes()
+    result = run_cli("run", folder, "--date", "2026-11-30")
+    assert result.exit_code == 0, result.output
+    assert "« echeancier S48.xlsx » ignoré : déjà traité le 23/11/2026" in result.output
+    assert s48.read_bytes() == before
+    assert not (tmp_path / "courriers" / "2026-11-30" / "echeancier S48").exists()
+    from openpyxl import load_workbook
+
+    assert "Statut relance" in [c.value for c in load_workbook(s49).active[3]]
+    # the same name overwritten by a new export is processed
+    write_xlsx(folder / "echeancier S48.xlsx", [invoice("F9", date(2026, 9, 1), code="C9",
+                                                        client="Gamma")])  # fmt: skip
+    result = run_cli("run", folder, "--date", "2026-11-30")
+    assert result.exit_code == 0, result.output
+    assert "ignoré" not in result.output
