@@ -114,14 +114,16 @@ def load_letters(path: Path) -> pd.DataFrame:
 
 
 def fingerprint(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
+    """SHA-256 of a file's bytes and its modification time: the file exactly as a run left
+    it. A new export has a new time even when its bytes are the same (a CSV of the same
+    open items), so only a file nobody touched since is recognised."""
     import hashlib
 
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest()
+    return f"{digest.hexdigest()}@{path.stat().st_mtime_ns}"
 
 
 def processed_before(path: Path, export_fingerprint: str, run_date: date) -> date | None:

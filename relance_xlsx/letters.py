@@ -1403,7 +1403,8 @@ def render_letters(
     out_dir.mkdir(parents=True, exist_ok=True)
     names = letter_filenames(letters)
     items = [(i, letter, names[i]) for i, letter in enumerate(letters)]
-    stamp = _dos_stamp(datetime.now())
+    # the letter date, not the clock: a same-date re-run writes byte-identical files
+    stamp = _dos_stamp(datetime.combine(letters[0].date, datetime.min.time()))
     jobs = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
     results: list[tuple[int, str, tuple[str, ...]]] = []
     method = (multiprocessing.get_start_method(allow_none=True)

@@ -224,6 +224,7 @@ def _write(
     staging = Path(tempfile.mkdtemp(prefix=".relance-", dir=paths.out_root))
     journal = JournalWriter(paths.journal)
     moved: list[tuple[Path, Path | None]] = []  # (letter put in place, the file it displaced)
+    wb = None
     try:
         files: list[Path] = []
         progress.step("courriers")
@@ -291,6 +292,8 @@ def _write(
     except BaseException:
         journal.rollback()
         _restore_letters(moved)
+        if wb is not None and wb.backup and wb.backup.exists():
+            shutil.copyfile(wb.backup, wb.path)  # written, then something failed: undo it
         shutil.rmtree(staging, ignore_errors=True)
         if created_root:
             shutil.rmtree(paths.out_root, ignore_errors=True)
@@ -299,7 +302,14 @@ def _write(
     written_names = {f.name for f in final_files}
     for name in stale:
         if name not in written_names:
-            (run_dir / name).unlink(missing_ok=True)  # an earlier run's letter of this date
+            try:
+                (run_dir / name).unlink(missing_ok=True)  # an earlier run's letter, same date
+            except OSError:
+                warnings.append(
+                    f"Le courrier « {name} » d'une exécution précédente du même jour n'a pas "
+                    "pu être supprimé (ouvert dans Word ?) : il n'est plus à envoyer, "
+                    "supprimez-le vous-même."
+                )
 
     result = replace(
         result,

@@ -68,7 +68,6 @@ def classify(
     step_due = overdue & (next_date <= run)
     legal = step_due & (level >= 3)
     candidate = step_due & (level < 3)
-    waiting = overdue & ~step_due
 
     known_due = np.where(np.isnat(due), run, due)
     late_days = np.where(overdue | dispute, (run - known_due).astype(int), 0)
@@ -112,7 +111,7 @@ def classify(
     df["date_prochaine_etape"] = pd.to_datetime(
         np.where(sent, next_after, np.where(upcoming, next_date, np.datetime64("NaT")))
     )
-    held = waiting | (candidate & ~sent)
+    held = candidate & ~sent  # due for a step, but no letter: the status says why
     df["statut"] = _status_texts(df, run_date, blocked.to_numpy(), sent, held)
     return df
 

@@ -251,7 +251,9 @@ def _update_sources(folder: Path, report: InitReport) -> None:
         new = line.format(quote(report.source)) + eol
         changed, count = pattern.subn(lambda _m, new=new: new, text, count=1)
         if count and changed != text:
+            mode = target.stat().st_mode
             write_bytes_atomic(target, changed.encode("utf-8"))
+            target.chmod(mode)  # a launcher must stay executable
             report.updated.append(target)
 
 

@@ -76,7 +76,7 @@ def test_same_date_rerun_changes_nothing(demo, runner_cwd):
     con = sqlite3.connect(runner_cwd / "journal_relances.sqlite")
     assert con.execute("SELECT * FROM relances ORDER BY 1, 2").fetchall() == rows_first
     con.close()
-    assert {p.name for p in (runner_cwd / "courriers" / RUN).glob("*.docx")} == set(letters_first)
+    assert {p.name: p.read_bytes() for p in run_dir.glob("*.docx")} == letters_first
 
 
 def test_progression_over_weekly_exports(runner_cwd):

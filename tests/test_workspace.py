@@ -348,6 +348,12 @@ def test_last_weeks_export_left_in_the_folder_is_not_run_again(tmp_path, monkeyp
     from openpyxl import load_workbook
 
     assert "Statut relance" in [c.value for c in load_workbook(s49).active[3]]
+    # a new export with the very same bytes (nothing changed in a week) is still processed
+    import os
+
+    os.utime(s49, ns=(s49.stat().st_atime_ns, s49.stat().st_mtime_ns + 10**9))
+    result = run_cli("run", folder, "--date", "2026-12-07")
+    assert "S49.xlsx » ignoré" not in result.output
     # the same name overwritten by a new export is processed
     write_xlsx(folder / "echeancier S48.xlsx", [invoice("F9", date(2026, 9, 1), code="C9",
                                                         client="Gamma")])  # fmt: skip
