@@ -53,7 +53,9 @@ def generate(path: Path, rows: int, seed: int = 7) -> Path:
             ttc = -round(ttc / 10, 2)
         paid = round(ttc * rng.choice([0, 0, 0, 0.5, 1]), 2) if ttc > 0 else 0
         rest = round(ttc - paid, 2)
-        level = rng.choice([None, None, None, 1, 2, 3]) if due < RUN_DATE - timedelta(20) else None
+        # a formal notice under way holds the client's letters: keep it rare, as in life
+        level = (rng.choice([None, None, None, 1, 2, 2]) if rng.random() > 0.002 else 3) \
+            if due < RUN_DATE - timedelta(20) else None
         last = (due + timedelta(days=rng.randint(5, 15))) if level else None
         text = i % 3 == 0
         ws.append([
