@@ -48,12 +48,14 @@ def merge_history(
     journal: pd.DataFrame,
     run_date: date,
     letters_sent: pd.DataFrame | None = None,
+    export: str = "",
 ) -> pd.DataFrame:
     """Add ``niveau`` and ``date_niveau`` (the most advanced history) to the invoices, and
     ``date_dernier_courrier``: the client's last letter in the journal before the run date.
 
     ``journal`` has columns cle_facture, niveau, date (datetime64), one row per reminder;
-    ``letters_sent`` has cle_client, date, one row per letter.
+    ``letters_sent`` has cle_client, date (and export), one row per letter; letters of the
+    run date count too when another export wrote them (``export`` names this one).
     """
     cutoff = np.datetime64(run_date, "ns")
     n = len(invoices)
@@ -93,7 +95,10 @@ def merge_history(
     out = invoices.copy()
     last_letter = pd.Series(np.datetime64("NaT"), index=out.index, dtype="datetime64[ns]")
     if letters_sent is not None and not letters_sent.empty:
-        before = letters_sent[letters_sent["date"] < cutoff]
+        others = letters_sent["export"] != export if "export" in letters_sent else False
+        before = letters_sent[
+            (letters_sent["date"] < cutoff) | ((letters_sent["date"] == cutoff) & others)
+        ]
         latest = before.groupby("cle_client")["date"].max()
         last_letter = pd.Series(
             latest.reindex(out["cle_client"].to_numpy()).to_numpy(dtype="datetime64[ns]"),

@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS courriers (
     fichier TEXT NOT NULL DEFAULT '',
     factures TEXT NOT NULL DEFAULT '',
     total REAL,
-    PRIMARY KEY (cle_client, date)
+    export TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (cle_client, date, export)
 );
 CREATE TABLE IF NOT EXISTS executions (
     horodatage TEXT NOT NULL,
@@ -108,9 +109,21 @@ def _writable(path: Path) -> bool:
 
 
 def load_letters(path: Path) -> pd.DataFrame:
-    """Every letter recorded: cle_client, date. A client's letters count for the minimum
-    interval even when the invoices they chased have left the export (paid since)."""
-    return _read_table(path, "courriers", {"cle_client": "object", "date": "datetime64[ns]"})
+    """Every letter recorded: cle_client, date, export. A client's letters count for the
+    minimum interval even when the invoices they chased have left the export (paid since),
+    and so do the letters another export of the same folder wrote to it the same day."""
+    columns = {"cle_client": "object", "date": "datetime64[ns]", "export": "object"}
+    try:
+        return _read_table(path, "courriers", columns)
+    except RelanceError:  # a journal from before the export column
+        frame = _read_table(path, "courriers", {"cle_client": "object", "date": "datetime64[ns]"})
+        frame["export"] = ""
+        return frame
+
+
+def export_key(export: Path) -> str:
+    """How an export is named in the journal: its absolute path, whatever the current folder."""
+    return str(Path(export).resolve())
 
 
 def fingerprint(path: Path) -> str:
@@ -165,9 +178,12 @@ class JournalWriter:
         try:
             con = sqlite3.connect(self.path, timeout=5, isolation_level=None)
             con.executescript(SCHEMA)
-            columns = {row[1] for row in con.execute("PRAGMA table_info(executions)")}
-            if "empreinte" not in columns:  # a journal from before the fingerprint
-                con.execute("ALTER TABLE executions ADD COLUMN empreinte TEXT NOT NULL DEFAULT ''")
+            for table, column in (("executions", "empreinte"), ("courriers", "export")):
+                columns = {row[1] for row in con.execute(f"PRAGMA table_info({table})")}
+                if column not in columns:  # a journal from an earlier version
+                    con.execute(
+                        f"ALTER TABLE {table} ADD COLUMN {column} TEXT NOT NULL DEFAULT ''"
+                    )
             con.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise _locked(self.path, exc) from exc
@@ -194,18 +210,21 @@ class JournalWriter:
         caller can remove the ones this run does not write again.
         """
         assert self.con is not None, "begin() first"
-        con, day = self.con, run_date.isoformat()
-        clients = [(k, day) for k in set(client_keys)]
+        con, day, source = self.con, run_date.isoformat(), export_key(export)
+        clients = [(k, day, source) for k in set(client_keys)]
         previous = [
             row[0]
-            for key, d in clients
+            for key, d, src in clients
             for row in con.execute(
-                "SELECT fichier FROM courriers WHERE cle_client = ? AND date = ?", (key, d)
+                "SELECT fichier FROM courriers WHERE cle_client = ? AND date = ? AND export = ?",
+                (key, d, src),
             )
         ]
         con.executemany("DELETE FROM relances WHERE cle_facture = ? AND date = ?",
                         [(k, day) for k in set(invoice_keys)])  # fmt: skip
-        con.executemany("DELETE FROM courriers WHERE cle_client = ? AND date = ?", clients)
+        con.executemany(
+            "DELETE FROM courriers WHERE cle_client = ? AND date = ? AND export = ?", clients
+        )
         con.executemany(
             "INSERT OR REPLACE INTO relances (cle_facture, cle_client, numero_facture, "
             "client, niveau, date, courrier, reste_du) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -213,8 +232,8 @@ class JournalWriter:
         )
         con.executemany(
             "INSERT OR REPLACE INTO courriers (cle_client, client, niveau, date, fichier, "
-            "factures, total) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(c[0], c[1], c[2], day, c[3], c[4], c[5]) for c in letters],
+            "factures, total, export) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [(c[0], c[1], c[2], day, c[3], c[4], c[5], source) for c in letters],
         )
         cur = con.execute(
             "INSERT INTO executions (horodatage, date, export, factures, courriers, erreurs) "

@@ -36,6 +36,7 @@ from .history import merge_history
 from .journal import (
     JournalWriter,
     check_journal,
+    export_key,
     fingerprint,
     load_history,
     load_letters,
@@ -106,7 +107,9 @@ def classify_export(
     ``letters_sent`` (cle_client, date) are the journal's letters: the minimum interval
     counts from the last one even when its invoices have left the export.
     """
-    invoices = merge_history(read.invoices, journal, run_date, letters_sent)
+    invoices = merge_history(
+        read.invoices, journal, run_date, letters_sent, export_key(read.source)
+    )
     cal = calendar_for(
         settings.subdivision,
         run_date,

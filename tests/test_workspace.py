@@ -360,3 +360,21 @@ def test_last_weeks_export_left_in_the_folder_is_not_run_again(tmp_path, monkeyp
     result = run_cli("run", folder, "--date", "2026-11-30")
     assert result.exit_code == 0, result.output
     assert "ignoré" not in result.output
+
+
+def test_two_exports_of_one_folder_write_once_to_a_shared_client(tmp_path, monkeypatch):
+    from datetime import date
+
+    from conftest import invoice, run_cli, status_column, write_xlsx
+
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "a_traiter"
+    write_xlsx(folder / "etablissement A.xlsx", [invoice("A1", date(2026, 9, 1))])
+    b = write_xlsx(folder / "etablissement B.xlsx", [invoice("B1", date(2026, 9, 1))])
+    for _ in range(2):  # and a same-day re-run changes nothing
+        result = run_cli("run", folder, "--date", "2026-11-23")
+        assert result.exit_code == 0, result.output
+        out = folder / "courriers"  # no settings file: beside the exports
+        letters = sorted(p.relative_to(out) for p in out.rglob("*.docx"))
+        assert [str(p.parent) for p in letters] == ["2026-11-23/etablissement A"]
+        assert "dernier courrier au client le 23/11/2026" in status_column(b)["B1"]
