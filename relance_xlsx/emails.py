@@ -93,7 +93,7 @@ def parse_addresses(text: str) -> tuple[list[Address], list[str]]:
 
 
 def _numbers(letter: PlannedLetter) -> list[str]:
-    return [_one_line(x.numero) for x in letter.lignes if not (x.avoir or x.reste_du < 0)]
+    return [_one_line(n) for n in letter.numeros]
 
 
 def subject(letter: PlannedLetter, settings: Settings) -> str:

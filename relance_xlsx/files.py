@@ -1,16 +1,40 @@
-"""Writing the tool's own output files atomically: a reader never sees half a file.
+"""Files at the edges: what a workbook file is, whether it can be written, and writing
+the tool's own outputs atomically (a reader never sees half a file).
 
-A plain temporary name beside the target (not ``mkstemp``, which would make the file
-private to its owner on a shared folder), then ``os.replace`` in one step.
+Atomic writes use a plain temporary name beside the target (not ``mkstemp``, which would
+make the file private to its owner on a shared folder), then ``os.replace`` in one step.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+# A password-protected xlsx is an OLE compound file holding an "EncryptedPackage" stream.
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED_MARKERS = ("EncryptedPackage".encode("utf-16-le"), b"EncryptedPackage")
+WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+
+
+def is_encrypted_workbook(data: bytes) -> bool:
+    """An OLE file with an encrypted package: a workbook saved with a password."""
+    return data[: len(OLE_MAGIC)] == OLE_MAGIC and any(m in data for m in _ENCRYPTED_MARKERS)
+
+
+def is_writable(path: Path) -> bool:
+    """Writable for the user: the permission bits too, because os.access is always true for
+    root (folders on Windows have no meaningful write bit, only os.access counts there)."""
+    path = Path(path)
+    folder = path.is_dir()
+    if not os.access(path, os.W_OK | (os.X_OK if folder else 0)):
+        return False
+    if folder and os.name == "nt":
+        return True
+    return bool(path.stat().st_mode & WRITE_BITS)
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import RelanceError
+from .files import is_writable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS relances (
@@ -90,22 +91,15 @@ def load_history(path: Path) -> pd.DataFrame:
 
 
 def check_journal(path: Path) -> None:
-    """Fail early (before anything is written) if the journal cannot be written later."""
+    """Fail early (before anything is written) if the journal cannot be written later.
+    A damaged journal is found by ``load_history``, which every run calls before writing."""
     target = path if path.exists() else path.parent
-    if path.exists():
-        load_history(path)
-    if target.exists() and not _writable(target):
+    if target.exists() and not is_writable(target):
         raise RelanceError(
             f"Le journal des relances « {path} » est en lecture seule.\n"
             "Retirez la lecture seule (clic droit > Propriétés) ou indiquez un autre fichier "
             "avec --journal."
         )
-
-
-def _writable(path: Path) -> bool:
-    import os
-
-    return bool(path.stat().st_mode & 0o222) and os.access(path, os.W_OK)
 
 
 def load_letters(path: Path) -> pd.DataFrame:

@@ -1090,12 +1090,6 @@ def clean_text(value: Any, multiline: bool = False) -> str:
     return " ".join(part.strip() for part in text.split("\n") if part.strip()).strip()
 
 
-def _numbers(lines: Sequence[LetterLine]) -> list[str]:
-    """Invoice numbers for the subject line, once each (instalments share a number)."""
-    numbers = [clean_text(x.numero) for x in lines if not (x.avoir or x.reste_du < 0)]
-    return list(dict.fromkeys(numbers))
-
-
 def _invoice_phrase(numbers: Sequence[str], limit: int = 6) -> str:
     """``facture n° A`` / ``factures n° A et B`` / ``12 factures (n° A, B, C, D, E…)``."""
     if not numbers:
@@ -1151,7 +1145,7 @@ def letter_context(
             "indemnite": clean_text(extra.get("indemnite", "")),
             "avoir": credit,
         })
-    numbers = _numbers(letter.lignes)
+    numbers = [clean_text(n) for n in letter.numeros]
     context: dict[str, Any] = {
         "societe": societe,
         "client": client,

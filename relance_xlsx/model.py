@@ -118,6 +118,13 @@ class PlannedLetter:
         return LEVEL_STATE[self.niveau].value
 
     @property
+    def numeros(self) -> tuple[str, ...]:
+        """The invoice numbers it chases (not its credit notes), once each: instalments of
+        one invoice share a number."""
+        numbers = (x.numero for x in self.lignes if not (x.avoir or x.reste_du < 0))
+        return tuple(dict.fromkeys(numbers))
+
+    @property
     def solde(self) -> Decimal:
         return sum((x.reste_du for x in self.lignes), Decimal("0"))
 

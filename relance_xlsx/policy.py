@@ -198,7 +198,7 @@ def _status_texts(
     run_date: date,
     blocked: np.ndarray,
     sent: np.ndarray,
-    waiting: np.ndarray,
+    held: np.ndarray,
 ) -> list[str]:
     """The status column: a state word, " – " and the detail users need."""
     run_text = format_date_short(run_date)
@@ -206,10 +206,10 @@ def _status_texts(
     cols = zip(
         df["etat"], df["erreur"], df["reste_du"], df["date_echeance"], df["niveau"],
         df["date_niveau"], df["prochaine_etape"], df["date_prochaine_etape"], blocked, sent,
-        waiting, df["dans_courrier"], df["niveau_courrier"],
+        held, df["dans_courrier"], df["niveau_courrier"],
         strict=True,
     )  # fmt: skip
-    for (etat, erreur, rest, due, lvl, lvl_date, nxt, nxt_date, why, is_sent, is_waiting,
+    for (etat, erreur, rest, due, lvl, lvl_date, nxt, nxt_date, why, is_sent, is_held,
          listed, letter_lvl) in cols:  # fmt: skip
         if etat == Etat.ERREUR:
             detail = erreur
@@ -229,7 +229,7 @@ def _status_texts(
             detail = f"{run_text}{SEP}{nxt} le {format_date_short(nxt_date)}"
         else:  # En attente
             detail = f"{nxt} le {format_date_short(nxt_date)}"
-            if is_waiting and why:
+            if is_held and why:
                 detail = f"{nxt} en suspens : {why}"
             if lvl > 0 and not pd.isna(lvl_date):
                 detail += f" ({STEP_NAME[int(lvl)]} du {format_date_short(lvl_date)})"

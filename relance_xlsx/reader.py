@@ -22,6 +22,7 @@ import pandas as pd
 
 from .config import CANONICAL_FIELDS, Settings
 from .errors import InputError
+from .files import OLE_MAGIC, is_encrypted_workbook
 from .parsing import (
     clean_text,
     is_blank,
@@ -37,7 +38,6 @@ from .parsing import (
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt"}
 HEADER_SCAN_ROWS = 100
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # encrypted xlsx are OLE containers
 
 REQUIRED = ("numero_facture", "client", "date_echeance")
 
@@ -185,7 +185,7 @@ def _sheets(path: Path) -> tuple[str, dict[str, list[list[object]]]]:
             "Refaites l'export depuis votre logiciel comptable, puis relancez."
         )
     suffix = path.suffix.lower()
-    if data[:8] == OLE_MAGIC and "EncryptedPackage".encode("utf-16-le") in data:
+    if is_encrypted_workbook(data):
         raise InputError(
             f"Le classeur « {path.name} » est protégé par un mot de passe.\n"
             "Ouvrez-le dans Excel, enregistrez une copie sans mot de passe "
@@ -491,11 +491,6 @@ def _get(values: Sequence[object], index: int | None) -> object:
     return values[index]
 
 
-def client_key(code: str, name: str) -> str:
-    """The client key: its account code when present, else its normalised name."""
-    return f"code:{code.strip().upper()}" if code.strip() else f"nom:{normalise(name)}"
-
-
 def _postcode(value: object) -> str:
     text = clean_text(value)
     if text.isdigit() and len(text) == 4:
@@ -681,16 +676,12 @@ def _shared_code_warnings(df: pd.DataFrame) -> list[str]:
 
 
 def _frame(records: list[dict[str, object]]) -> pd.DataFrame:
-    cols = {
-        "ligne": [r["ligne"] for r in records],
-    }
     df = pd.DataFrame(records, columns=[
         "ligne", "numero_facture", "client", "code_client", "date_facture", "date_echeance",
         "montant_ttc", "montant_regle", "reste_du", "email", "telephone", "adresse",
         "code_postal", "ville", "contact", "litige", "particulier", "niveau_export",
         "date_relance_export", "erreur",
     ])  # fmt: skip
-    del cols
     for c in ("date_facture", "date_echeance", "date_relance_export"):
         df[c] = pd.to_datetime(df[c], errors="coerce").astype("datetime64[ns]")
     for c in ("montant_ttc", "montant_regle", "reste_du"):

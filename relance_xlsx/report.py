@@ -7,13 +7,13 @@ the report workbook (report_xlsx.py), so both always name the same clients.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import pandas as pd
 
 from .formatting import format_date_short, format_eur
 from .model import ETATS, LEVEL_STATE, PlannedLetter, RunResult
+from .planning import client_details
 
 MAX_ERRORS_SHOWN = 20
 MAX_NAMES_SHOWN = 5
@@ -41,33 +41,6 @@ def to_hand_over(invoices: pd.DataFrame) -> pd.DataFrame:
     if invoices.empty:
         return invoices
     return invoices[invoices["etat"] == "Contentieux"]
-
-
-CONTACT_FIELDS = ("client", "code_client", "contact", "telephone", "email", "adresse",
-                  "code_postal", "ville")  # fmt: skip
-
-
-def client_details(invoices: pd.DataFrame, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """Per client key: the first non-empty value of each contact field, and the consumer flag.
-
-    Contact details vary between an export's rows (one row has the phone, another not); one
-    grouped pass keeps a 20,000-row report fast.
-    """
-    keys = set(keys)
-    if invoices.empty or not keys:
-        return {}
-    sub = invoices.loc[invoices["cle_client"].isin(keys)]
-    texts = sub[list(CONTACT_FIELDS)].astype(object).where(sub[list(CONTACT_FIELDS)].notna(), "")
-    texts = texts.apply(lambda col: col.map(lambda v: str(v).strip())).replace("", None)
-    texts["cle_client"] = sub["cle_client"]
-    first = texts.groupby("cle_client", sort=False).first()
-    consumer = sub.groupby("cle_client", sort=False)["particulier"].any()
-    out: dict[str, dict[str, Any]] = {}
-    for key, values in first.iterrows():
-        details = {k: ("" if v is None or v != v else str(v)) for k, v in values.items()}
-        details["particulier"] = bool(consumer.get(key, False))
-        out[str(key)] = details
-    return out
 
 
 def _names(names: Sequence[str]) -> str:

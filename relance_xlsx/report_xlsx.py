@@ -44,7 +44,8 @@ from .config import Settings
 from .files import atomic_target
 from .formatting import as_date, format_date_short, to_decimal
 from .model import ETATS, LEVEL_STATE, Etat, LetterLine, PlannedLetter, RunResult
-from .report import OVERDUE, client_details, state_table, to_call, to_hand_over
+from .planning import client_details
+from .report import OVERDUE, state_table, to_call, to_hand_over
 
 SHEETS = ("Synthèse", "Courriers", "À appeler", "Contentieux", "Erreurs")
 # States charted on the summary sheet: the money still to collect (no paid, credit, error).

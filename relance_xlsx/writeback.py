@@ -17,7 +17,6 @@ import os
 import posixpath
 import re
 import shutil
-import stat
 import unicodedata
 import zipfile
 import zlib
@@ -34,6 +33,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from relance_xlsx.errors import InputError, RelanceError, WorkbookLockedError
+from relance_xlsx.files import OLE_MAGIC, is_encrypted_workbook, is_writable
 
 __all__ = [
     "WriteBackResult",
@@ -48,12 +48,9 @@ __all__ = [
 INPLACE_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 MAX_COLUMN = 16384  # XFD
 MAX_ROW = 1_048_576
-_WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 MAX_CELL_CHARS = 32_767  # Excel refuses longer cell texts
 STATUS_COLUMN_WIDTH = 48.0
 
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-_ENCRYPTED_MARKERS = ("EncryptedPackage".encode("utf-16-le"), b"EncryptedPackage")
 
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
 _XML_SPACE = f"{{{_XML_NS}}}space"
@@ -174,11 +171,10 @@ def _check_not_locked(path: Path) -> None:
             f"supprimez-le puis relancez."
         )
     try:
-        # Permission bits, because os.access is always true for root.
-        mode = path.stat().st_mode
+        writable = is_writable(path)
     except OSError as exc:
         raise InputError(f"Impossible de lire le fichier « {path} » : {exc.strerror}.") from exc
-    if not mode & _WRITE_BITS or not os.access(path, os.W_OK):
+    if not writable:
         raise WorkbookLockedError(
             f"Le classeur « {path.name} » (dossier « {path.parent} ») est en lecture seule. "
             f"Décochez « Lecture seule » dans ses propriétés (clic droit > Propriétés), "
@@ -198,11 +194,7 @@ def _check_not_locked(path: Path) -> None:
 def _check_folder_writable(path: Path) -> None:
     """The temporary file and the atomic replace need a writable folder."""
     folder = path.parent
-    writable = os.access(folder, os.W_OK | os.X_OK)
-    if writable and os.name != "nt":
-        # os.access is always true for root; the permission bits still say what the user meant.
-        writable = bool(folder.stat().st_mode & _WRITE_BITS)
-    if not writable:
+    if not is_writable(folder):
         raise WorkbookLockedError(
             f"Le dossier « {folder} » n'est pas accessible en écriture : impossible d'y écrire "
             f"« {path.name} ». Copiez le fichier dans un dossier où vous pouvez écrire "
@@ -220,7 +212,7 @@ def _check_not_encrypted(path: Path) -> None:
             data = magic + fh.read()
     except OSError as exc:
         raise InputError(f"Impossible de lire le fichier « {path} » : {exc.strerror}.") from exc
-    if any(marker in data for marker in _ENCRYPTED_MARKERS):
+    if is_encrypted_workbook(data):
         raise InputError(
             f"Le classeur « {path.name} » (dossier « {path.parent} ») est protégé par un mot de "
             f"passe et ne peut pas être lu. Ouvrez-le dans Excel, enregistrez une copie sans mot "
