@@ -206,15 +206,21 @@ def write_drafts(
     settings: Settings,
     pdfs: Sequence[Path | None] = (),
     rates: RateTable | None = None,
+    amounts: Sequence[LetterAmounts] = (),
 ) -> DraftResult:
-    """``<letter>.eml`` beside each letter whose client has an e-mail address."""
-    rates = rates or load_rate_table(settings.taux_bce)
-    business_day = default_business_day(settings.subdivision)  # built once, not per letter
+    """``<letter>.eml`` beside each letter whose client has an e-mail address.
+
+    ``amounts`` (aligned with ``letters``) are the pipeline's; computed here when absent.
+    """
+    if len(amounts) != len(letters):
+        rates = rates or load_rate_table(settings.taux_bce)
+        business_day = default_business_day(settings.subdivision)  # once, not per letter
+        amounts = [letter_amounts(x, settings, rates, business_day) for x in letters]
     pdfs = list(pdfs) + [None] * (len(files) - len(pdfs))
     written: list[Path | None] = []
     warnings: list[str] = []
     without: list[str] = []
-    for letter, file, pdf in zip(letters, files, pdfs, strict=True):
+    for letter, file, pdf, letter_sums in zip(letters, files, pdfs, amounts, strict=True):
         good, bad = parse_addresses(letter.email)
         if bad:
             warnings.append(
@@ -227,9 +233,8 @@ def write_drafts(
             if not bad:
                 without.append(_one_line(letter.client))
             continue
-        amounts = letter_amounts(letter, settings, rates, business_day)
         attachments = [file] + ([pdf] if pdf else [])
-        msg = build_draft(letter, settings, attachments, amounts)
+        msg = build_draft(letter, settings, attachments, letter_sums)
         target = file.with_suffix(".eml")
         write_bytes_atomic(target, msg.as_bytes(policy=SMTP))
         written.append(target)

@@ -1345,7 +1345,7 @@ def _write_atomic(target: Path, data: bytes, index: int = 0) -> None:
 
 
 def _render_chunk(
-    items: Sequence[tuple[int, PlannedLetter, str]],
+    items: Sequence[tuple[int, PlannedLetter, str, LetterAmounts | None]],
     out_dir: str,
     stamp: tuple[int, int],
     tools: _RunTools | None = None,
@@ -1353,9 +1353,9 @@ def _render_chunk(
     """Render and write some letters; returns (index, path, amount warnings) for each."""
     tools = tools or _WORKER["tools"]
     done = []
-    for index, letter, filename in items:
-        amounts = letter_amounts(letter, tools.settings, tools.table,
-                                 is_business_day=tools.business_day)
+    for index, letter, filename, given in items:
+        amounts = given or letter_amounts(letter, tools.settings, tools.table,
+                                          is_business_day=tools.business_day)
         context = letter_context(letter, tools.settings, amounts)
         try:
             data = tools.templates[letter.niveau].render(context, stamp)
@@ -1383,8 +1383,11 @@ def render_letters(
     out_dir: Path,
     *,
     jobs: int | None = None,
+    amounts: Sequence[LetterAmounts] = (),
 ) -> RenderResult:
     """Write one .docx per letter into ``out_dir``, in the order of ``letters``.
+
+    ``amounts`` (aligned with ``letters``) are the pipeline's; computed here when absent.
 
     The templates of the tiers used are checked first: on any problem a ``TemplateError``
     lists them all and nothing is written.
@@ -1396,7 +1399,8 @@ def render_letters(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     names = letter_filenames(letters)
-    items = [(i, letter, names[i]) for i, letter in enumerate(letters)]
+    given = list(amounts) if len(amounts) == len(letters) else [None] * len(letters)
+    items = [(i, letter, names[i], given[i]) for i, letter in enumerate(letters)]
     # the letter date, not the clock: a same-date re-run writes byte-identical files
     stamp = _dos_stamp(datetime.combine(letters[0].date, datetime.min.time()))
     jobs = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
@@ -1416,7 +1420,7 @@ def render_letters(
 
 
 def _render_parallel(
-    items: list[tuple[int, PlannedLetter, str]],
+    items: list[tuple[int, PlannedLetter, str, LetterAmounts | None]],
     settings: Settings,
     paths: dict[int, Path],
     out_dir: Path,

@@ -146,3 +146,6 @@ class RunResult:
     out_dir: Path | None = None
     summary_file: Path | None = None
     extra: dict = field(default_factory=dict)
+    # the late-payment amounts of each letter (amounts.LetterAmounts), aligned with letters:
+    # computed once by the pipeline, then printed, mailed and reported
+    amounts: tuple = ()

@@ -172,10 +172,9 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
     warnings = list(read.warnings)
     rates = load_rate_table(settings.taux_bce)
     business_day = default_business_day(settings.subdivision)  # once, not per letter
-    for letter in planned:
-        for w in letter_amounts(letter, settings, rates, business_day).warnings:
-            if w not in warnings:
-                warnings.append(w)
+    amounts = tuple(letter_amounts(x, settings, rates, business_day) for x in planned)
+    for a in amounts:
+        warnings.extend(w for w in a.warnings if w not in warnings)
 
     extra = {
         "header_row": read.header_row,
@@ -193,6 +192,7 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
         warnings=tuple(warnings),
         dry_run=options.dry_run,
         extra=extra,
+        amounts=amounts,
     )
     if options.dry_run:
         return result
@@ -233,7 +233,7 @@ def _write(
         progress.step("courriers")
         if result.letters:
             rendered = letters_mod.render_letters(
-                result.letters, settings, staging, jobs=options.jobs
+                result.letters, settings, staging, jobs=options.jobs, amounts=result.amounts
             )
             files = list(rendered.files)
             warnings.extend(w for w in rendered.warnings if w not in warnings)
@@ -399,7 +399,8 @@ def _extras(
         from .emails import write_drafts
 
         try:
-            drafts = write_drafts(result.letters, files, settings, pdfs)
+            drafts = write_drafts(result.letters, files, settings, pdfs,
+                                  amounts=result.amounts)  # fmt: skip
             extra["emails"] = tuple(p for p in drafts.files if p is not None)
             warnings += [w for w in drafts.warnings if w not in warnings]
         except Exception as exc:  # noqa: BLE001 - the workbook is written: warn, go on

@@ -97,12 +97,14 @@ def letter_rows(
     result: RunResult, settings: Settings, rates: RateTable | None = None
 ) -> list[list[Any]]:
     """Courriers: one row per letter of the run, in the order of the letters."""
-    rates = rates or load_rate_table(settings.taux_bce)
-    business_day = default_business_day(settings.subdivision)  # built once, not per letter
+    sums = result.amounts
+    if len(sums) != len(result.letters):  # a RunResult built without the pipeline
+        rates = rates or load_rate_table(settings.taux_bce)
+        business_day = default_business_day(settings.subdivision)  # once, not per letter
+        sums = tuple(letter_amounts(x, settings, rates, business_day) for x in result.letters)
     files = list(result.letter_files) + [None] * (len(result.letters) - len(result.letter_files))
     rows = []
-    for letter, file in zip(result.letters, files, strict=True):
-        amounts = letter_amounts(letter, settings, rates, business_day)
+    for letter, file, amounts in zip(result.letters, files, sums, strict=True):
         invoices = [x.numero for x in letter.lignes]
         rows.append([
             letter.client, letter.code_client, letter.tier_name,
