@@ -173,7 +173,7 @@ JINJA_NAMES = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespa
 
 # --- problems and results ------------------------------------------------------------------
 
-TODO = (
+WHAT_TO_DO = (
     "Ouvrez le modèle dans Word, corrigez la balise (voir VARIABLES.md, à côté des modèles "
     "fournis, ou la commande « relance-xlsx modeles --variables »), enregistrez, puis relancez."
 )
@@ -979,7 +979,7 @@ def require_templates(
             f"{count} problème{'s' if count > 1 else ''} dans les modèles de courriers ; aucun "
             "courrier n'a été écrit.\n\n"
             + "\n\n".join(str(p) for p in problems)
-            + "\n\n" + TODO
+            + "\n\n" + WHAT_TO_DO
         )
     return paths, warnings
 
