@@ -51,7 +51,8 @@ from .formatting import (
     format_rate,
     to_decimal,
 )
-from .model import TIER_KEY, LetterLine, PlannedLetter
+from .model import LetterLine, PlannedLetter
+from .tiers import LAST_LETTER_LEVEL, tier
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -375,7 +376,7 @@ def letter_amounts(
     total_du = sum((to_decimal(x.reste_du) for x in letter.lignes), ZERO)
     total_interets = sum((x.interets for x in lines), ZERO)
     total_indemnites = sum((x.indemnite for x in lines), ZERO)
-    shown = not particulier and TIER_KEY[letter.niveau] in montants.afficher_penalites
+    shown = not particulier and tier(letter.niveau).key in montants.afficher_penalites
     total_reclame = total_du + total_interets + total_indemnites if shown else total_du
 
     if particulier:
@@ -399,7 +400,7 @@ def letter_amounts(
             )
 
     date_limite = None
-    if letter.niveau == 3:
+    if letter.niveau == LAST_LETTER_LEVEL:
         check = is_business_day or default_business_day(settings.subdivision)
         date_limite = deadline(letter.date, montants.delai_mise_en_demeure, check)
 

@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import SettingsError
+from .tiers import LETTER_KEYS
 
 SETTINGS_FILENAME = "relance.toml"
 JOURNAL_FILENAME = "journal_relances.sqlite"
@@ -41,7 +42,6 @@ CANONICAL_FIELDS = (
     "date_derniere_relance",
 )
 
-TIER_KEYS = ("relance_1", "relance_2", "mise_en_demeure")
 
 
 @dataclass(frozen=True)
@@ -157,9 +157,9 @@ def _subdivision(v: Any) -> str | None:
 def _tiers(v: Any) -> str | None:
     if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
         return 'une liste est attendue, ex. : ["relance_2", "mise_en_demeure"]'
-    bad = [x for x in v if x not in TIER_KEYS]
+    bad = [x for x in v if x not in LETTER_KEYS]
     if bad:
-        return f"« {bad[0]} » n'est pas un niveau ; niveaux possibles : {', '.join(TIER_KEYS)}"
+        return f"« {bad[0]} » n'est pas un niveau ; niveaux possibles : {', '.join(LETTER_KEYS)}"
     return None
 
 

@@ -29,13 +29,9 @@ from .config import Settings
 from .files import write_bytes_atomic
 from .formatting import format_date_long, format_eur
 from .model import PlannedLetter
+from .tiers import tier
 
 DOCX_TYPE = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
-SUBJECT = {
-    1: "Rappel de paiement",
-    2: "Deuxième relance",
-    3: "Mise en demeure de payer",
-}
 MAX_NUMBERS_IN_SUBJECT = 4
 _ADDRESS = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -107,7 +103,7 @@ def subject(letter: PlannedLetter, settings: Settings) -> str:
         what = f"factures n° {', '.join(numbers)}"
     else:
         what = f"{len(numbers)} factures (n° {', '.join(numbers[:3])}…)"
-    parts = [SUBJECT[letter.niveau], what]
+    parts = [tier(letter.niveau).subject, what]
     if settings.societe.nom and settings.societe.nom != "Votre société":
         parts.append(_one_line(settings.societe.nom))
     return " – ".join(parts)
@@ -116,7 +112,7 @@ def subject(letter: PlannedLetter, settings: Settings) -> str:
 def body(letter: PlannedLetter, settings: Settings, amounts: LetterAmounts) -> str:
     """A short French text, its tone set by the tier; the letter attached says the rest."""
     soc = settings.societe
-    formal = letter.niveau == 3 or not _one_line(letter.contact)
+    formal = tier(letter.niveau).formal or not _one_line(letter.contact)
     greeting = "Madame, Monsieur," if formal else f"Bonjour {_one_line(letter.contact)},"
     numbers = _numbers(letter)
     single = len(numbers) == 1

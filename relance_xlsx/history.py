@@ -15,8 +15,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from .tiers import tier_by_step
+
 _DATE = r"(\d{2}/\d{2}/\d{4})"
-_LEVELS = {"relance 1": 1, "relance 2": 2, "mise en demeure": 3}
 _STATUS_SENT = re.compile(rf"^\s*(relance 1|relance 2|mise en demeure)\s*[–—-]\s*{_DATE}", re.I)
 _STATUS_LEGAL = re.compile(rf"^\s*contentieux\b.*?{_DATE}", re.I)
 _STATUS_WAITING = re.compile(
@@ -31,7 +32,7 @@ def parse_status(text: str) -> tuple[int, date] | None:
     for pattern in (_STATUS_SENT, _STATUS_WAITING):
         m = pattern.match(text)
         if m:
-            return _LEVELS[m.group(1).lower()], _dmy(m.group(2))
+            return tier_by_step(m.group(1)).level, _dmy(m.group(2))
     m = _STATUS_LEGAL.match(text)
     if m:
         return 3, _dmy(m.group(1))

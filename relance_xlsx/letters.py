@@ -49,7 +49,9 @@ from .config import Settings, Societe
 from .errors import RelanceError, TemplateError
 from .files import write_bytes_atomic
 from .formatting import format_date_long, format_date_short, format_eur
-from .model import LEVEL_STATE, TEMPLATE_FILE, TIER_KEY, LetterLine, PlannedLetter
+from .model import LetterLine, PlannedLetter
+from .tiers import LETTER_KEYS
+from .tiers import tier as tier_of
 
 # --- the variables, as data ----------------------------------------------------------------
 
@@ -225,7 +227,7 @@ def default_templates_dir() -> Path:
     package = Path(__file__).resolve().parent
     candidates += [package / "templates_word", package.parent / "templates_word"]
     for folder in candidates:
-        if (folder / TEMPLATE_FILE[1]).is_file():
+        if (folder / tier_of(1).template).is_file():
             return folder
     return package.parent / "templates_word"
 
@@ -266,7 +268,7 @@ def _locate(
         )
         return paths, warnings, problems
     for tier in sorted(set(tiers)):
-        filename = TEMPLATE_FILE[tier]
+        filename = tier_of(tier).template
         found = _find_in_folder(Path(folder), filename) if folder is not None else None
         if found is None and folder is not None:
             stem = Path(filename).stem
@@ -280,7 +282,7 @@ def _locate(
             )
             warnings.append(
                 f"Modèle « {filename} » absent du dossier {folder}{hint} : le modèle fourni "
-                f"est utilisé pour les courriers « {LEVEL_STATE[tier].value} »."
+                f"est utilisé pour les courriers « {tier_of(tier).label} »."
             )
         if found is None:
             found = default / filename
@@ -1101,7 +1103,6 @@ def _invoice_phrase(numbers: Sequence[str], limit: int = 6) -> str:
     return f"{len(numbers)}{NBSP}factures (n°{NBSP}{', '.join(numbers[:3])}…)"
 
 
-OBJET_PREFIX = {1: "Rappel de paiement", 2: "Deuxième relance", 3: "Mise en demeure de payer"}
 
 
 def letter_context(
@@ -1151,9 +1152,9 @@ def letter_context(
         "client": client,
         "lieu": societe["ville"],
         "date_courrier": format_date_long(letter.date),
-        "niveau": LEVEL_STATE[letter.niveau].value,
+        "niveau": tier_of(letter.niveau).label,
         "numero_relance": letter.niveau,
-        "objet": f"{OBJET_PREFIX[letter.niveau]} – {_invoice_phrase(numbers)}",
+        "objet": f"{tier_of(letter.niveau).subject} – {_invoice_phrase(numbers)}",
         "numeros_factures": ", ".join(numbers),
         "nombre_factures": len(numbers),
         "date_courrier_precedent": format_date_long(letter.date_precedent),
@@ -1207,7 +1208,7 @@ def sample_contexts(tier: int) -> list[dict[str, Any]]:
     filled, the same with penalties shown or hidden against the default, consumer with
     empty settings."""
     full = Settings(societe=SAMPLE_SOCIETE)
-    flipped = () if TIER_KEY[tier] in full.montants.afficher_penalites else tuple(TIER_KEY.values())
+    flipped = () if tier_of(tier).key in full.montants.afficher_penalites else LETTER_KEYS
     toggled = dataclasses.replace(
         full, montants=dataclasses.replace(full.montants, afficher_penalites=flipped)
     )
@@ -1255,7 +1256,7 @@ def safe_filename_part(text: str, fallback: str = "Client") -> str:
 
 def letter_filename(client: str, tier: int, day: date, suffix: str = "") -> str:
     """``"Dupont & Fils (SAS) – Relance 2 – 2026-11-23.docx"``, at most 120 characters."""
-    tail = f" – {LEVEL_STATE[tier].value} – {day.isoformat()}.docx"
+    tail = f" – {tier_of(tier).label} – {day.isoformat()}.docx"
     room = MAX_FILENAME - len(tail) - len(suffix)
     name = safe_filename_part(client)
     if len(name) > room:

@@ -9,37 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from enum import StrEnum
 from pathlib import Path
 
 import pandas as pd
 
+from .tiers import ETATS, SEP, Etat, tier
 
-class Etat(StrEnum):
-    """The first word of every status value: users filter on these in Excel."""
-
-    PAYEE = "Payée"
-    AVOIR = "Avoir"
-    NON_ECHUE = "Non échue"
-    LITIGE = "Litige"
-    EN_ATTENTE = "En attente"
-    RELANCE_1 = "Relance 1"
-    RELANCE_2 = "Relance 2"
-    MISE_EN_DEMEURE = "Mise en demeure"
-    CONTENTIEUX = "Contentieux"
-    ERREUR = "Erreur"
-
-
-ETATS = tuple(Etat)
-SEP = " – "  # en dash between the status word and its detail
-
-# level (reminders already sent) -> the state word of that level
-LEVEL_STATE = {1: Etat.RELANCE_1, 2: Etat.RELANCE_2, 3: Etat.MISE_EN_DEMEURE}
-# level -> lower-case step name used in details ("relance 2 le 07/12/2026")
-STEP_NAME = {1: "relance 1", 2: "relance 2", 3: "mise en demeure", 4: "contentieux"}
-# level -> template file name and settings key
-TIER_KEY = {1: "relance_1", 2: "relance_2", 3: "mise_en_demeure"}
-TEMPLATE_FILE = {lvl: f"{key}.docx" for lvl, key in TIER_KEY.items()}
+# The status words and the tiers live in tiers.py; re-exported for callers of model.
+__all__ = ["ETATS", "SEP", "Etat", "LetterLine", "PlannedLetter", "RunResult"]
 
 # Columns of the invoices DataFrame after reading (reader.py) ...
 INVOICE_COLUMNS = (
@@ -115,7 +92,7 @@ class PlannedLetter:
 
     @property
     def tier_name(self) -> str:
-        return LEVEL_STATE[self.niveau].value
+        return tier(self.niveau).label
 
     @property
     def numeros(self) -> tuple[str, ...]:

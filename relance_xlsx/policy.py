@@ -18,7 +18,7 @@ import pandas as pd
 from .business_days import BusinessCalendar
 from .config import Settings
 from .formatting import format_date_short, format_eur
-from .model import LEVEL_STATE, SEP, STEP_NAME, Etat
+from .tiers import DELAY_KEYS, LAST_LETTER_LEVEL, LETTER_TIERS, SEP, Etat, tier
 
 PAID_TOLERANCE = 0.005
 
@@ -44,16 +44,13 @@ def classify(
     n = len(df)
     run = np.datetime64(run_date, "D")
     delais = settings.delais
-    delay_by_level = np.array(
-        [delais.relance_1, delais.relance_2, delais.mise_en_demeure, delais.contentieux],
-        dtype=np.int64,
-    )
+    delay_by_level = np.array([getattr(delais, key) for key in DELAY_KEYS], dtype=np.int64)
 
     err = (df["erreur"] != "").to_numpy()
     rest = df["reste_du"].to_numpy(dtype=float)
     ttc = df["montant_ttc"].to_numpy(dtype=float)
     due = df["date_echeance"].to_numpy(dtype="datetime64[D]")
-    level = df["niveau"].to_numpy(dtype=np.int64).clip(0, 3)
+    level = df["niveau"].to_numpy(dtype=np.int64).clip(0, LAST_LETTER_LEVEL)
     level_date = df["date_niveau"].to_numpy(dtype="datetime64[D]")
 
     avoir = ~err & ((np.nan_to_num(ttc) < -PAID_TOLERANCE) | (rest < -PAID_TOLERANCE))
@@ -66,8 +63,8 @@ def classify(
     ref = np.where(np.isnat(ref), run, ref)  # rows in error: any date, unused
     next_date = cal.add(ref, delay_by_level[level])
     step_due = overdue & (next_date <= run)
-    legal = step_due & (level >= 3)
-    candidate = step_due & (level < 3)
+    legal = step_due & (level >= LAST_LETTER_LEVEL)
+    candidate = step_due & (level < LAST_LETTER_LEVEL)
 
     known_due = np.where(np.isnat(due), run, due)
     late_days = np.where(overdue | dispute, (run - known_due).astype(int), 0)
@@ -98,16 +95,16 @@ def classify(
     etat[dispute] = Etat.LITIGE.value
     etat[not_due] = Etat.NON_ECHUE.value
     etat[legal] = Etat.CONTENTIEUX.value
-    for lvl, state in LEVEL_STATE.items():
-        etat[sent & (level + 1 == lvl)] = state.value
+    for t in LETTER_TIERS:
+        etat[sent & (level + 1 == t.level)] = t.label
     df["etat"] = etat
 
     after = df["niveau_apres"].to_numpy()
     after_date = np.where(sent, run, level_date)
     next_after = cal.add(np.where(np.isnat(after_date), run, after_date),
-                         delay_by_level[np.minimum(after, 3)])
+                         delay_by_level[np.minimum(after, LAST_LETTER_LEVEL)])
     upcoming = (overdue & ~legal) | not_due  # a next step to show in the plan
-    df["prochaine_etape"] = np.where(upcoming, [STEP_NAME[a + 1] for a in after], "")
+    df["prochaine_etape"] = np.where(upcoming, [tier(a + 1).step for a in after], "")
     df["date_prochaine_etape"] = pd.to_datetime(
         np.where(sent, next_after, np.where(upcoming, next_date, np.datetime64("NaT")))
     )
@@ -151,7 +148,8 @@ def _client_decisions(
         "reached": np.where(open_overdue, levels, 0),
         "net": np.where(open_overdue | avoir, np.nan_to_num(rest), 0.0),
         "last": last,
-        "notice": np.where(open_overdue & (levels >= 3), hist_date, np.datetime64("NaT")),
+        "notice": np.where(open_overdue & (levels >= LAST_LETTER_LEVEL), hist_date,
+                           np.datetime64("NaT")),
         "legal": legal,
     })  # fmt: skip
     grouped = frame.groupby("cle", sort=False).agg(
@@ -188,8 +186,8 @@ def _client_decisions(
                 f"dernier courrier au client le {_d(last_d)}, prochain possible le {_d(allowed)}",
             ))  # fmt: skip
         else:
-            tier = min(max(int(row["step"]), int(row["reached"])), 3)
-            decisions.append(ClientDecision(cle, tier, ""))
+            level = min(max(int(row["step"]), int(row["reached"])), LAST_LETTER_LEVEL)
+            decisions.append(ClientDecision(cle, level, ""))
     return decisions
 
 
@@ -232,7 +230,7 @@ def _status_texts(
             if is_held and why:
                 detail = f"{nxt} en suspens : {why}"
             if lvl > 0 and not pd.isna(lvl_date):
-                detail += f" ({STEP_NAME[int(lvl)]} du {format_date_short(lvl_date)})"
+                detail += f" ({tier(lvl).step} du {format_date_short(lvl_date)})"
             if listed and letter_lvl:
                 detail += f"{SEP}rappelée dans le courrier du {run_text}"
         out.append(f"{etat}{SEP}{detail}")

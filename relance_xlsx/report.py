@@ -12,12 +12,13 @@ from collections.abc import Sequence
 import pandas as pd
 
 from .formatting import format_date_short, format_eur
-from .model import ETATS, LEVEL_STATE, PlannedLetter, RunResult
+from .model import ETATS, PlannedLetter, RunResult
 from .planning import client_details
+from .tiers import LAST_LETTER_LEVEL, LETTER_TIERS, TIERS, Etat, tier
 
 MAX_ERRORS_SHOWN = 20
 MAX_NAMES_SHOWN = 5
-OVERDUE = ("En attente", "Relance 1", "Relance 2", "Mise en demeure", "Contentieux")
+OVERDUE = ("En attente", *(t.label for t in TIERS))
 
 
 def to_call(invoices: pd.DataFrame) -> pd.DataFrame:
@@ -30,17 +31,16 @@ def to_call(invoices: pd.DataFrame) -> pd.DataFrame:
     overdue = invoices["etat"].isin(OVERDUE)
     # a client under formal notice or handed over is the registered letter's or the
     # agency's business now, not a phone call's
-    noticed = invoices.loc[overdue & (invoices["niveau_apres"] >= 3), "cle_client"]
-    return invoices[
-        (invoices["niveau_apres"] == 2) & overdue & ~invoices["cle_client"].isin(set(noticed))
-    ]
+    noticed = invoices.loc[overdue & (invoices["niveau_apres"] >= LAST_LETTER_LEVEL), "cle_client"]
+    before_notice = invoices["niveau_apres"] == LAST_LETTER_LEVEL - 1
+    return invoices[before_notice & overdue & ~invoices["cle_client"].isin(set(noticed))]
 
 
 def to_hand_over(invoices: pd.DataFrame) -> pd.DataFrame:
     """Invoices past the last step: to hand to a collection agency."""
     if invoices.empty:
         return invoices
-    return invoices[invoices["etat"] == "Contentieux"]
+    return invoices[invoices["etat"] == Etat.CONTENTIEUX]
 
 
 def _names(names: Sequence[str]) -> str:
@@ -55,7 +55,7 @@ def todo_lines(result: RunResult) -> list[str]:
     lines = []
     letters = result.letters
     if letters:
-        registered = [x.client for x in letters if x.niveau == 3]
+        registered = [x.client for x in letters if tier(x.niveau).registered]
         line = f"  - poster {len(letters)} courrier(s)"
         if registered:
             line += f", dont {len(registered)} en recommandé avec AR ({_names(registered)})"
@@ -104,10 +104,10 @@ def letters_line(letters: Sequence[PlannedLetter]) -> str:
     if not letters:
         return "aucun"
     parts = []
-    for level, state in LEVEL_STATE.items():
-        n = sum(1 for x in letters if x.niveau == level)
+    for t in LETTER_TIERS:
+        n = sum(1 for x in letters if x.niveau == t.level)
         if n:
-            parts.append(f"{state.value} : {n}")
+            parts.append(f"{t.label} : {n}")
     return f"{len(letters)} ({', '.join(parts)})"
 
 

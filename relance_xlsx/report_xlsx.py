@@ -43,9 +43,10 @@ from .amounts import RateTable, default_business_day, letter_amounts, load_rate_
 from .config import Settings
 from .files import atomic_target
 from .formatting import as_date, format_date_short, to_decimal
-from .model import ETATS, LEVEL_STATE, Etat, LetterLine, PlannedLetter, RunResult
+from .model import ETATS, Etat, LetterLine, PlannedLetter, RunResult
 from .planning import client_details
 from .report import OVERDUE, state_table, to_call, to_hand_over
+from .tiers import LETTER_TIERS, is_formal_notice, tier
 
 SHEETS = ("Synthèse", "Courriers", "À appeler", "Contentieux", "Erreurs")
 # States charted on the summary sheet: the money still to collect (no paid, credit, error).
@@ -108,7 +109,7 @@ def letter_rows(
         invoices = [x.numero for x in letter.lignes]
         rows.append([
             letter.client, letter.code_client, letter.tier_name,
-            "Oui" if letter.niveau == 3 else "Non", letter.contact, letter.adresse,
+            "Oui" if tier(letter.niveau).registered else "Non", letter.contact, letter.adresse,
             letter.code_postal, letter.ville, ", ".join(invoices), len(invoices),
             float(amounts.total_du), float(amounts.total_reclame), letter.email,
             letter.telephone, Path(file).name if file else "",
@@ -220,7 +221,7 @@ def litigation_rows(
                 _text(r["numero_facture"]), as_date(r["date_facture"]),
                 as_date(r["date_echeance"]), _money(r["montant_ttc"]),
                 _money(r["montant_regle"]), rest, int(r["jours_retard"]),
-                as_date(r["date_niveau"]) if int(r["niveau"]) >= 3 else None,
+                as_date(r["date_niveau"]) if is_formal_notice(r["niveau"]) else None,
                 interest, indemnity, round(rest + interest + indemnity, 2),
                 "Particulier" if amounts.particulier else "Professionnel",
             ])  # fmt: skip
@@ -413,10 +414,10 @@ def _summary_sheet(
     row = total_row + 2
     _header(ws, row, ("Courriers produits", "Courriers", "Total réclamé"),
             kinds=("text", "int", "eur"))  # fmt: skip
-    for level, state in LEVEL_STATE.items():
+    for t in LETTER_TIERS:
         row += 1
-        mine = [r for r in letters if r[L_TIER] == state.value]
-        label = state.value + (" (recommandé AR)" if level == 3 else "")
+        mine = [r for r in letters if r[L_TIER] == t.label]
+        label = t.label + (" (recommandé AR)" if t.registered else "")
         put(ws, row, 1, label)
         put(ws, row, 2, len(mine), "int")
         put(ws, row, 3, round(sum(r[L_CLAIMED] for r in mine), 2), "eur")
