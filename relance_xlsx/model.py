@@ -10,13 +10,18 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .tiers import ETATS, SEP, Etat, tier
 
+if TYPE_CHECKING:
+    from .amounts import LetterAmounts
+
 # The status words and the tiers live in tiers.py; re-exported for callers of model.
-__all__ = ["ETATS", "SEP", "Etat", "LetterLine", "PlannedLetter", "RunResult"]
+__all__ = ["ETATS", "SEP", "Etat", "LetterLine", "PlannedLetter", "PricedLetter",
+           "RenderedLetter", "RunResult"]
 
 # Columns of the invoices DataFrame after reading (reader.py) ...
 INVOICE_COLUMNS = (
@@ -69,6 +74,10 @@ class LetterLine:
     jours_retard: int
     avoir: bool
     ligne: int  # row in the export
+    # this invoice's own history before the letter: the last step it had reached and when
+    # (0 and None for an invoice never reminded: the letter must not claim a reminder)
+    niveau_avant: int = 0
+    relancee_le: date | None = None
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,33 @@ class PlannedLetter:
     @property
     def solde(self) -> Decimal:
         return sum((x.reste_du for x in self.lignes), Decimal("0"))
+
+    @property
+    def deja_relancee(self) -> bool:
+        """Some listed invoice was reminded before: only then may a letter say so."""
+        return any(x.relancee_le is not None for x in self.lignes)
+
+
+@dataclass(frozen=True)
+class PricedLetter:
+    """A planned letter with its late-payment amounts (stage 5), as rendered and mailed."""
+
+    letter: PlannedLetter
+    amounts: LetterAmounts
+
+
+@dataclass(frozen=True)
+class RenderedLetter:
+    """A priced letter and the files written for it (stage 6)."""
+
+    priced: PricedLetter
+    docx: Path
+    pdf: Path | None = None
+    email: Path | None = None
+
+    @property
+    def letter(self) -> PlannedLetter:
+        return self.priced.letter
 
 
 @dataclass(frozen=True)

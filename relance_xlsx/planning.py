@@ -64,9 +64,9 @@ def plan_letters(classified: pd.DataFrame, run_date: date) -> tuple[PlannedLette
         listed["cle_client"], listed["numero_facture"], listed["date_facture"],
         listed["date_echeance"], listed["montant_ttc"], listed["montant_regle"],
         listed["reste_du"], listed["jours_retard"], listed["est_avoir"], listed["ligne"],
-        strict=True,
+        listed["niveau"], level_dates, strict=True,
     )  # fmt: skip
-    for key, number, issued, due, ttc, paid, rest, late, credit, row in columns:
+    for key, number, issued, due, ttc, paid, rest, late, credit, row, lvl, lvl_date in columns:
         lines.setdefault(key, []).append(
             LetterLine(
                 numero=number,
@@ -78,6 +78,8 @@ def plan_letters(classified: pd.DataFrame, run_date: date) -> tuple[PlannedLette
                 jours_retard=int(late),
                 avoir=bool(credit),
                 ligne=int(row),
+                niveau_avant=int(lvl),
+                relancee_le=as_date(lvl_date) if lvl > 0 and not pd.isna(lvl_date) else None,
             )
         )
     letters = []
