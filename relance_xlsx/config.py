@@ -52,7 +52,7 @@ class Delais:
     relance_2: int = 10
     mise_en_demeure: int = 20
     contentieux: int = 10
-    intervalle_minimum: int = 5
+    intervalle_minimum: int = 10
 
 
 @dataclass(frozen=True)
@@ -196,8 +196,9 @@ SCHEMA: dict[str, dict[str, tuple[Check, Any, str]]] = {
         ),
         "intervalle_minimum": (
             _non_negative_int,
-            5,
-            "Pas de nouveau courrier à un client moins de N jours ouvrés après le précédent.",
+            10,
+            "Pas de nouveau courrier à un client moins de N jours ouvrés après le précédent "
+            "(un client relancé chaque semaine ne lit plus les courriers).",
         ),
     },
     "montants": {

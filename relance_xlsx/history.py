@@ -1,21 +1,28 @@
-"""History: the reminders already sent for each invoice, from three sources.
+"""History: what the journal's events say of each invoice and client, as of the run date.
 
-Sources: the journal (SQLite, this tool's own record), the status column the tool wrote
-in the workbook last time, and the export's own "niveau de relance" / "date dernière
-relance" columns. The most advanced wins (highest level, then latest date). Entries dated
-on or after the run date are ignored, so re-running the same export on the same date
+Pure: the journal's events (``journal.JournalData``) and the export in, columns out. The
+journal wins. The export's own "niveau de relance" / "date dernière relance" columns
+(history kept by the accounting software) count too, the most advanced winning. The
+status column the tool wrote in the workbook is read back only for invoices the journal
+has never seen (a lost journal): after a sort in Excel, a row's status may describe
+another invoice, and the journal never needs it.
+
+Events dated after the run date are ignored, and so are those of the same-date runs this
+one supersedes (the same export run again, from any file or folder): re-running a date
 recomputes exactly the same result.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 
 import numpy as np
 import pandas as pd
 
-from .tiers import tier_by_step
+from .journal import HANDOVER, LETTER, JournalData
+from .tiers import LAST_LETTER_LEVEL, tier_by_step
 
 _DATE = r"(\d{2}/\d{2}/\d{4})"
 _STATUS_SENT = re.compile(rf"^\s*(relance 1|relance 2|mise en demeure)\s*[–—-]\s*{_DATE}", re.I)
@@ -23,6 +30,12 @@ _STATUS_LEGAL = re.compile(rf"^\s*contentieux\b.*?{_DATE}", re.I)
 _STATUS_WAITING = re.compile(
     rf"^\s*en attente\b.*\((relance 1|relance 2|mise en demeure) du {_DATE}\)", re.I
 )
+#: a same-date run whose invoices are at least this share of this export's is a re-run
+SAME_EXPORT_SHARE = 0.5
+
+# the columns this stage needs from the reader, and the ones it adds
+NEEDS = ("cle_facture", "cle_client", "niveau_export", "date_relance_export")
+ADDS = ("niveau", "date_niveau", "date_dernier_courrier", "date_mise_en_demeure")
 
 
 def parse_status(text: str) -> tuple[int, date] | None:
@@ -32,10 +45,12 @@ def parse_status(text: str) -> tuple[int, date] | None:
     for pattern in (_STATUS_SENT, _STATUS_WAITING):
         m = pattern.match(text)
         if m:
-            return tier_by_step(m.group(1)).level, _dmy(m.group(2))
+            found = tier_by_step(m.group(1))
+            assert found is not None  # the pattern only matches step names
+            return found.level, _dmy(m.group(2))
     m = _STATUS_LEGAL.match(text)
     if m:
-        return 3, _dmy(m.group(1))
+        return LAST_LETTER_LEVEL, _dmy(m.group(1))
     return None
 
 
@@ -44,68 +59,115 @@ def _dmy(text: str) -> date:
     return date(y, m, d)
 
 
+def superseded_runs(
+    same_date: Iterable[tuple[int, str, frozenset[str]]], export: str, keys: Iterable[str]
+) -> tuple[int, ...]:
+    """The same-date runs this one replaces: the same export file, or the same export
+    saved under another name or folder (most of that run's invoices are in this one).
+    Another establishment's export of the same day shares no invoices and stays."""
+    mine = set(keys)
+    out = []
+    for run_id, their_export, seen in same_date:
+        shared = len(seen & mine)
+        if their_export == export or (seen and shared >= SAME_EXPORT_SHARE * len(seen)):
+            out.append(run_id)
+    return tuple(out)
+
+
+def _in_force(journal: JournalData, run_date: date,
+              superseded: Iterable[int]) -> pd.DataFrame:  # fmt: skip
+    """Events before the run date, and the same date's events of runs not replaced."""
+    ev = journal.events
+    cutoff = np.datetime64(run_date, "ns")
+    same_day_kept = (ev["date"] == cutoff) & ~ev["execution"].isin(set(superseded))
+    return ev[(ev["date"] < cutoff) | same_day_kept]
+
+
 def merge_history(
     invoices: pd.DataFrame,
-    journal: pd.DataFrame,
+    journal: JournalData,
     run_date: date,
-    letters_sent: pd.DataFrame | None = None,
-    export: str = "",
+    superseded: Iterable[int] = (),
 ) -> pd.DataFrame:
-    """Add ``niveau`` and ``date_niveau`` (the most advanced history) to the invoices, and
-    ``date_dernier_courrier``: the client's last letter in the journal before the run date.
-
-    ``journal`` has columns cle_facture, niveau, date (datetime64), one row per reminder;
-    ``letters_sent`` has cle_client, date (and export), one row per letter; letters of the
-    run date count too when another export wrote them (``export`` names this one).
-    """
+    """Add ``niveau`` and ``date_niveau`` (each invoice's step and when it was taken),
+    ``date_mise_en_demeure`` (the formal notice that named it) and
+    ``date_dernier_courrier`` (the client's last letter, any export)."""
+    events = _in_force(journal, run_date, superseded)
+    keys = invoices["cle_facture"].to_numpy()
+    j_level, j_date, notice = _journal_levels(journal, events, keys)
+    levels = np.vstack([j_level, np.zeros_like(j_level), np.zeros_like(j_level)])
+    dates = np.vstack([j_date, np.full_like(j_date, np.datetime64("NaT")),
+                       np.full_like(j_date, np.datetime64("NaT"))])  # fmt: skip
     cutoff = np.datetime64(run_date, "ns")
-    n = len(invoices)
-    levels = np.zeros((3, n), dtype=np.int64)
-    dates = np.full((3, n), np.datetime64("NaT"), dtype="datetime64[ns]")
 
-    # 1. the journal
-    if not journal.empty:
-        j = journal[journal["date"] < cutoff]
-        j = j.sort_values(["niveau", "date"]).drop_duplicates("cle_facture", keep="last")
-        j = j.set_index("cle_facture")
-        keys = invoices["cle_facture"].to_numpy()
-        levels[0] = j["niveau"].reindex(keys).fillna(0).to_numpy(dtype=np.int64)
-        dates[0] = j["date"].astype("datetime64[ns]").reindex(keys).to_numpy(
-            dtype="datetime64[ns]"
-        )
-
-    # 2. the status column written by a previous run
-    if "statut_existant" in invoices:
-        parsed = [parse_status(s) for s in invoices["statut_existant"]]
-        for i, p in enumerate(parsed):
-            if p is not None and np.datetime64(p[1], "ns") < cutoff:
-                levels[1, i], dates[1, i] = p[0], np.datetime64(p[1], "ns")
-
-    # 3. the export's own columns (history kept by the accounting software)
+    # the export's own columns (history kept by the accounting software)
     lvl = invoices["niveau_export"].to_numpy(dtype=np.int64)
     dte = invoices["date_relance_export"].to_numpy(dtype="datetime64[ns]")
     ok = (lvl > 0) & ~(dte >= cutoff)
-    levels[2] = np.where(ok, lvl, 0)
-    dates[2] = np.where(ok, dte, np.datetime64("NaT"))
+    levels[1] = np.where(ok, lvl, 0)
+    dates[1] = np.where(ok, dte, np.datetime64("NaT"))
 
-    # most advanced: highest level, then the latest date among sources at that level
+    # the status column, only for invoices the journal never saw
+    if "statut_existant" in invoices:
+        known = journal.seen | set(journal.invoices["cle_facture"])
+        for i, (key, text) in enumerate(zip(keys, invoices["statut_existant"], strict=True)):
+            parsed = None if key in known else parse_status(text)
+            if parsed is not None and np.datetime64(parsed[1], "ns") < cutoff:
+                levels[2, i], dates[2, i] = parsed[0], np.datetime64(parsed[1], "ns")
+
     best_level = levels.max(axis=0)
     at_best = (levels == best_level) & (best_level > 0)
-    masked = np.where(at_best, dates, np.datetime64("NaT")).T
-    best_date = pd.DataFrame(masked).max(axis=1, skipna=True) if n else pd.Series([], "M8[ns]")
+    masked = np.where(at_best, dates, np.datetime64("NaT"))
+    best_date = _nanmax_dates(masked)
+    # a level-3 history with no notice event (export or status column): it named itself
+    outside = (best_level >= LAST_LETTER_LEVEL) & np.isnat(notice)
+    notice = np.where(outside, best_date, notice)
+
     out = invoices.copy()
-    last_letter = pd.Series(np.datetime64("NaT"), index=out.index, dtype="datetime64[ns]")
-    if letters_sent is not None and not letters_sent.empty:
-        others = letters_sent["export"] != export if "export" in letters_sent else False
-        before = letters_sent[
-            (letters_sent["date"] < cutoff) | ((letters_sent["date"] == cutoff) & others)
-        ]
-        latest = before.groupby("cle_client")["date"].max()
-        last_letter = pd.Series(
-            latest.reindex(out["cle_client"].to_numpy()).to_numpy(dtype="datetime64[ns]"),
-            index=out.index,
-        )
-    out["date_dernier_courrier"] = last_letter
     out["niveau"] = best_level
-    out["date_niveau"] = pd.to_datetime(best_date.to_numpy(dtype="datetime64[ns]"))
+    out["date_niveau"] = pd.to_datetime(best_date)
+    out["date_mise_en_demeure"] = pd.to_datetime(notice)
+    letters = events[events["type"] == LETTER]
+    latest = letters.groupby("cle_client")["date"].max()
+    out["date_dernier_courrier"] = pd.to_datetime(
+        latest.reindex(out["cle_client"].to_numpy()).to_numpy(dtype="datetime64[ns]")
+    )
     return out
+
+
+def _nanmax_dates(values: np.ndarray) -> np.ndarray:
+    """Column-wise latest date of a 2-D datetime64 array, NaT where a column has none."""
+    as_int = values.astype("datetime64[ns]").astype(np.int64)
+    nat = np.isnat(values)
+    as_int = np.where(nat, np.iinfo(np.int64).min, as_int)
+    best = as_int.max(axis=0) if values.size else np.array([], dtype=np.int64)
+    out = best.astype("datetime64[ns]")
+    return np.where(nat.all(axis=0), np.datetime64("NaT"), out) if values.size else out
+
+
+def _journal_levels(
+    journal: JournalData, events: pd.DataFrame, keys: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per invoice key: the highest step taken in the events, when, and the formal notice
+    (a mise en demeure letter) that named it."""
+    n = len(keys)
+    level = np.zeros(n, dtype=np.int64)
+    when = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    notice = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    if events.empty:
+        return level, when, notice
+    entries = journal.invoices.merge(
+        events[["id", "date", "type", "niveau"]].rename(columns={"niveau": "tier"}),
+        left_on="evenement", right_on="id",
+    )
+    steps = entries[(entries["etape"] > 0) | (entries["type"] == HANDOVER)]
+    if not steps.empty:
+        best = steps.sort_values(["niveau", "date"]).drop_duplicates("cle_facture", keep="last")
+        best = best.set_index("cle_facture")
+        level = best["niveau"].reindex(keys).fillna(0).to_numpy(dtype=np.int64)
+        when = best["date"].reindex(keys).to_numpy(dtype="datetime64[ns]")
+    named = entries[(entries["type"] == LETTER) & (entries["tier"] >= LAST_LETTER_LEVEL)]
+    if not named.empty:
+        latest = named.groupby("cle_facture")["date"].max()
+        notice = latest.reindex(keys).to_numpy(dtype="datetime64[ns]")
+    return level, when, notice

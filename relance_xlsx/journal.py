@@ -1,16 +1,28 @@
-"""The journal: a SQLite file recording every reminder sent, run after run.
+"""The journal: an append-only list of dated events in SQLite, the tool's memory.
 
-It is the tool's memory from week to week: the export of next week has no status column
-(the accounting software made it fresh), the journal still knows relance 1 went out. A
-dry run never opens it for writing (nor creates it). Re-running a date replaces that
-date's records, so the same export on the same date leaves the journal as it was.
+What was sent is proof the accountant may need: events are never rewritten. A run adds an
+``executions`` row (export, fingerprint, the balances it saw in ``soldes``) and its events
+(``evenements``: a letter issued, a hand-over to collection; later a cancellation, an
+exchange…) with the invoices each one names (``evenement_factures``). State (each
+invoice's level, each client's last letter) is computed from the events by ``history.py``;
+nothing here stores it.
+
+A re-run of a date supersedes that run: the earlier execution is marked
+``remplacee_par`` (its events stay, and stop counting); nothing another run wrote is
+touched. A cancellation is an event that names the letter it cancels.
+
+The views ``courriers`` and ``relances`` show the letters and reminders in force, with the
+columns journals of version 1 had as tables: scripts that queried them keep working.
+Journals of version 1 are migrated on the first run that writes, after a backup copy.
 """
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -19,39 +31,177 @@ import pandas as pd
 from .errors import RelanceError
 from .files import is_writable
 
+VERSION = 2
+
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS relances (
-    cle_facture TEXT NOT NULL,
-    cle_client TEXT NOT NULL,
-    numero_facture TEXT NOT NULL,
-    client TEXT NOT NULL,
-    niveau INTEGER NOT NULL,
-    date TEXT NOT NULL,
-    courrier TEXT NOT NULL DEFAULT '',
-    reste_du REAL,
-    PRIMARY KEY (cle_facture, date)
-);
-CREATE TABLE IF NOT EXISTS courriers (
-    cle_client TEXT NOT NULL,
-    client TEXT NOT NULL,
-    niveau INTEGER NOT NULL,
-    date TEXT NOT NULL,
-    fichier TEXT NOT NULL DEFAULT '',
-    factures TEXT NOT NULL DEFAULT '',
-    total REAL,
-    export TEXT NOT NULL DEFAULT '',
-    PRIMARY KEY (cle_client, date, export)
-);
+CREATE TABLE IF NOT EXISTS meta (cle TEXT PRIMARY KEY, valeur TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS executions (
+    id INTEGER PRIMARY KEY,
     horodatage TEXT NOT NULL,
     date TEXT NOT NULL,
     export TEXT NOT NULL,
-    factures INTEGER NOT NULL,
-    courriers INTEGER NOT NULL,
-    erreurs INTEGER NOT NULL,
-    empreinte TEXT NOT NULL DEFAULT ''
+    empreinte TEXT NOT NULL DEFAULT '',
+    factures INTEGER NOT NULL DEFAULT 0,
+    courriers INTEGER NOT NULL DEFAULT 0,
+    erreurs INTEGER NOT NULL DEFAULT 0,
+    remplacee_par INTEGER REFERENCES executions(id)
 );
+CREATE INDEX IF NOT EXISTS executions_date ON executions(date);
+CREATE TABLE IF NOT EXISTS soldes (
+    execution INTEGER NOT NULL REFERENCES executions(id),
+    cle_facture TEXT NOT NULL,
+    cle_client TEXT NOT NULL,
+    numero_facture TEXT NOT NULL,
+    reste_du REAL
+);
+CREATE INDEX IF NOT EXISTS soldes_execution ON soldes(execution);
+CREATE INDEX IF NOT EXISTS soldes_facture ON soldes(cle_facture);
+CREATE TABLE IF NOT EXISTS evenements (
+    id INTEGER PRIMARY KEY,
+    execution INTEGER REFERENCES executions(id),
+    horodatage TEXT NOT NULL,
+    date TEXT NOT NULL,
+    type TEXT NOT NULL,
+    cle_client TEXT NOT NULL,
+    client TEXT NOT NULL DEFAULT '',
+    niveau INTEGER NOT NULL DEFAULT 0,
+    fichier TEXT NOT NULL DEFAULT '',
+    total REAL,
+    vise INTEGER REFERENCES evenements(id),
+    detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS evenements_client ON evenements(cle_client);
+CREATE TABLE IF NOT EXISTS evenement_factures (
+    evenement INTEGER NOT NULL REFERENCES evenements(id),
+    cle_facture TEXT NOT NULL,
+    numero_facture TEXT NOT NULL,
+    niveau INTEGER NOT NULL,
+    etape INTEGER NOT NULL DEFAULT 0,
+    reste_du REAL,
+    interets REAL,
+    indemnite REAL
+);
+CREATE INDEX IF NOT EXISTS evenement_factures_evenement ON evenement_factures(evenement);
+CREATE VIEW IF NOT EXISTS evenements_en_vigueur AS
+    SELECT e.*, COALESCE(x.export, '') AS export FROM evenements e
+    LEFT JOIN executions x ON x.id = e.execution
+    WHERE x.remplacee_par IS NULL AND e.type != 'annulation'
+      AND NOT EXISTS (SELECT 1 FROM evenements a WHERE a.type = 'annulation' AND a.vise = e.id);
+CREATE VIEW IF NOT EXISTS courriers AS
+    SELECT e.cle_client, e.client, e.niveau, e.date, e.fichier,
+           (SELECT group_concat(f.numero_facture, ', ') FROM evenement_factures f
+             WHERE f.evenement = e.id) AS factures,
+           e.total, e.export
+    FROM evenements_en_vigueur e WHERE e.type = 'courrier';
+CREATE VIEW IF NOT EXISTS relances AS
+    SELECT f.cle_facture, e.cle_client, f.numero_facture, e.client, f.niveau, e.date,
+           e.fichier AS courrier, f.reste_du
+    FROM evenement_factures f JOIN evenements_en_vigueur e ON e.id = f.evenement
+    WHERE e.type = 'courrier' AND f.etape = 1;
 """
+
+
+
+def create_schema(con: sqlite3.Connection) -> None:
+    """Create what is missing, statement by statement (``executescript`` would commit the
+    transaction the run holds), and stamp the version."""
+    for statement in SCHEMA.split(";\n"):
+        if statement.strip():
+            con.execute(statement)
+    con.execute("INSERT OR IGNORE INTO meta (cle, valeur) VALUES ('version', ?)", (str(VERSION),))
+
+
+LETTER = "courrier"
+HANDOVER = "transmission"
+CANCELLATION = "annulation"
+
+
+# --- records -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InvoiceEntry:
+    """One invoice named by an event: the level the event brings it to."""
+
+    cle_facture: str
+    numero_facture: str
+    niveau: int
+    etape: bool  # it took a step in this event (False: listed beside the others)
+    reste_du: float
+    interets: float = 0.0
+    indemnite: float = 0.0
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event of a run: a letter issued (``courrier``) or a hand-over (``transmission``)."""
+
+    type: str
+    cle_client: str
+    client: str
+    niveau: int
+    factures: tuple[InvoiceEntry, ...]
+    fichier: str = ""
+    total: float | None = None
+
+
+@dataclass(frozen=True)
+class Balance:
+    """An invoice line as the run saw it: the proof of what the export said that day."""
+
+    cle_facture: str
+    cle_client: str
+    numero_facture: str
+    reste_du: float
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """Everything one run adds to the journal."""
+
+    date: date
+    export: str  # export_key() of the export
+    balances: tuple[Balance, ...]
+    events: tuple[Event, ...]
+    errors: int
+    supersedes: tuple[int, ...]  # ids of the same-date executions this run replaces
+
+
+@dataclass(frozen=True)
+class JournalData:
+    """The journal's events in force, as tables for the pure history stage.
+
+    ``runs``: id, date, export (non-superseded executions, for same-date re-runs);
+    ``events``: id, execution, date, type, cle_client, niveau, fichier, export;
+    ``invoices``: evenement, cle_facture, niveau, etape; ``seen``: every invoice key a run
+    recorded (the status column is read back only for the others).
+    """
+
+    runs: pd.DataFrame
+    events: pd.DataFrame
+    invoices: pd.DataFrame
+    seen: frozenset[str]
+    version: int = VERSION
+
+    @classmethod
+    def empty(cls) -> JournalData:
+        return cls(_empty(RUN_COLUMNS), _empty(EVENT_COLUMNS), _empty(INVOICE_COLUMNS),
+                   frozenset())  # fmt: skip
+
+
+RUN_COLUMNS = {"id": "int64", "date": "datetime64[ns]", "export": "object"}
+EVENT_COLUMNS = {"id": "int64", "execution": "int64", "date": "datetime64[ns]",
+                 "type": "object", "cle_client": "object", "niveau": "int64",
+                 "fichier": "object", "export": "object"}  # fmt: skip
+INVOICE_COLUMNS = {"evenement": "int64", "cle_facture": "object", "niveau": "int64",
+                   "etape": "int64"}  # fmt: skip
+
+
+def _empty(columns: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=t) for c, t in columns.items()})
+
+
+# --- errors --------------------------------------------------------------------------------
 
 
 def _fail(path: Path, exc: Exception) -> RelanceError:
@@ -62,37 +212,24 @@ def _fail(path: Path, exc: Exception) -> RelanceError:
     )
 
 
-def _read_table(path: Path, table: str, dtypes: dict[str, str]) -> pd.DataFrame:
-    """A journal table, read-only (a dry run must not create or lock the file); dates
-    parsed. Empty, with the right columns, when the file or the table does not exist."""
-    empty = pd.DataFrame({c: pd.Series([], dtype=t) for c, t in dtypes.items()})
-    if not path.exists():
-        return empty
-    try:
-        uri = path.resolve().as_uri() + "?mode=ro"
-        with closing(sqlite3.connect(uri, uri=True)) as con:
-            has_table = con.execute(
-                "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (table,)
-            ).fetchone()
-            if not has_table:
-                return empty
-            frame = pd.read_sql_query(f"SELECT {', '.join(dtypes)} FROM {table}", con)
-    except (sqlite3.Error, pd.errors.DatabaseError) as exc:
-        raise _fail(path, exc) from exc
-    frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
-    return frame.astype(dtypes)
+def _locked(path: Path, exc: Exception) -> RelanceError:
+    return RelanceError(
+        f"Le journal des relances « {path} » est utilisé par un autre programme ({exc}).\n"
+        "Fermez le programme qui l'a ouvert (une autre exécution en cours ?), puis relancez."
+    )
 
 
-def load_history(path: Path) -> pd.DataFrame:
-    """Every reminder recorded: cle_facture, niveau, date (datetime64). Empty if no file."""
-    return _read_table(
-        path, "relances", {"cle_facture": "object", "niveau": "int64", "date": "datetime64[ns]"}
+def _too_new(path: Path, version: int) -> RelanceError:
+    return RelanceError(
+        f"Le journal des relances « {path} » a été écrit par une version plus récente de "
+        f"relance-xlsx (format {version}, cette version lit le format {VERSION}).\n"
+        "Mettez relance-xlsx à jour (relancez son installation), puis relancez. Le journal "
+        "n'a pas été modifié."
     )
 
 
 def check_journal(path: Path) -> None:
-    """Fail early (before anything is written) if the journal cannot be written later.
-    A damaged journal is found by ``load_history``, which every run calls before writing."""
+    """Fail early (before anything is written) if the journal cannot be written later."""
     target = path if path.exists() else path.parent
     if target.exists() and not is_writable(target):
         raise RelanceError(
@@ -102,17 +239,96 @@ def check_journal(path: Path) -> None:
         )
 
 
-def load_letters(path: Path) -> pd.DataFrame:
-    """Every letter recorded: cle_client, date, export. A client's letters count for the
-    minimum interval even when the invoices they chased have left the export (paid since),
-    and so do the letters another export of the same folder wrote to it the same day."""
-    columns = {"cle_client": "object", "date": "datetime64[ns]", "export": "object"}
+# --- reading -------------------------------------------------------------------------------
+
+
+def _connect_ro(path: Path) -> sqlite3.Connection:
+    uri = path.resolve().as_uri() + "?mode=ro"
+    return sqlite3.connect(uri, uri=True)
+
+
+def _tables(con: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def _version(con: sqlite3.Connection) -> int:
+    """2 and more: the event journal; 1: the tables of the first version; 0: empty file."""
+    tables = _tables(con)
+    if "meta" in tables:
+        row = con.execute("SELECT valeur FROM meta WHERE cle = 'version'").fetchone()
+        return int(row[0]) if row else VERSION
+    return 1 if "relances" in tables or "courriers" in tables else 0
+
+
+def load_journal(path: Path) -> JournalData:
+    """The events in force, read-only (a dry run must not create or lock the file).
+
+    A journal of version 1 is converted in memory, the way the migration writes it.
+    """
+    if not path.exists():
+        return JournalData.empty()
     try:
-        return _read_table(path, "courriers", columns)
-    except RelanceError:  # a journal from before the export column
-        frame = _read_table(path, "courriers", {"cle_client": "object", "date": "datetime64[ns]"})
-        frame["export"] = ""
-        return frame
+        with closing(_connect_ro(path)) as con:
+            version = _version(con)
+            if version > VERSION:
+                raise _too_new(path, version)
+            if version == 0:
+                return JournalData.empty()
+            if version == 1:
+                mem = sqlite3.connect(":memory:")
+                con.backup(mem)
+                _migrate_v1(mem)
+                con = mem  # noqa: PLW2901 - read the converted copy
+            return _read(con)
+    except (sqlite3.Error, pd.errors.DatabaseError, ValueError) as exc:
+        raise _fail(path, exc) from exc
+
+
+def _read(con: sqlite3.Connection) -> JournalData:
+    runs = pd.read_sql_query(
+        "SELECT id, date, export FROM executions WHERE remplacee_par IS NULL", con
+    )
+    events = pd.read_sql_query(
+        "SELECT id, COALESCE(execution, 0) AS execution, date, type, cle_client, niveau, "
+        "fichier, export FROM evenements_en_vigueur", con
+    )
+    invoices = pd.read_sql_query(
+        "SELECT f.evenement, f.cle_facture, f.niveau, f.etape FROM evenement_factures f "
+        "JOIN evenements_en_vigueur e ON e.id = f.evenement", con
+    )
+    seen = {r[0] for r in con.execute(
+        "SELECT DISTINCT s.cle_facture FROM soldes s JOIN executions x ON x.id = s.execution "
+        "WHERE x.remplacee_par IS NULL"
+    )}  # fmt: skip
+    for frame in (runs, events):
+        frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
+    return JournalData(
+        runs.astype(RUN_COLUMNS), events.astype(EVENT_COLUMNS),
+        invoices.astype(INVOICE_COLUMNS), frozenset(seen),
+    )  # fmt: skip
+
+
+def seen_invoices(con: sqlite3.Connection, run_id: int) -> set[str]:
+    """The invoice keys an execution recorded (to tell re-runs of one export apart)."""
+    return {r[0] for r in con.execute(
+        "SELECT cle_facture FROM soldes WHERE execution = ?", (run_id,))}  # fmt: skip
+
+
+def same_date_runs(path: Path, run_date: date) -> list[tuple[int, str, frozenset[str]]]:
+    """This date's executions in force: (id, export, invoice keys seen)."""
+    if not path.exists():
+        return []
+    try:
+        with closing(_connect_ro(path)) as con:
+            if _version(con) < 2:
+                return []  # version 1 kept no balances: re-runs matched by export only
+            rows = con.execute(
+                "SELECT id, export FROM executions WHERE date = ? AND remplacee_par IS NULL",
+                (run_date.isoformat(),),
+            ).fetchall()
+            return [(i, e, frozenset(seen_invoices(con, i))) for i, e in rows]
+    except sqlite3.Error as exc:
+        raise _fail(path, exc) from exc
 
 
 def export_key(export: Path) -> str:
@@ -138,8 +354,7 @@ def processed_before(path: Path, export_fingerprint: str, run_date: date) -> dat
     if not path.exists() or not export_fingerprint:
         return None
     try:
-        uri = path.resolve().as_uri() + "?mode=ro"
-        with closing(sqlite3.connect(uri, uri=True)) as con:
+        with closing(_connect_ro(path)) as con:
             columns = {row[1] for row in con.execute("PRAGMA table_info(executions)")}
             if "empreinte" not in columns:
                 return None
@@ -152,114 +367,286 @@ def processed_before(path: Path, export_fingerprint: str, run_date: date) -> dat
     return date.fromisoformat(row[0]) if row and row[0] else None
 
 
-def _locked(path: Path, exc: Exception) -> RelanceError:
-    return RelanceError(
-        f"Le journal des relances « {path} » est utilisé par un autre programme ({exc}).\n"
-        "Fermez le programme qui l'a ouvert (une autre exécution en cours ?), puis relancez."
-    )
+# --- migration from version 1 -----------------------------------------------------------------
+
+
+def _migrate_v1(con: sqlite3.Connection) -> None:
+    """Turn version 1's tables (relances, courriers, executions) into events, in ``con``.
+
+    Version 1 replaced a date's rows on a re-run, so what it holds is what was in force:
+    each ``courriers`` row becomes a letter event, each ``relances`` row an invoice it
+    named with the level reached. Reminders without their letter row (journals from before
+    ``courriers`` existed) get a letter event of their own. The old tables are kept,
+    renamed ``v1_…``, so nothing is lost.
+    """
+    tables = _tables(con)
+    for name in ("relances", "courriers", "executions"):
+        if name in tables:
+            con.execute(f"ALTER TABLE {name} RENAME TO v1_{name}")
+    create_schema(con)
+    if "executions" in tables:
+        cols = {r[1] for r in con.execute("PRAGMA table_info(v1_executions)")}
+        fp = "empreinte" if "empreinte" in cols else "''"
+        con.execute(
+            "INSERT INTO executions (horodatage, date, export, empreinte, factures, courriers, "
+            f"erreurs) SELECT horodatage, date, export, {fp}, factures, courriers, erreurs "
+            "FROM v1_executions ORDER BY rowid"
+        )
+    now = datetime.now().isoformat(timespec="seconds")
+    if "courriers" in tables:
+        cols = {r[1] for r in con.execute("PRAGMA table_info(v1_courriers)")}
+        export = "export" if "export" in cols else "''"
+        for key, client, level, day, file, total, source in con.execute(
+            f"SELECT cle_client, client, niveau, date, fichier, total, {export} "
+            "FROM v1_courriers ORDER BY date, rowid"
+        ).fetchall():
+            run = _v1_run(con, day, source)
+            con.execute(
+                "INSERT INTO evenements (execution, horodatage, date, type, cle_client, client, "
+                "niveau, fichier, total, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run, now, day, LETTER, key, client, level, file, total, "repris du journal v1"),
+            )
+    if "relances" in tables:
+        _migrate_v1_reminders(con, now)
+
+
+def _v1_run(con: sqlite3.Connection, day: str, export: str) -> int | None:
+    """The execution of that date (and export, when version 1 recorded it)."""
+    row = con.execute(
+        "SELECT id FROM executions WHERE date = ? AND (? = '' OR export = ?) "
+        "ORDER BY id DESC LIMIT 1", (day, export, export),
+    ).fetchone() or con.execute(
+        "SELECT id FROM executions WHERE date = ? ORDER BY id DESC LIMIT 1", (day,)
+    ).fetchone()  # fmt: skip
+    return row[0] if row else None
+
+
+def _migrate_v1_reminders(con: sqlite3.Connection, now: str) -> None:
+    for key, client, number, cle, level, day, file, rest in con.execute(
+        "SELECT cle_client, client, numero_facture, cle_facture, niveau, date, courrier, "
+        "reste_du FROM v1_relances ORDER BY date, rowid"
+    ).fetchall():
+        row = con.execute(
+            "SELECT id FROM evenements WHERE type = ? AND cle_client = ? AND date = ? "
+            "AND (fichier = ? OR ? = '') ORDER BY id LIMIT 1",
+            (LETTER, key, day, file, file),
+        ).fetchone()
+        if row is None:
+            cur = con.execute(
+                "INSERT INTO evenements (execution, horodatage, date, type, cle_client, client, "
+                "niveau, fichier, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (_v1_run(con, day, ""), now, day, LETTER, key, client, level, file,
+                 "repris du journal v1"),
+            )  # fmt: skip
+            event = cur.lastrowid
+        else:
+            event = row[0]
+        con.execute(
+            "INSERT INTO evenement_factures (evenement, cle_facture, numero_facture, niveau, "
+            "etape, reste_du) VALUES (?, ?, ?, ?, 1, ?)", (event, cle, number, level, rest),
+        )  # fmt: skip
+
+
+def backup_name(path: Path, now: datetime) -> Path:
+    stamp = now.strftime("%Y-%m-%d %Hh%Mm%S")
+    return path.with_name(f"{path.stem} – avant migration {stamp}{path.suffix}")
+
+
+# --- writing -------------------------------------------------------------------------------
 
 
 class JournalWriter:
     """This run's records, in one SQLite transaction opened before the workbook is written
-    and committed only after it: a failed run leaves the journal as it was."""
+    and committed only after it: a failed run leaves the journal as it was.
+
+    A journal of version 1 is copied beside itself, then migrated inside the same
+    transaction (``migrated_from`` names the copy, for the summary).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.con: sqlite3.Connection | None = None
+        self.migrated_from: Path | None = None
+        self._execution: int | None = None
 
     def begin(self) -> JournalWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             con = sqlite3.connect(self.path, timeout=5, isolation_level=None)
-            con.executescript(SCHEMA)
-            for table, column in (("executions", "empreinte"), ("courriers", "export")):
-                columns = {row[1] for row in con.execute(f"PRAGMA table_info({table})")}
-                if column not in columns:  # a journal from an earlier version
-                    con.execute(
-                        f"ALTER TABLE {table} ADD COLUMN {column} TEXT NOT NULL DEFAULT ''"
-                    )
             con.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise _locked(self.path, exc) from exc
         except sqlite3.Error as exc:
             raise _fail(self.path, exc) from exc
+        try:
+            version = _version(con)
+            if version > VERSION:
+                raise _too_new(self.path, version)
+            if version == 1:
+                self.migrated_from = backup_name(self.path, datetime.now())
+                con.execute("ROLLBACK")  # a consistent copy: no writer can start meanwhile
+                shutil.copyfile(self.path, self.migrated_from)
+                con.execute("BEGIN IMMEDIATE")
+                _migrate_v1(con)
+            else:
+                create_schema(con)
+        except RelanceError:
+            _close(con, rollback=True)
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            _close(con, rollback=True)
+            raise RelanceError(
+                f"Le journal des relances « {self.path} » n'a pas pu être mis au format de "
+                f"cette version ({exc}).\nIl n'a pas été modifié. Gardez-le, et signalez le "
+                "problème ; en attendant, indiquez un autre fichier avec --journal."
+            ) from exc
         self.con = con
         return self
 
-    def record(
-        self,
-        run_date: date,
-        export: Path,
-        reminders: Iterable[tuple[str, str, str, str, int, str, float]],
-        letters: Iterable[tuple[str, str, int, str, str, float]],
-        counts: tuple[int, int, int],
-        invoice_keys: Iterable[str],
-        client_keys: Iterable[str],
-    ) -> list[str]:
-        """Replace this date's records for the export's invoices and clients.
+    def record(self, run: RunRecord) -> list[str]:
+        """Add the run, its balances and its events; mark the runs it supersedes.
 
-        reminders: (cle_facture, cle_client, numero, client, niveau, courrier, reste_du)
-        letters: (cle_client, client, niveau, fichier, factures, total)
-        Returns the file names of this date's earlier letters to these clients, so the
-        caller can remove the ones this run does not write again.
+        Returns the file names of the superseded runs' letters, so the caller can remove
+        the ones this run does not write again.
         """
         assert self.con is not None, "begin() first"
-        con, day, source = self.con, run_date.isoformat(), export_key(export)
-        clients = [(k, day, source) for k in set(client_keys)]
-        previous = [
-            row[0]
-            for key, d, src in clients
-            for row in con.execute(
-                "SELECT fichier FROM courriers WHERE cle_client = ? AND date = ? AND export = ?",
-                (key, d, src),
-            )
-        ]
-        con.executemany("DELETE FROM relances WHERE cle_facture = ? AND date = ?",
-                        [(k, day) for k in set(invoice_keys)])  # fmt: skip
-        con.executemany(
-            "DELETE FROM courriers WHERE cle_client = ? AND date = ? AND export = ?", clients
-        )
-        con.executemany(
-            "INSERT OR REPLACE INTO relances (cle_facture, cle_client, numero_facture, "
-            "client, niveau, date, courrier, reste_du) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(r[0], r[1], r[2], r[3], r[4], day, r[5], r[6]) for r in reminders],
-        )
-        con.executemany(
-            "INSERT OR REPLACE INTO courriers (cle_client, client, niveau, date, fichier, "
-            "factures, total, export) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(c[0], c[1], c[2], day, c[3], c[4], c[5], source) for c in letters],
-        )
+        con, day = self.con, run.date.isoformat()
+        now = datetime.now().isoformat(timespec="seconds")
+        letters = sum(1 for e in run.events if e.type == LETTER)
         cur = con.execute(
             "INSERT INTO executions (horodatage, date, export, factures, courriers, erreurs) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (datetime.now().isoformat(timespec="seconds"), day, str(export), *counts),
+            (now, day, run.export, len(run.balances), letters, run.errors),
         )
-        self._execution = cur.lastrowid
-        return [f for f in previous if f]
+        self._execution = execution = cur.lastrowid
+        stale = _superseded_files(con, run.supersedes)
+        con.executemany("UPDATE executions SET remplacee_par = ? WHERE id = ?",
+                        [(execution, i) for i in run.supersedes])  # fmt: skip
+        con.executemany(
+            "INSERT INTO soldes (execution, cle_facture, cle_client, numero_facture, reste_du) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(execution, b.cle_facture, b.cle_client, b.numero_facture, b.reste_du)
+             for b in run.balances],
+        )  # fmt: skip
+        for event in run.events:
+            _insert_event(con, execution, now, day, event)
+        return stale
 
     def set_fingerprint(self, fingerprint: str) -> None:
         """The export as this run left it: next week, the same bytes mean the same file
         was left in the folder, not a new export."""
         assert self.con is not None, "begin() first"
-        self.con.execute("UPDATE executions SET empreinte = ? WHERE rowid = ?",
+        self.con.execute("UPDATE executions SET empreinte = ? WHERE id = ?",
                          (fingerprint, self._execution))  # fmt: skip
-
-    _execution: int | None = None
 
     def commit(self) -> None:
         if self.con is not None:
             try:
                 self.con.execute("COMMIT")
             finally:
-                self.con.close()
+                _close(self.con)
                 self.con = None
 
     def rollback(self) -> None:
         if self.con is not None:
-            try:
-                self.con.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass
-            finally:
-                self.con.close()
-                self.con = None
+            _close(self.con, rollback=True)
+            self.con = None
+        if self.migrated_from is not None:
+            self.migrated_from.unlink(missing_ok=True)  # nothing was migrated after all
+            self.migrated_from = None
+
+
+def _close(con: sqlite3.Connection, rollback: bool = False) -> None:
+    try:
+        if rollback and con.in_transaction:
+            con.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass
+    finally:
+        con.close()
+
+
+def _superseded_files(con: sqlite3.Connection, runs: Sequence[int]) -> list[str]:
+    files = []
+    for run in runs:
+        files += [r[0] for r in con.execute(
+            "SELECT fichier FROM evenements WHERE execution = ? AND type = ? AND fichier != ''",
+            (run, LETTER))]  # fmt: skip
+    return files
+
+
+def _insert_event(
+    con: sqlite3.Connection, execution: int | None, now: str, day: str, event: Event,
+    target: int | None = None,
+) -> int:
+    cur = con.execute(
+        "INSERT INTO evenements (execution, horodatage, date, type, cle_client, client, niveau, "
+        "fichier, total, vise) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (execution, now, day, event.type, event.cle_client, event.client, event.niveau,
+         event.fichier, event.total, target),
+    )  # fmt: skip
+    event_id = int(cur.lastrowid or 0)
+    con.executemany(
+        "INSERT INTO evenement_factures (evenement, cle_facture, numero_facture, niveau, etape, "
+        "reste_du, interets, indemnite) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(event_id, f.cle_facture, f.numero_facture, f.niveau, int(f.etape), f.reste_du,
+          f.interets, f.indemnite) for f in event.factures],
+    )  # fmt: skip
+    return event_id
+
+
+# --- cancellations -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedLetter:
+    """A letter in force, as ``annuler`` lists it."""
+
+    id: int
+    date: date
+    cle_client: str
+    client: str
+    niveau: int
+    fichier: str
+    export: str
+    factures: str
+
+
+def letters_of(path: Path, day: date) -> list[IssuedLetter]:
+    """The letters in force issued on ``day`` (not cancelled, not superseded)."""
+    if not path.exists():
+        return []
+    try:
+        with closing(_connect_ro(path)) as con:
+            version = _version(con)
+            if version > VERSION:
+                raise _too_new(path, version)
+            if version == 1:
+                mem = sqlite3.connect(":memory:")
+                con.backup(mem)
+                _migrate_v1(mem)
+                con = mem  # noqa: PLW2901
+            if version == 0:
+                return []
+            rows = con.execute(
+                "SELECT e.id, e.date, e.cle_client, e.client, e.niveau, e.fichier, e.export, "
+                "(SELECT group_concat(f.numero_facture, ', ') FROM evenement_factures f "
+                " WHERE f.evenement = e.id) FROM evenements_en_vigueur e "
+                "WHERE e.type = ? AND e.date = ? ORDER BY e.client, e.id",
+                (LETTER, day.isoformat()),
+            ).fetchall()
+    except sqlite3.Error as exc:
+        raise _fail(path, exc) from exc
+    return [IssuedLetter(r[0], date.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6], r[7] or "")
+            for r in rows]  # fmt: skip
+
+
+def record_cancellations(writer: JournalWriter, letters: Iterable[IssuedLetter],
+                         day: date) -> None:  # fmt: skip
+    """One ``annulation`` event per letter, naming it: the letter stays in the journal."""
+    assert writer.con is not None, "begin() first"
+    now = datetime.now().isoformat(timespec="seconds")
+    for letter in letters:
+        event = Event(CANCELLATION, letter.cle_client, letter.client, letter.niveau, (),
+                      letter.fichier)  # fmt: skip
+        _insert_event(writer.con, None, now, day.isoformat(), event, target=letter.id)

@@ -6,6 +6,7 @@ listed in ``INVOICE_COLUMNS``); letters and results are frozen dataclasses.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -143,6 +144,23 @@ class RenderedLetter:
 
 
 @dataclass(frozen=True)
+class RunFiles:
+    """Where a run wrote, for the summary and the report (None: not written)."""
+
+    settings: Path | None = None
+    journal: Path | None = None
+    journal_backup: Path | None = None  # the copy made before migrating an older journal
+    out_dir: Path | None = None
+    workbook: Path | None = None
+    backup: Path | None = None
+    report: Path | None = None
+    print_batch: Path | None = None
+    pdfs: tuple[Path, ...] = ()
+    emails: tuple[Path, ...] = ()
+    summary: Path | None = None
+
+
+@dataclass(frozen=True)
 class RunResult:
     """What a run did: the classified invoices, the letters, files written, warnings."""
 
@@ -150,15 +168,36 @@ class RunResult:
     source: Path
     sheet: str
     invoices: pd.DataFrame
-    letters: tuple[PlannedLetter, ...]
+    priced: tuple[PricedLetter, ...] = ()  # the letters with their amounts (stage 5)
     warnings: tuple[str, ...] = ()
     dry_run: bool = False
-    letter_files: tuple[Path, ...] = ()
-    workbook_written: Path | None = None
-    backup: Path | None = None
-    out_dir: Path | None = None
-    summary_file: Path | None = None
-    extra: dict = field(default_factory=dict)
-    # the late-payment amounts of each letter (amounts.LetterAmounts), aligned with letters:
-    # computed once by the pipeline, then printed, mailed and reported
-    amounts: tuple = ()
+    header_row: int = 0  # 1-based, as Excel shows it
+    dropped_total_rows: int = 0
+    columns: Mapping[str, str] = field(default_factory=dict)  # field -> header used
+    rendered: tuple[RenderedLetter, ...] = ()  # after stage 6
+    files: RunFiles = field(default_factory=RunFiles)
+    superseded: tuple[int, ...] = ()  # same-date runs this one replaced
+
+    @property
+    def letters(self) -> tuple[PlannedLetter, ...]:
+        return tuple(p.letter for p in self.priced)
+
+    @property
+    def amounts(self) -> tuple[LetterAmounts, ...]:
+        return tuple(p.amounts for p in self.priced)
+
+    @property
+    def letter_files(self) -> tuple[Path, ...]:
+        return tuple(r.docx for r in self.rendered)
+
+    @property
+    def out_dir(self) -> Path | None:
+        return self.files.out_dir
+
+    @property
+    def workbook_written(self) -> Path | None:
+        return self.files.workbook
+
+    @property
+    def backup(self) -> Path | None:
+        return self.files.backup

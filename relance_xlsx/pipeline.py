@@ -11,20 +11,19 @@ temporary folder and moved into place only once the workbook has been written.
 After the journal is written, the extras never fail a run (their problems become
 warnings): the PDF print batch (``--pdf``), e-mail drafts (``--emails``), the report
 workbook ``rapport – AAAA-MM-JJ.xlsx`` and the text summary, all in the run's folder
-``courriers/AAAA-MM-JJ/``. Their paths are in ``RunResult.extra`` ("rapport",
-"impression", "pdfs", "emails").
+``courriers/AAAA-MM-JJ/``. Their paths are in ``RunResult.files``.
 
 ``run_folder`` runs every export of a folder (``a_traiter/``), one after the other.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -32,22 +31,31 @@ from .amounts import default_business_day, letter_amounts, load_rate_table
 from .business_days import calendar_for
 from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, Settings, find_settings, load_settings
 from .errors import InputError, RelanceError, SettingsError
-from .history import merge_history
+from .history import merge_history, superseded_runs
 from .journal import (
+    HANDOVER,
+    LETTER,
+    Balance,
+    Event,
+    InvoiceEntry,
+    JournalData,
     JournalWriter,
+    RunRecord,
     check_journal,
     export_key,
     fingerprint,
-    load_history,
-    load_letters,
+    load_journal,
     processed_before,
+    same_date_runs,
 )
-from .model import SEP, PlannedLetter, RunResult
+from .model import SEP, PlannedLetter, PricedLetter, RenderedLetter, RunFiles, RunResult
 from .planning import plan_letters
 from .policy import classify
 from .progress import NullProgress, Progress
+from .publish import JournalPart, LettersPart, WorkbookPart, publish
 from .reader import ReadResult, read_export
 from .report import summary_text
+from .tiers import HANDOVER_LEVEL
 
 SAUVEGARDES = "sauvegardes"
 
@@ -98,18 +106,15 @@ def resolve_paths(options: RunOptions) -> Paths:
 def classify_export(
     read: ReadResult,
     settings: Settings,
-    journal: pd.DataFrame,
+    journal: JournalData,
     run_date: date,
-    letters_sent: pd.DataFrame | None = None,
+    superseded: tuple[int, ...] = (),
 ) -> tuple[pd.DataFrame, tuple[PlannedLetter, ...]]:
     """Stages 2–4, pure: history, classification, letters to write.
 
-    ``letters_sent`` (cle_client, date) are the journal's letters: the minimum interval
-    counts from the last one even when its invoices have left the export.
+    ``superseded`` are the same-date runs this one replaces (their events do not count).
     """
-    invoices = merge_history(
-        read.invoices, journal, run_date, letters_sent, export_key(read.source)
-    )
+    invoices = merge_history(read.invoices, journal, run_date, superseded)
     cal = calendar_for(
         settings.subdivision,
         run_date,
@@ -118,6 +123,21 @@ def classify_export(
     )
     classified = classify(invoices, run_date, settings, cal)
     return classified, plan_letters(classified, run_date)
+
+
+def price_letters(
+    letters: tuple[PlannedLetter, ...], settings: Settings
+) -> tuple[tuple[PricedLetter, ...], list[str]]:
+    """Stage 5: the late-payment amounts of each letter, and their warnings (once each)."""
+    rates = load_rate_table(settings.taux_bce)
+    business_day = default_business_day(settings.subdivision)  # once, not per letter
+    priced = tuple(
+        PricedLetter(x, letter_amounts(x, settings, rates, business_day)) for x in letters
+    )
+    warnings: list[str] = []
+    for p in priced:
+        warnings.extend(w for w in p.amounts.warnings if w not in warnings)
+    return priced, warnings
 
 
 def steps(options: RunOptions) -> list[str]:
@@ -162,41 +182,43 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
         check_journal(paths.journal)
 
     progress.step("classement")
-    journal = load_history(paths.journal)
-    classified, planned = classify_export(
-        read, settings, journal, options.run_date, load_letters(paths.journal)
-    )
+    journal = load_journal(paths.journal)
+    superseded = superseded_runs(
+        same_date_runs(paths.journal, options.run_date), export_key(read.source),
+        read.invoices["cle_facture"],
+    )  # fmt: skip
+    classified, planned = classify_export(read, settings, journal, options.run_date, superseded)
     if planned and not options.dry_run:
         letters_mod.require_templates(settings.modeles_dossier, {x.niveau for x in planned})
-
-    warnings = list(read.warnings)
-    rates = load_rate_table(settings.taux_bce)
-    business_day = default_business_day(settings.subdivision)  # once, not per letter
-    amounts = tuple(letter_amounts(x, settings, rates, business_day) for x in planned)
-    for a in amounts:
-        warnings.extend(w for w in a.warnings if w not in warnings)
-
-    extra = {
-        "header_row": read.header_row,
-        "dropped_total_rows": read.dropped_total_rows,
-        "journal": paths.journal,
-        "columns": dict(read.columns),
-        "settings": paths.settings,
-    }
+    priced, warnings = price_letters(planned, settings)
     result = RunResult(
         run_date=options.run_date,
         source=export,
         sheet=read.sheet,
         invoices=classified,
-        letters=planned,
-        warnings=tuple(warnings),
+        priced=priced,
+        warnings=tuple(dict.fromkeys([*read.warnings, *warnings])),
         dry_run=options.dry_run,
-        extra=extra,
-        amounts=amounts,
+        header_row=read.header_row,
+        dropped_total_rows=read.dropped_total_rows,
+        columns=dict(read.columns),
+        files=RunFiles(settings=paths.settings, journal=paths.journal),
+        superseded=superseded,
     )
     if options.dry_run:
         return result
     return _write(result, read, settings, paths, options, progress)
+
+
+def _mark_letters(classified: pd.DataFrame, rendered: tuple[RenderedLetter, ...]) -> pd.DataFrame:
+    """The status of each invoice a letter took a step for names the letter's file."""
+    out = classified.copy()
+    by_client = {r.letter.cle_client: r.docx.name for r in rendered}
+    names = out["cle_client"].map(by_client).fillna("")
+    mark = (out["niveau_apres"] > out["niveau"]) & (names != "") & out["dans_courrier"]
+    out.loc[mark, "statut"] = out.loc[mark, "statut"] + SEP + "courrier « " + names[mark] + " »"
+    out["courrier"] = names.where(out["dans_courrier"], "")
+    return out
 
 
 def _write(
@@ -207,173 +229,127 @@ def _write(
     options: RunOptions,
     progress: Progress,
 ) -> RunResult:
-    """Stages 6–8: letters (to a temporary folder), write-back, then move and record."""
-    from . import letters as letters_mod
-    from . import writeback
-
+    """Stages 6–8 as one unit of work: letters, write-back, journal (publish.py)."""
     run_dir = paths.out_root / options.run_date.isoformat()
     if options.subfolder:
         run_dir = run_dir / options.subfolder
-    classified = result.invoices.copy()
+    rendered: list[RenderedLetter] = []
     warnings = list(result.warnings)
-    created_root = not paths.out_root.exists()
-    try:
-        paths.out_root.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RelanceError(
-            f"Impossible de créer le dossier des courriers « {paths.out_root} » ({exc}).\n"
-            "Choisissez un autre dossier avec --out."
-        ) from exc
-    staging = Path(tempfile.mkdtemp(prefix=".relance-", dir=paths.out_root))
-    journal = JournalWriter(paths.journal)
-    moved: list[tuple[Path, Path | None]] = []  # (letter put in place, the file it displaced)
-    wb = None
-    try:
-        files: list[Path] = []
+
+    def render(staging: Path) -> list[Path]:
         progress.step("courriers")
-        if result.letters:
-            rendered = letters_mod.render_letters(
-                result.letters, settings, staging, jobs=options.jobs, amounts=result.amounts
-            )
-            files = list(rendered.files)
-            warnings.extend(w for w in rendered.warnings if w not in warnings)
-            by_client = {
-                x.cle_client: f.name for x, f in zip(result.letters, files, strict=True)
-            }
-            sent = classified["niveau_apres"] > classified["niveau"]
-            names = classified["cle_client"].map(by_client).fillna("")
-            mark = sent & (names != "")
-            classified.loc[mark, "statut"] = (
-                classified.loc[mark, "statut"] + SEP + "courrier « " + names[mark] + " »"
-            )
-            classified["courrier"] = names.where(classified["dans_courrier"], "")
-        else:
-            classified["courrier"] = ""
+        done, more = _render(result.priced, settings, staging, options.jobs)
+        rendered.extend(done)
+        warnings.extend(w for w in more if w not in warnings)
+        return [r.docx for r in done]
 
-        # The journal transaction is opened (and locked) before anything is put in place.
-        journal.begin()
-        sent_rows = classified[classified["niveau_apres"] > classified["niveau"]]
-        stale = journal.record(
-            options.run_date,
-            read.source,
-            (
-                (r.cle_facture, r.cle_client, r.numero_facture, r.client, int(r.niveau_apres),
-                 r.courrier, float(r.reste_du))
-                for r in sent_rows.itertuples(index=False)
-            ),  # fmt: skip
-            (
-                (x.cle_client, x.client, x.niveau, f.name,
-                 ", ".join(line.numero for line in x.lignes), float(x.solde))
-                for x, f in zip(result.letters, files, strict=True)
-            ),  # fmt: skip
-            (len(classified), len(files), int((classified["etat"] == "Erreur").sum())),
-            classified["cle_facture"],
-            classified["cle_client"],
-        )
-        final_files = _put_letters_in_place(files, run_dir, staging, moved)
+    @functools.cache
+    def classified() -> pd.DataFrame:  # once the letters are rendered: their names known
+        return _mark_letters(result.invoices, tuple(rendered))
 
-        progress.step("écriture du statut")
-        statuses = dict(zip(classified["ligne"].astype(int), classified["statut"], strict=True))
-        backup = None
-        if read.in_place:
-            wb = writeback.write_status_column(
-                read.source, read.sheet, read.header_row, statuses,
-                settings.colonne_statut, paths.backups,
-            )  # fmt: skip
-            written, backup = wb.path, wb.backup
-        else:
-            written = writeback.write_copy_with_status(
-                read.source, [list(r) for r in read.raw_rows], read.header_row, statuses,
-                settings.colonne_statut, sheet_title=read.sheet[:31] or "Factures",
-            )  # fmt: skip
-            warnings.append(
-                f"Un fichier {read.kind} ne peut pas recevoir de colonne : le statut est écrit "
-                f"dans une copie, « {written.name} », à côté de l'export."
-            )
-        journal.set_fingerprint(fingerprint(written if read.in_place else read.source))
-        journal.commit()
-    except BaseException:
-        journal.rollback()
-        _restore_letters(moved)
-        if wb is not None and wb.backup and wb.backup.exists():
-            shutil.copyfile(wb.backup, wb.path)  # written, then something failed: undo it
-        shutil.rmtree(staging, ignore_errors=True)
-        if created_root:
-            shutil.rmtree(paths.out_root, ignore_errors=True)
-        raise
-    shutil.rmtree(staging, ignore_errors=True)
-    written_names = {f.name for f in final_files}
-    for name in stale:
-        if name not in written_names:
-            try:
-                (run_dir / name).unlink(missing_ok=True)  # an earlier run's letter, same date
-            except OSError:
-                warnings.append(
-                    f"Le courrier « {name} » d'une exécution précédente du même jour n'a pas "
-                    "pu être supprimé (ouvert dans Word ?) : il n'est plus à envoyer, "
-                    "supprimez-le vous-même."
-                )
-
-    result = replace(
-        result,
-        invoices=classified,
-        warnings=tuple(warnings),
-        letter_files=tuple(final_files),
-        workbook_written=written,
-        backup=backup,
-        out_dir=run_dir,
+    letters = LettersPart(paths.out_root, run_dir, render)
+    workbook = WorkbookPart(
+        lambda: _write_back(read, classified(), settings, paths, warnings, progress)
     )
+    journal = JournalWriter(paths.journal)
+    record = JournalPart(
+        journal, lambda: run_record(result, classified(), tuple(rendered)),
+        lambda: fingerprint(workbook.written if read.in_place else read.source),
+    )  # fmt: skip
+    letters.stale = lambda: record.stale
+    warnings += publish([letters, workbook, record])
+    final = tuple(replace(r, docx=run_dir / r.docx.name) for r in rendered)
+    files = replace(result.files, out_dir=run_dir, workbook=workbook.written,
+                    backup=workbook.backup, journal_backup=journal.migrated_from)  # fmt: skip
+    result = replace(result, invoices=classified(), warnings=tuple(warnings),
+                     rendered=final, files=files)  # fmt: skip
     run_dir.mkdir(parents=True, exist_ok=True)
     result = _extras(result, settings, options, run_dir, progress)
-    summary_file = run_dir / f"résumé – {read.source.stem} – {options.run_date.isoformat()}.txt"
-    result = replace(result, summary_file=summary_file)
-    summary_file.write_text(summary_text(result), encoding="utf-8")
+    summary = run_dir / f"résumé – {read.source.stem} – {options.run_date.isoformat()}.txt"
+    result = replace(result, files=replace(result.files, summary=summary))
+    summary.write_text(summary_text(result), encoding="utf-8")
     return result
 
 
-def _put_letters_in_place(
-    files: list[Path], run_dir: Path, staging: Path, moved: list[tuple[Path, Path | None]]
-) -> list[Path]:
-    """Move the rendered letters into the run folder, keeping what they displace (in the
-    staging folder) so a later failure can put everything back."""
-    if not files:
-        return []
-    run_dir.mkdir(parents=True, exist_ok=True)
-    final: list[Path] = []
-    for f in files:
-        target = run_dir / f.name
-        displaced = None
-        try:
-            if target.exists():
-                displaced = staging / f"ancien – {f.name}"
-                target.replace(displaced)
-            f.replace(target)
-        except PermissionError as exc:
-            if displaced is not None and displaced.exists() and not target.exists():
-                displaced.replace(target)
-            raise RelanceError(
-                f"Impossible de remplacer le courrier « {target} » : il est sans doute ouvert "
-                "dans Word. Fermez-le, puis relancez (rien n'a été modifié)."
-            ) from exc
-        moved.append((target, displaced))
-        final.append(target)
-    return final
+def _render(
+    priced: tuple[PricedLetter, ...], settings: Settings, folder: Path, jobs: int | None
+) -> tuple[tuple[RenderedLetter, ...], tuple[str, ...]]:
+    """Stage 6: one Word letter per priced letter, in ``folder``."""
+    if not priced:
+        return (), ()
+    from . import letters as letters_mod
+
+    out = letters_mod.render_letters([p.letter for p in priced], settings, folder, jobs=jobs,
+                                     amounts=[p.amounts for p in priced])  # fmt: skip
+    done = tuple(RenderedLetter(p, f) for p, f in zip(priced, out.files, strict=True))
+    return done, tuple(out.warnings)
 
 
-def _restore_letters(moved: list[tuple[Path, Path | None]]) -> None:
-    """Undo ``_put_letters_in_place``: remove the new letters, put back the old ones."""
-    for target, displaced in reversed(moved):
-        try:
-            target.unlink(missing_ok=True)
-            if displaced is not None and displaced.exists():
-                displaced.replace(target)
-        except OSError:
-            pass
-    for target, _ in moved[:1]:
-        try:
-            target.parent.rmdir()  # only when empty: a folder this run created
-        except OSError:
-            pass
+def _write_back(read: ReadResult, classified: pd.DataFrame, settings: Settings, paths: Paths,
+                warnings: list[str], progress: Progress) -> tuple[Path, Path | None]:  # fmt: skip
+    """Stage 7: the status column in the workbook, or in a copy for csv/xls/ods."""
+    from . import writeback
+
+    progress.step("écriture du statut")
+    statuses = dict(zip(classified["ligne"].astype(int), classified["statut"], strict=True))
+    if read.in_place:
+        wb = writeback.write_status_column(
+            read.source, read.sheet, read.header_row, statuses,
+            settings.colonne_statut, paths.backups,
+        )  # fmt: skip
+        return wb.path, wb.backup
+    written = writeback.write_copy_with_status(
+        read.source, [list(r) for r in read.raw_rows], read.header_row, statuses,
+        settings.colonne_statut, sheet_title=read.sheet[:31] or "Factures",
+    )  # fmt: skip
+    warnings.append(
+        f"Un fichier {read.kind} ne peut pas recevoir de colonne : le statut est écrit "
+        f"dans une copie, « {written.name} », à côté de l'export."
+    )
+    return written, None
+
+
+def run_record(
+    result: RunResult, classified: pd.DataFrame, rendered: tuple[RenderedLetter, ...]
+) -> RunRecord:
+    """Stage 8's data: the balances seen, a letter event per letter (its invoices, the
+    level each reaches, their amounts) and a hand-over event per client handed over."""
+    rows = classified[classified["numero_facture"].astype(str) != ""]
+    balances = tuple(
+        Balance(k, c, str(n), float(r) if r == r else 0.0)
+        for k, c, n, r in zip(rows["cle_facture"], rows["cle_client"], rows["numero_facture"],
+                              rows["reste_du"], strict=True)
+    )  # fmt: skip
+    by_row = {int(r.ligne): r for r in classified.itertuples(index=False)}
+    events = [_letter_event(r, by_row) for r in rendered]
+    handed = classified[classified["niveau_apres"] > classified["niveau"]]
+    handed = handed[handed["niveau_apres"] >= HANDOVER_LEVEL]
+    for key, group in handed.groupby("cle_client", sort=True):
+        entries = tuple(
+            InvoiceEntry(r.cle_facture, str(r.numero_facture), HANDOVER_LEVEL, True,
+                         float(r.reste_du))
+            for r in group.itertuples(index=False)
+        )  # fmt: skip
+        events.append(Event(HANDOVER, str(key), str(group["client"].iloc[0]), HANDOVER_LEVEL,
+                            entries, total=float(group["reste_du"].sum())))  # fmt: skip
+    errors = int((classified["etat"] == "Erreur").sum())
+    return RunRecord(result.run_date, export_key(result.source), balances, tuple(events),
+                     errors, result.superseded)  # fmt: skip
+
+
+def _letter_event(rendered: RenderedLetter, by_row: dict[int, Any]) -> Event:
+    """A letter issued: its tier, file, total and every invoice it lists."""
+    letter, amounts = rendered.letter, rendered.priced.amounts
+    entries = []
+    for line, la in zip(letter.lignes, amounts.lines, strict=True):
+        row = by_row[line.ligne]
+        entries.append(InvoiceEntry(
+            row.cle_facture, line.numero, int(row.niveau_apres),
+            int(row.niveau_apres) > int(row.niveau), float(line.reste_du),
+            float(la.interets), float(la.indemnite),
+        ))  # fmt: skip
+    return Event(LETTER, letter.cle_client, letter.client, letter.niveau, tuple(entries),
+                 rendered.docx.name, float(letter.solde))  # fmt: skip
 
 
 def _extras(
@@ -382,37 +358,36 @@ def _extras(
     """PDF print batch, e-mail drafts, report: after the journal, so they never fail a run."""
     day = options.run_date.isoformat()
     warnings = list(result.warnings)
-    extra = dict(result.extra)
-    files = list(result.letter_files)
+    files = result.files
     pdfs: tuple[Path | None, ...] = ()
     if options.pdf:
         progress.step("PDF")
         from .printing import print_batch
 
-        printed = print_batch(files, run_dir, f"a_imprimer – {day}.pdf")
+        printed = print_batch(list(result.letter_files), run_dir, f"a_imprimer – {day}.pdf")
         pdfs = printed.pdfs
-        extra["impression"] = printed.batch
-        extra["pdfs"] = tuple(p for p in printed.pdfs if p is not None)
+        files = replace(files, print_batch=printed.batch,
+                        pdfs=tuple(p for p in printed.pdfs if p is not None))  # fmt: skip
         warnings += [w for w in printed.warnings if w not in warnings]
     if options.emails:
         progress.step("e-mails")
         from .emails import write_drafts
 
         try:
-            drafts = write_drafts(result.letters, files, settings, pdfs,
+            drafts = write_drafts(result.letters, list(result.letter_files), settings, pdfs,
                                   amounts=result.amounts)  # fmt: skip
-            extra["emails"] = tuple(p for p in drafts.files if p is not None)
+            files = replace(files, emails=tuple(p for p in drafts.files if p is not None))
             warnings += [w for w in drafts.warnings if w not in warnings]
         except Exception as exc:  # noqa: BLE001 - the workbook is written: warn, go on
             warnings.append(f"Brouillons d'e-mails non écrits ({exc}).")
-    result = replace(result, warnings=tuple(warnings), extra=extra)
+    result = replace(result, warnings=tuple(warnings), files=files)
     if options.report:
         progress.step("rapport")
         from .report_xlsx import write_report
 
         target = run_dir / f"rapport – {day}.xlsx"
         try:
-            extra["rapport"] = write_report(result, settings, target)
+            files = replace(files, report=write_report(result, settings, target))
         except PermissionError:
             warnings.append(
                 f"Le rapport « {target.name} » n'a pas pu être remplacé : il est sans doute "
@@ -421,7 +396,7 @@ def _extras(
             )
         except Exception as exc:  # noqa: BLE001 - the workbook is written: warn, go on
             warnings.append(f"Le rapport « {target.name} » n'a pas pu être écrit ({exc}).")
-        result = replace(result, warnings=tuple(warnings), extra=extra)
+        result = replace(result, warnings=tuple(warnings), files=files)
     return result
 
 

@@ -1,10 +1,18 @@
-"""The policy: each invoice's state and next step, over French business days.
+"""The policy: each invoice's state and next step, and each client's letter, over French
+business days.
 
 Pure and vectorised: a DataFrame in (invoices with their history), a DataFrame out (state,
 level after the run, next step and its date, the status text). Per invoice, the step after
 level n is due ``delais[n]`` business days after the date level n was reached (the due date
-for level 0). Per client, one letter at the highest step due, unless the client's net
-balance is under the minimum or its previous letter is too recent.
+for level 0). People chase clients, not invoice lines (README, « Le cycle du client »):
+
+- one letter per client per run, when at least one invoice reaches a step it had not
+  reached, never within ``intervalle_minimum`` business days of the client's last letter,
+  nor under the minimum balance; it lists all the client's overdue open items;
+- a mise en demeure names every invoice it lists; while it runs the client gets no other
+  letter; ``delais.contentieux`` business days later, every invoice it named that is still
+  unpaid is handed over, together, with the client's other overdue invoices beside them;
+  after the hand-over the client's account is the agency's while any of it is unpaid.
 """
 
 from __future__ import annotations
@@ -18,9 +26,16 @@ import pandas as pd
 from .business_days import BusinessCalendar
 from .config import Settings
 from .formatting import format_date_short, format_eur
-from .tiers import DELAY_KEYS, LAST_LETTER_LEVEL, LETTER_TIERS, SEP, Etat, tier
+from .tiers import DELAY_KEYS, HANDOVER_LEVEL, LAST_LETTER_LEVEL, LETTER_TIERS, SEP, Etat, tier
 
 PAID_TOLERANCE = 0.005
+NAT = np.datetime64("NaT")
+
+# the columns this stage needs (reader + history) and the ones it adds
+NEEDS = ("erreur", "reste_du", "montant_ttc", "date_echeance", "litige", "cle_client",
+         "niveau", "date_niveau", "date_dernier_courrier", "date_mise_en_demeure")  # fmt: skip
+ADDS = ("etat", "niveau_apres", "etape_due", "dans_courrier", "niveau_courrier",
+        "prochaine_etape", "date_prochaine_etape", "jours_retard", "statut")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -32,92 +47,159 @@ class ClientDecision:
     raison: str  # French reason when no letter, else ""
 
 
-def _d(value: np.datetime64) -> str:
+@dataclass(frozen=True)
+class _Masks:
+    """The invoice states as boolean arrays (one rule each, computed once)."""
+
+    err: np.ndarray
+    avoir: np.ndarray
+    paid: np.ndarray
+    dispute: np.ndarray
+    not_due: np.ndarray
+    overdue: np.ndarray
+
+
+def _d(value: object) -> str:
     return format_date_short(pd.Timestamp(value)) if not pd.isna(value) else ""
 
 
-def classify(
-    invoices: pd.DataFrame, run_date: date, settings: Settings, cal: BusinessCalendar
-) -> pd.DataFrame:
-    """State, next step and status text of every invoice (columns of CLASSIFIED_COLUMNS)."""
-    df = invoices.copy()
-    n = len(df)
-    run = np.datetime64(run_date, "D")
-    delais = settings.delais
-    delay_by_level = np.array([getattr(delais, key) for key in DELAY_KEYS], dtype=np.int64)
-
+def _masks(df: pd.DataFrame, run: np.datetime64) -> _Masks:
     err = (df["erreur"] != "").to_numpy()
     rest = df["reste_du"].to_numpy(dtype=float)
     ttc = df["montant_ttc"].to_numpy(dtype=float)
     due = df["date_echeance"].to_numpy(dtype="datetime64[D]")
-    level = df["niveau"].to_numpy(dtype=np.int64).clip(0, LAST_LETTER_LEVEL)
-    level_date = df["date_niveau"].to_numpy(dtype="datetime64[D]")
-
     avoir = ~err & ((np.nan_to_num(ttc) < -PAID_TOLERANCE) | (rest < -PAID_TOLERANCE))
     paid = ~err & ~avoir & (rest <= PAID_TOLERANCE)
     dispute = ~err & ~avoir & ~paid & df["litige"].to_numpy(dtype=bool)
     not_due = ~err & ~avoir & ~paid & ~dispute & (run <= due)
     overdue = ~err & ~avoir & ~paid & ~dispute & ~not_due
+    return _Masks(err, avoir, paid, dispute, not_due, overdue)
+
+
+def _per_client(keys: np.ndarray, values: np.ndarray, how: str) -> np.ndarray:
+    """Each row gets its client's aggregate (max of dates, any of flags) of ``values``."""
+    series = pd.Series(values)
+    return series.groupby(keys).transform(how).to_numpy()
+
+
+def _legal_state(
+    df: pd.DataFrame, m: _Masks, run: np.datetime64, settings: Settings, cal: BusinessCalendar
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Formal notices and hand-overs, per client, spread to its invoices.
+
+    Returns (legal, notice, handed_on): invoices handed over (before or now), the client's
+    running notice's date, and the date of an earlier hand-over.
+    """
+    keys = df["cle_client"].to_numpy()
+    level = df["niveau"].to_numpy(dtype=np.int64)
+    med = df["date_mise_en_demeure"].to_numpy(dtype="datetime64[D]")
+    level_date = df["date_niveau"].to_numpy(dtype="datetime64[D]")
+    named = m.overdue & ~np.isnat(med)
+    handed = m.overdue & (level >= HANDOVER_LEVEL)
+    notice = _per_client(keys, np.where(named, med, NAT).astype("datetime64[ns]"), "max")
+    notice = notice.astype("datetime64[D]")
+    handed_on = _per_client(keys, np.where(handed, level_date, NAT).astype("datetime64[ns]"),
+                            "max").astype("datetime64[D]")  # fmt: skip
+    expiry = cal.add(np.where(np.isnat(notice), run, notice), settings.delais.contentieux)
+    expiry = np.where(np.isnat(notice), NAT, expiry)
+    now = ~np.isnat(notice) & (expiry <= run)
+    legal = m.overdue & (~np.isnat(handed_on) | now)
+    return legal, notice, handed_on
+
+
+def classify(
+    invoices: pd.DataFrame, run_date: date, settings: Settings, cal: BusinessCalendar
+) -> pd.DataFrame:
+    """State, next step and status text of every invoice (the columns ``ADDS``)."""
+    df = invoices.copy()
+    run = np.datetime64(run_date, "D")
+    delay = np.array([getattr(settings.delais, key) for key in DELAY_KEYS], dtype=np.int64)
+    m = _masks(df, run)
+    due = df["date_echeance"].to_numpy(dtype="datetime64[D]")
+    level = df["niveau"].to_numpy(dtype=np.int64).clip(0, HANDOVER_LEVEL)
+    level_date = df["date_niveau"].to_numpy(dtype="datetime64[D]")
+    legal, notice, handed_on = _legal_state(df, m, run, settings, cal)
 
     ref = np.where((level > 0) & ~np.isnat(level_date), level_date, due)
     ref = np.where(np.isnat(ref), run, ref)  # rows in error: any date, unused
-    next_date = cal.add(ref, delay_by_level[level])
-    step_due = overdue & (next_date <= run)
-    legal = step_due & (level >= LAST_LETTER_LEVEL)
-    candidate = step_due & (level < LAST_LETTER_LEVEL)
+    next_date = cal.add(ref, delay[np.minimum(level, LAST_LETTER_LEVEL)])
+    open_overdue = m.overdue & ~legal
+    named = df["date_mise_en_demeure"].to_numpy(dtype="datetime64[D]")
+    named = np.where(m.overdue, named, NAT)  # the notice that named this invoice
+    candidate = (open_overdue & np.isnat(named) & (level < LAST_LETTER_LEVEL)
+                 & (next_date <= run))  # fmt: skip
 
     known_due = np.where(np.isnat(due), run, due)
-    late_days = np.where(overdue | dispute, (run - known_due).astype(int), 0)
-
+    late_days = np.where(m.overdue | m.dispute, (run - known_due).astype(int), 0)
     df["niveau"] = level
     df["jours_retard"] = np.maximum(late_days, 0)
     df["etape_due"] = np.where(candidate, level + 1, 0)
-    df["date_prochaine_etape"] = pd.to_datetime(np.where(overdue, next_date, np.datetime64("NaT")))
 
-    decisions = _client_decisions(
-        df, candidate, overdue & ~legal, legal, avoir, run, settings, cal
-    )
-    letter_level = df["cle_client"].map({d.cle_client: d.niveau for d in decisions}).fillna(0)
-    letter_level = letter_level.to_numpy(dtype=np.int64)
+    decisions = _client_decisions(df, candidate, open_overdue, notice, m.avoir, run,
+                                  settings, cal)  # fmt: skip
+    letter_level = df["cle_client"].map({d.cle_client: d.niveau for d in decisions})
+    letter_level = letter_level.fillna(0).to_numpy(dtype=np.int64)
     reasons = {d.cle_client: d.raison for d in decisions}
-    blocked = pd.Series([reasons.get(k, "") for k in df["cle_client"]], dtype=object)
+    blocked = np.array([reasons.get(k, "") for k in df["cle_client"]], dtype=object)
 
+    rest = df["reste_du"].to_numpy(dtype=float)
     sent = candidate & (letter_level > 0)
-    listed = (overdue & ~legal & (letter_level > 0)) | (avoir & (letter_level > 0) & (rest < 0))
-    df["niveau_apres"] = np.where(sent, level + 1, level)
+    listed = (open_overdue & (letter_level > 0)) | (m.avoir & (letter_level > 0) & (rest < 0))
+    df["niveau_apres"] = np.where(sent, level + 1, np.where(legal, HANDOVER_LEVEL, level))
     df["dans_courrier"] = listed | sent
     df["niveau_courrier"] = np.where(df["dans_courrier"], letter_level, 0)
+    # a mise en demeure sent now names every invoice it lists: contentieux after it
+    named = np.where(open_overdue & (letter_level >= LAST_LETTER_LEVEL), run, named)
+    df["date_mise_en_demeure"] = pd.to_datetime(named)
 
-    etat = np.full(n, Etat.EN_ATTENTE.value, dtype=object)
-    etat[err] = Etat.ERREUR.value
-    etat[avoir] = Etat.AVOIR.value
-    etat[paid] = Etat.PAYEE.value
-    etat[dispute] = Etat.LITIGE.value
-    etat[not_due] = Etat.NON_ECHUE.value
+    df["etat"] = _state_words(m, legal, sent, level)
+    _next_steps(df, m, legal, sent, next_date, named, run, delay, settings, cal)
+    held = candidate & ~sent  # due for a step, but no letter: the status says why
+    df["statut"] = _status_texts(df, run_date, blocked, sent, held, handed_on, notice)
+    return df
+
+
+def _state_words(m: _Masks, legal: np.ndarray, sent: np.ndarray, level: np.ndarray) -> np.ndarray:
+    etat = np.full(len(level), Etat.EN_ATTENTE.value, dtype=object)
+    etat[m.err] = Etat.ERREUR.value
+    etat[m.avoir] = Etat.AVOIR.value
+    etat[m.paid] = Etat.PAYEE.value
+    etat[m.dispute] = Etat.LITIGE.value
+    etat[m.not_due] = Etat.NON_ECHUE.value
     etat[legal] = Etat.CONTENTIEUX.value
     for t in LETTER_TIERS:
         etat[sent & (level + 1 == t.level)] = t.label
-    df["etat"] = etat
+    return etat
 
-    after = df["niveau_apres"].to_numpy()
+
+def _next_steps(
+    df: pd.DataFrame, m: _Masks, legal: np.ndarray, sent: np.ndarray, next_date: np.ndarray,
+    named: np.ndarray, run: np.datetime64, delay: np.ndarray, settings: Settings,
+    cal: BusinessCalendar,
+) -> None:
+    """``prochaine_etape`` and its date: an invoice named by a running notice goes to
+    contentieux when the notice expires; the others to their own next step."""
+    after = df["niveau_apres"].to_numpy(dtype=np.int64)
+    level_date = df["date_niveau"].to_numpy(dtype="datetime64[D]")
     after_date = np.where(sent, run, level_date)
     next_after = cal.add(np.where(np.isnat(after_date), run, after_date),
-                         delay_by_level[np.minimum(after, LAST_LETTER_LEVEL)])
-    upcoming = (overdue & ~legal) | not_due  # a next step to show in the plan
-    df["prochaine_etape"] = np.where(upcoming, [tier(a + 1).step for a in after], "")
-    df["date_prochaine_etape"] = pd.to_datetime(
-        np.where(sent, next_after, np.where(upcoming, next_date, np.datetime64("NaT")))
-    )
-    held = candidate & ~sent  # due for a step, but no letter: the status says why
-    df["statut"] = _status_texts(df, run_date, blocked.to_numpy(), sent, held)
-    return df
+                         delay[np.minimum(after, LAST_LETTER_LEVEL)])  # fmt: skip
+    upcoming = (m.overdue & ~legal) | m.not_due
+    under_notice = m.overdue & ~legal & ~np.isnat(named)
+    expiry = cal.add(np.where(np.isnat(named), run, named), settings.delais.contentieux)
+    names = [tier(min(a + 1, HANDOVER_LEVEL)).step for a in after]
+    names = np.where(under_notice, tier(HANDOVER_LEVEL).step, names)
+    df["prochaine_etape"] = np.where(upcoming, names, "")
+    dates = np.where(sent, next_after, np.where(upcoming, next_date, NAT))
+    dates = np.where(under_notice, expiry, dates)
+    df["date_prochaine_etape"] = pd.to_datetime(dates)
 
 
 def _client_decisions(
     df: pd.DataFrame,
     candidate: np.ndarray,
     open_overdue: np.ndarray,
-    legal: np.ndarray,
+    notice: np.ndarray,
     avoir: np.ndarray,
     run: np.datetime64,
     settings: Settings,
@@ -125,70 +207,73 @@ def _client_decisions(
 ) -> list[ClientDecision]:
     """One decision per client with an invoice due for a step.
 
-    No letter to a client under a formal notice still running (an invoice at mise en
-    demeure) or handed over to collection: a second registered letter, or a softer one
-    after it, would undermine the notice. Then the minimum balance and the minimum
-    interval since the client's last letter.
+    No letter to a client under a formal notice still running: a second registered letter,
+    or a softer one after it, would undermine the notice. Then the minimum balance and the
+    minimum interval since the client's last letter.
     """
     if not candidate.any():
         return []
-    keys = df["cle_client"].to_numpy()
-    rest = df["reste_du"].to_numpy(dtype=float)
-    step = df["etape_due"].to_numpy()
-    hist_date = df["date_niveau"].to_numpy(dtype="datetime64[D]")
     levels = df["niveau"].to_numpy()
-    last = np.where(levels > 0, hist_date, np.datetime64("NaT"))
-    if "date_dernier_courrier" in df:
-        journal_last = df["date_dernier_courrier"].to_numpy(dtype="datetime64[D]")
-        last = np.where(np.isnat(last) | (journal_last > last), journal_last, last)
+    last = np.where(levels > 0, df["date_niveau"].to_numpy(dtype="datetime64[D]"), NAT)
+    journal_last = df["date_dernier_courrier"].to_numpy(dtype="datetime64[D]")
+    last = np.where(np.isnat(last) | (journal_last > last), journal_last, last)
     frame = pd.DataFrame({
-        "cle": keys,
-        "cand_step": np.where(candidate, step, 0),
+        "cle": df["cle_client"].to_numpy(),
+        "cand_step": np.where(candidate, df["etape_due"].to_numpy(), 0),
         # the letter's tier is the highest its listed invoices reach, sent before or now
         "reached": np.where(open_overdue, levels, 0),
-        "net": np.where(open_overdue | avoir, np.nan_to_num(rest), 0.0),
+        "net": np.where(open_overdue | avoir, np.nan_to_num(df["reste_du"].to_numpy(float)),
+                        0.0),
         "last": last,
-        "notice": np.where(open_overdue & (levels >= LAST_LETTER_LEVEL), hist_date,
-                           np.datetime64("NaT")),
-        "legal": legal,
+        "notice": np.where(open_overdue, notice, NAT),
     })  # fmt: skip
     grouped = frame.groupby("cle", sort=False).agg(
         step=("cand_step", "max"), reached=("reached", "max"), net=("net", "sum"),
-        last=("last", "max"), notice=("notice", "max"), legal=("legal", "any"),
+        last=("last", "max"), notice=("notice", "max"),
     )  # fmt: skip
     grouped = grouped[grouped["step"] > 0]
-    minimum = settings.montants.minimum
     interval = settings.delais.intervalle_minimum
-    last = grouped["last"].to_numpy(dtype="datetime64[D]")
-    allowed_from = cal.add(np.where(np.isnat(last), run, last), interval)
-    decisions = []
-    for (cle, row), last_d, allowed in zip(
-        grouped.iterrows(), last, allowed_from, strict=True
-    ):
-        net = round(float(row["net"]), 2)
-        if row["legal"]:
-            decisions.append(ClientDecision(
-                cle, 0, "client transmis au contentieux, plus de courrier de relance",
-            ))  # fmt: skip
-        elif not pd.isna(row["notice"]):
-            decisions.append(ClientDecision(
-                cle, 0, f"mise en demeure du {_d(row['notice'])} en cours",
-            ))  # fmt: skip
-        elif net < minimum:
-            decisions.append(ClientDecision(
-                cle, 0,
-                f"solde net du client ({format_eur(net)}) sous le minimum de "
-                f"{format_eur(minimum)}",
-            ))  # fmt: skip
-        elif not np.isnat(last_d) and interval > 0 and allowed > run:
-            decisions.append(ClientDecision(
-                cle, 0,
-                f"dernier courrier au client le {_d(last_d)}, prochain possible le {_d(allowed)}",
-            ))  # fmt: skip
-        else:
-            level = min(max(int(row["step"]), int(row["reached"])), LAST_LETTER_LEVEL)
-            decisions.append(ClientDecision(cle, level, ""))
-    return decisions
+    last_d = grouped["last"].to_numpy(dtype="datetime64[D]")
+    allowed = cal.add(np.where(np.isnat(last_d), run, last_d), interval)
+    return [
+        _decide(str(cle), row, last_at, allowed_at, run, settings)
+        for (cle, row), last_at, allowed_at in zip(grouped.iterrows(), last_d, allowed,
+                                                   strict=True)
+    ]  # fmt: skip
+
+
+def _decide(cle: str, row: pd.Series, last: np.datetime64, allowed: np.datetime64,
+            run: np.datetime64, settings: Settings) -> ClientDecision:  # fmt: skip
+    net = round(float(row["net"]), 2)
+    minimum = settings.montants.minimum
+    if not pd.isna(row["notice"]):
+        return ClientDecision(cle, 0, f"mise en demeure du {_d(row['notice'])} en cours")
+    if net < minimum:
+        return ClientDecision(
+            cle, 0,
+            f"solde net du client ({format_eur(net)}) sous le minimum de {format_eur(minimum)}",
+        )  # fmt: skip
+    if not np.isnat(last) and settings.delais.intervalle_minimum > 0 and allowed > run:
+        return ClientDecision(
+            cle, 0, f"dernier courrier au client le {_d(last)}, prochain possible le {_d(allowed)}"
+        )
+    level = min(max(int(row["step"]), int(row["reached"])), LAST_LETTER_LEVEL)
+    return ClientDecision(cle, level, "")
+
+
+def _legal_detail(lvl: int, lvl_date: object, notice: object, handed_on: object,
+                  named: bool) -> str:  # fmt: skip
+    """Why an invoice is in contentieux: named by the notice, or beside the ones it named."""
+    if lvl >= HANDOVER_LEVEL:
+        return f"transmise au recouvrement le {format_date_short(lvl_date)}"
+    if not pd.isna(handed_on):
+        return (f"client transmis au contentieux le {format_date_short(handed_on)} : "
+                "à joindre au dossier")  # fmt: skip
+    if named:
+        return (f"mise en demeure du {format_date_short(notice)} restée sans effet, "
+                "à transmettre au recouvrement")  # fmt: skip
+    return (f"client transmis au contentieux : à joindre au dossier (mise en demeure du "
+            f"{format_date_short(notice)} restée sans effet)")  # fmt: skip
 
 
 def _status_texts(
@@ -197,6 +282,8 @@ def _status_texts(
     blocked: np.ndarray,
     sent: np.ndarray,
     held: np.ndarray,
+    handed_on: np.ndarray,
+    notice: np.ndarray,
 ) -> list[str]:
     """The status column: a state word, " – " and the detail users need."""
     run_text = format_date_short(run_date)
@@ -204,11 +291,11 @@ def _status_texts(
     cols = zip(
         df["etat"], df["erreur"], df["reste_du"], df["date_echeance"], df["niveau"],
         df["date_niveau"], df["prochaine_etape"], df["date_prochaine_etape"], blocked, sent,
-        held, df["dans_courrier"], df["niveau_courrier"],
-        strict=True,
+        held, df["dans_courrier"], df["niveau_courrier"], pd.to_datetime(handed_on),
+        pd.to_datetime(notice), df["date_mise_en_demeure"], strict=True,
     )  # fmt: skip
     for (etat, erreur, rest, due, lvl, lvl_date, nxt, nxt_date, why, is_sent, is_held,
-         listed, letter_lvl) in cols:  # fmt: skip
+         listed, letter_lvl, handed, med, own_med) in cols:  # fmt: skip
         if etat == Etat.ERREUR:
             detail = erreur
         elif etat == Etat.AVOIR:
@@ -221,8 +308,7 @@ def _status_texts(
         elif etat == Etat.NON_ECHUE:
             detail = f"échéance le {format_date_short(due)}"
         elif etat == Etat.CONTENTIEUX:
-            detail = (f"mise en demeure du {format_date_short(lvl_date)} restée sans effet, "
-                      "à transmettre au recouvrement")
+            detail = _legal_detail(int(lvl), lvl_date, med, handed, not pd.isna(own_med))
         elif is_sent:
             detail = f"{run_text}{SEP}{nxt} le {format_date_short(nxt_date)}"
         else:  # En attente

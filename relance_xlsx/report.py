@@ -118,13 +118,12 @@ def _pad(text: str, width: int, right: bool = False) -> str:
 def summary_text(result: RunResult) -> str:
     """The summary of a run, as printed on screen and saved beside the letters."""
     inv = result.invoices
-    extra = result.extra
     lines = [
         f"Relances au {format_date_short(result.run_date)} — « {result.source.name} »"
         + (f", feuille « {result.sheet} »" if result.sheet else "")
-        + (f", en-tête ligne {extra['header_row']}" if extra.get("header_row") else ""),
+        + (f", en-tête ligne {result.header_row}" if result.header_row else ""),
     ]
-    dropped = extra.get("dropped_total_rows", 0)
+    dropped = result.dropped_total_rows
     lines.append(
         f"{len(inv)} ligne(s) lue(s)"
         + (f", {dropped} ligne(s) de total ignorée(s)" if dropped else "")
@@ -139,9 +138,7 @@ def summary_text(result: RunResult) -> str:
                 f"{_pad(row.etat, 18)}{_pad(str(row.factures), 10, True)}"
                 f"{_pad(format_eur(row.montant), 20, True)}"
             )
-        overdue = inv[inv["etat"].isin(
-            ["En attente", "Relance 1", "Relance 2", "Mise en demeure", "Contentieux"]
-        )]  # fmt: skip
+        overdue = inv[inv["etat"].isin(OVERDUE)]
         lines.append(
             f"{_pad('Total échu', 18)}{_pad(str(len(overdue)), 10, True)}"
             f"{_pad(format_eur(float(overdue['reste_du'].sum())), 20, True)}"
@@ -156,15 +153,20 @@ def summary_text(result: RunResult) -> str:
         lines.append(f"Colonne de statut écrite dans : {result.workbook_written}")
     if result.backup:
         lines.append(f"Sauvegarde de l'original : {result.backup}")
-    if extra.get("journal") and not result.dry_run:
-        lines.append(f"Journal des relances : {extra['journal']}")
-    if extra.get("rapport"):
-        lines.append(f"Rapport (à ouvrir dans Excel) : {extra['rapport']}")
-    if extra.get("impression"):
-        lines.append(f"À imprimer, en une fois : {extra['impression']}")
-    if extra.get("emails"):
+    files = result.files
+    if files.journal and not result.dry_run:
+        lines.append(f"Journal des relances : {files.journal}")
+    if files.journal_backup:
         lines.append(
-            f"Brouillons d'e-mails : {len(extra['emails'])} fichier(s) .eml à côté des "
+            f"Journal mis au format de cette version ; copie de l'ancien : {files.journal_backup}"
+        )
+    if files.report:
+        lines.append(f"Rapport (à ouvrir dans Excel) : {files.report}")
+    if files.print_batch:
+        lines.append(f"À imprimer, en une fois : {files.print_batch}")
+    if files.emails:
+        lines.append(
+            f"Brouillons d'e-mails : {len(files.emails)} fichier(s) .eml à côté des "
             "courriers (à ouvrir et envoyer depuis votre messagerie)"
         )
     errors = inv[inv["etat"] == "Erreur"] if not inv.empty else inv

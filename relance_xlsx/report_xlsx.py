@@ -46,7 +46,7 @@ from .formatting import as_date, format_date_short, to_decimal
 from .model import ETATS, Etat, LetterLine, PlannedLetter, RunResult
 from .planning import client_details
 from .report import OVERDUE, state_table, to_call, to_hand_over
-from .tiers import LETTER_TIERS, is_formal_notice, tier
+from .tiers import LAST_LETTER_LEVEL, LETTER_TIERS, tier
 
 SHEETS = ("Synthèse", "Courriers", "À appeler", "Contentieux", "Erreurs")
 # States charted on the summary sheet: the money still to collect (no paid, credit, error).
@@ -207,7 +207,8 @@ def litigation_rows(
         )
         # A notional letter dated today gives the interest and indemnity as of today.
         letter = PlannedLetter(
-            cle_client=key, client=d["client"], code_client=d["code_client"], niveau=3,
+            cle_client=key, client=d["client"], code_client=d["code_client"],
+            niveau=LAST_LETTER_LEVEL,
             date=run_date, lignes=lines, particulier=d["particulier"],
         )  # fmt: skip
         amounts = letter_amounts(letter, settings, rates, business_day)
@@ -221,7 +222,7 @@ def litigation_rows(
                 _text(r["numero_facture"]), as_date(r["date_facture"]),
                 as_date(r["date_echeance"]), _money(r["montant_ttc"]),
                 _money(r["montant_regle"]), rest, int(r["jours_retard"]),
-                as_date(r["date_niveau"]) if is_formal_notice(r["niveau"]) else None,
+                as_date(r["date_mise_en_demeure"]),
                 interest, indemnity, round(rest + interest + indemnity, 2),
                 "Particulier" if amounts.particulier else "Professionnel",
             ])  # fmt: skip
@@ -364,7 +365,6 @@ def _summary_sheet(
     warnings: Sequence[str],
 ) -> None:
     inv = result.invoices
-    extra = result.extra
     ws.title = SHEETS[0]
     put(ws, 1, 1, f"Relances au {format_date_short(result.run_date)}").font = TITLE_FONT
     source = f"Export « {result.source.name} »"
@@ -429,7 +429,7 @@ def _summary_sheet(
         ws.cell(row, col).border = Border(top=THIN)
 
     # Where things are: relative to the working folder (where relance.toml is), shorter.
-    base = Path(extra["settings"]).resolve().parent if extra.get("settings") else \
+    base = Path(result.files.settings).resolve().parent if result.files.settings else \
         result.source.resolve().parent  # fmt: skip
 
     def where(path: object) -> str | None:
@@ -441,12 +441,12 @@ def _summary_sheet(
     files = [
         ("Dossier de travail", str(base)),
         ("Courriers", where(result.out_dir) if result.letter_files else None),
-        ("PDF à imprimer", where(extra.get("impression"))),
-        ("Brouillons d'e-mails", f"{len(extra['emails'])} fichier(s) .eml à côté des courriers"
-         if extra.get("emails") else None),
+        ("PDF à imprimer", where(result.files.print_batch)),
+        ("Brouillons d'e-mails", f"{len(result.files.emails)} fichier(s) .eml à côté des "
+         "courriers" if result.files.emails else None),
         ("Classeur avec la colonne de statut", where(result.workbook_written)),
         ("Sauvegarde du classeur d'origine", where(result.backup)),
-        ("Journal des relances", where(extra.get("journal"))),
+        ("Journal des relances", where(result.files.journal)),
     ]  # fmt: skip
     row += 2
     put(ws, row, 1, "Fichiers").font = SECTION_FONT

@@ -272,7 +272,7 @@ def _create(target: Path, write) -> bool:  # noqa: ANN001 - a small callable
 
 
 def _create_journal(path: Path) -> None:
-    from .journal import SCHEMA
+    from .journal import create_schema
 
     with closing(sqlite3.connect(path)) as con, con:
-        con.executescript(SCHEMA)
+        create_schema(con)

@@ -122,7 +122,7 @@ def build() -> Workbook:
         key=lambda i: rows[i]["due"],
     )
     history = [(3, "16/10/2026"), (2, "20/10/2026"), (2, "02/11/2026"), (1, "06/11/2026"),
-               (1, "13/11/2026"), (1, "09/11/2026")]  # fmt: skip
+               (1, "13/11/2026"), (1, "30/10/2026")]  # fmt: skip
     for i, (level, last) in zip(oldest, history, strict=False):
         rows[i]["level"], rows[i]["last"] = level, last
 

@@ -207,7 +207,7 @@ def test_init_writes_commented_settings(runner_cwd):
     result = run_cli("init", runner_cwd / "Relances")
     assert result.exit_code == 0, result.output
     text = (runner_cwd / "Relances" / "relance.toml").read_text(encoding="utf-8")
-    assert "[delais]" in text and "intervalle_minimum = 5" in text and "# " in text
+    assert "[delais]" in text and "intervalle_minimum = 10" in text and "# " in text
 
 
 def test_settings_beside_the_export_are_used(runner_cwd):
@@ -332,7 +332,7 @@ def test_interval_counts_letters_whose_invoices_left_the_export(runner_cwd):
 def test_letter_tier_is_the_highest_level_reached(runner_cwd):
     headers = ["Client", "N° facture", "Échéance", "Montant TTC", "Niveau de relance",
                "Date dernière relance"]  # fmt: skip
-    rows = [["Alpha", "F1", date(2026, 8, 3), 1000.0, 2, date(2026, 11, 9)],
+    rows = [["Alpha", "F1", date(2026, 8, 3), 1000.0, 2, date(2026, 11, 2)],
             ["Alpha", "F2", date(2026, 10, 1), 500.0, None, None]]  # fmt: skip
     export = write_xlsx(runner_cwd / "e.xlsx", rows, headers)
     assert run_cli("run", export, "--date", RUN).exit_code == 0

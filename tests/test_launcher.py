@@ -72,7 +72,7 @@ def test_relancer_sh_end_to_end(tmp_path):
     assert "Relances au 23/11/2026" in out and "Terminé. Courriers et rapport" in out
     assert (folder / ".venv" / "bin" / "python").exists()
     run_dir = folder / "courriers" / RUN
-    assert len(list(run_dir.glob("*.docx"))) == 13
+    assert len(list(run_dir.glob("*.docx"))) == 12
     assert status_column(export)["FA20260433"].startswith("Relance 1")
     report = load_workbook(run_dir / f"rapport – {RUN}.xlsx")
     assert report.sheetnames[:2] == ["Synthèse", "Courriers"]
@@ -81,7 +81,7 @@ def test_relancer_sh_end_to_end(tmp_path):
     import sqlite3
 
     with sqlite3.connect(folder / "journal_relances.sqlite") as con:
-        assert con.execute("SELECT COUNT(*) FROM courriers").fetchone()[0] == 13
+        assert con.execute("SELECT COUNT(*) FROM courriers").fetchone()[0] == 12
 
     # the macOS launcher reuses the .venv; its wait for a key ends at once without a keyboard
     again = launch(folder / "relancer.command", "--date", RUN, timeout=120)

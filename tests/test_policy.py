@@ -11,7 +11,7 @@ import pytest
 from conftest import invoice, write_xlsx
 from relance_xlsx.config import Delais, Montants, Settings
 from relance_xlsx.history import parse_status
-from relance_xlsx.journal import load_history
+from relance_xlsx.journal import JournalData
 from relance_xlsx.pipeline import classify_export
 from relance_xlsx.reader import read_export
 
@@ -21,12 +21,29 @@ RUN = date(2026, 11, 23)  # a Monday
 DEFAULTS = Settings()
 
 
+def journal_of(letters) -> JournalData:
+    """A journal holding one letter event per (client, invoice, level, date)."""
+    events = pd.DataFrame({
+        "id": range(1, len(letters) + 1), "execution": 1,
+        "date": pd.to_datetime([d for *_, d in letters]), "type": "courrier",
+        "cle_client": [c for c, *_ in letters], "niveau": [lvl for _, _, lvl, _ in letters],
+        "fichier": "", "export": "",
+    })  # fmt: skip
+    invoices = pd.DataFrame({
+        "evenement": range(1, len(letters) + 1), "cle_facture": [k for _, k, *_ in letters],
+        "niveau": [lvl for _, _, lvl, _ in letters], "etape": 1,
+    })  # fmt: skip
+    empty = JournalData.empty()
+    return JournalData(empty.runs, events.astype(empty.events.dtypes.to_dict()),
+                       invoices.astype(empty.invoices.dtypes.to_dict()), frozenset())
+
+
 def classify_rows(tmp_path: Path, rows, settings: Settings = DEFAULTS, journal=None,
                   run: date = RUN, headers=None):  # fmt: skip
     kwargs = {"headers": headers} if headers else {}
     path = write_xlsx(tmp_path / "export.xlsx", rows, **kwargs)
     read = read_export(path, settings)
-    hist = journal if journal is not None else load_history(tmp_path / "none.sqlite")
+    hist = journal if journal is not None else JournalData.empty()
     classified, letters = classify_export(read, settings, hist, run)
     return classified.set_index("numero_facture"), letters
 
@@ -121,12 +138,16 @@ def test_minimum_interval_between_letters(tmp_path):
     # a letter went out on Thu 19/11: nothing new before the 5th business day after (26/11)
     rows = [["Alpha", "F1", date(2026, 10, 1), 1000.0, 1, date(2026, 11, 19)],
             ["Alpha", "F2", date(2026, 10, 2), 500.0, None, None]]  # fmt: skip
-    c, letters = classify_rows(tmp_path, rows, headers=headers)
+    five = Settings(delais=Delais(intervalle_minimum=5))
+    c, letters = classify_rows(tmp_path, rows, five, headers=headers)
     assert letters == ()
     assert c.loc["F2", "statut"].startswith("En attente – relance 1 en suspens : dernier courrier")
     assert "26/11/2026" in c.loc["F2", "statut"]
-    _, letters = classify_rows(tmp_path, rows, headers=headers, run=date(2026, 11, 26))
+    _, letters = classify_rows(tmp_path, rows, five, headers=headers, run=date(2026, 11, 26))
     assert len(letters) == 1
+    # the default interval is 10 business days: next letter possible on Thu 03/12
+    c, letters = classify_rows(tmp_path, rows, headers=headers, run=date(2026, 11, 26))
+    assert letters == () and "03/12/2026" in c.loc["F2", "statut"]
     settings = Settings(delais=Delais(intervalle_minimum=0))
     _, letters = classify_rows(tmp_path, rows, settings, headers=headers)
     assert len(letters) == 1
@@ -148,11 +169,7 @@ def test_step_edges_in_business_days(tmp_path):
 
 
 def test_journal_history_and_contentieux(tmp_path):
-    journal = pd.DataFrame({
-        "cle_facture": ["code:C001|F1"],
-        "niveau": [3],
-        "date": pd.to_datetime(["2026-10-01"]),
-    })  # fmt: skip
+    journal = journal_of([("code:C001", "code:C001|F1", 3, "2026-10-01")])
     c, letters = classify_rows(tmp_path, [invoice("F1", date(2026, 7, 1), 1000.0)],
                                journal=journal)  # fmt: skip
     assert c.loc["F1", "etat"] == "Contentieux"

@@ -40,8 +40,8 @@ def test_init_creates_the_working_folder(runner_cwd):
     text = (folder / "relance.toml").read_text(encoding="utf-8")
     assert 'dossier = "modeles"' in text and "# " in text and "[delais]" in text
     with sqlite3.connect(folder / "journal_relances.sqlite") as con:
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"relances", "courriers", "executions"} <= tables
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
+    assert {"relances", "courriers", "executions", "evenements"} <= tables
     for name in LAUNCHERS:
         assert (folder / name).is_file()
     assert (folder / "relancer.sh").stat().st_mode & 0o111

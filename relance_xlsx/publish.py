@@ -1,0 +1,183 @@
+"""Publishing a run as one unit of work: letters folder, workbook, journal.
+
+Each part prepares (work nobody sees yet: letters rendered into a staging folder, the
+journal transaction opened and filled), commits (puts its result in place) and can roll
+back. ``publish`` prepares every part, then commits them in order; when anything fails,
+every part is rolled back, in reverse order, and the user's files are as they were.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from .errors import RelanceError
+from .journal import JournalWriter, RunRecord
+
+
+class Part(Protocol):
+    def prepare(self) -> None: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+    def finish(self) -> list[str]: ...  # after every commit: clean-up; returns warnings
+
+
+def publish(parts: Sequence[Part]) -> list[str]:
+    """Prepare all, commit all in order; on failure roll everything back and re-raise."""
+    try:
+        for part in parts:
+            part.prepare()
+        for part in parts:
+            part.commit()
+    except BaseException:
+        for part in reversed(parts):
+            part.rollback()
+        raise
+    warnings: list[str] = []
+    for part in parts:
+        warnings += part.finish()
+    return warnings
+
+
+@dataclass
+class LettersPart:
+    """Letters rendered into a staging folder, then moved into the run's folder.
+
+    What they displace (a same-date run's letters) is kept in the staging folder until the
+    end, so a rollback can put it back. ``stale`` names earlier letters of the same date
+    that this run does not write again: removed once everything is committed.
+    """
+
+    root: Path
+    run_dir: Path
+    render: Callable[[Path], list[Path]]  # renders into the staging folder, returns files
+    stale: Callable[[], list[str]] = list
+    staging: Path | None = None
+    files: list[Path] = field(default_factory=list)
+    final: list[Path] = field(default_factory=list)
+    _moved: list[tuple[Path, Path | None]] = field(default_factory=list)
+    _created_root: bool = False
+
+    def prepare(self) -> None:
+        import tempfile
+
+        self._created_root = not self.root.exists()
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RelanceError(
+                f"Impossible de créer le dossier des courriers « {self.root} » ({exc}).\n"
+                "Choisissez un autre dossier avec --out."
+            ) from exc
+        self.staging = Path(tempfile.mkdtemp(prefix=".relance-", dir=self.root))
+        self.files = self.render(self.staging)
+
+    def commit(self) -> None:
+        if not self.files:
+            return
+        assert self.staging is not None
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        for f in self.files:
+            target = self.run_dir / f.name
+            displaced = None
+            try:
+                if target.exists():
+                    displaced = self.staging / f"ancien – {f.name}"
+                    target.replace(displaced)
+                f.replace(target)
+            except PermissionError as exc:
+                if displaced is not None and displaced.exists() and not target.exists():
+                    displaced.replace(target)
+                raise RelanceError(
+                    f"Impossible de remplacer le courrier « {target} » : il est sans doute "
+                    "ouvert dans Word. Fermez-le, puis relancez (rien n'a été modifié)."
+                ) from exc
+            self._moved.append((target, displaced))
+            self.final.append(target)
+
+    def rollback(self) -> None:
+        for target, displaced in reversed(self._moved):
+            try:
+                target.unlink(missing_ok=True)
+                if displaced is not None and displaced.exists():
+                    displaced.replace(target)
+            except OSError:
+                pass
+        if self._moved:
+            try:
+                self.run_dir.rmdir()  # only when empty: a folder this run created
+            except OSError:
+                pass
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+        if self._created_root:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def finish(self) -> list[str]:
+        if self.staging is not None:
+            shutil.rmtree(self.staging, ignore_errors=True)
+        written = {f.name for f in self.final}
+        warnings = []
+        for name in self.stale():
+            if name in written:
+                continue
+            try:
+                (self.run_dir / name).unlink(missing_ok=True)  # a replaced run's letter
+            except OSError:
+                warnings.append(
+                    f"Le courrier « {name} » d'une exécution précédente du même jour n'a pas "
+                    "pu être supprimé (ouvert dans Word ?) : il n'est plus à envoyer, "
+                    "supprimez-le vous-même."
+                )
+        return warnings
+
+
+@dataclass
+class WorkbookPart:
+    """The status column written into the user's workbook (or its « avec statut » copy)."""
+
+    write: Callable[[], tuple[Path, Path | None]]  # returns (written file, backup)
+    written: Path | None = None
+    backup: Path | None = None
+    _in_place: bool = True
+
+    def prepare(self) -> None:
+        return None
+
+    def commit(self) -> None:
+        self.written, self.backup = self.write()
+
+    def rollback(self) -> None:
+        if self.written is not None and self.backup is not None and self.backup.exists():
+            shutil.copyfile(self.backup, self.written)  # written, then something failed
+
+    def finish(self) -> list[str]:
+        return []
+
+
+@dataclass
+class JournalPart:
+    """The run's events, in one transaction opened (and locked) before anything is put in
+    place and committed last, with the fingerprint of the file as the run left it."""
+
+    writer: JournalWriter
+    record: Callable[[], RunRecord]  # built once the letters are rendered
+    fingerprint: Callable[[], str]
+    stale: list[str] = field(default_factory=list)
+
+    def prepare(self) -> None:
+        self.writer.begin()
+        self.stale = self.writer.record(self.record())
+
+    def commit(self) -> None:
+        self.writer.set_fingerprint(self.fingerprint())
+        self.writer.commit()
+
+    def rollback(self) -> None:
+        self.writer.rollback()
+
+    def finish(self) -> list[str]:
+        return []
