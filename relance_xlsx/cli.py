@@ -109,6 +109,7 @@ def cli() -> None:
       relance-xlsx run echeancier.xlsx                 relances du jour
       relance-xlsx run echeancier.xlsx --dry-run       simulation, rien n'est écrit
       relance-xlsx run a_traiter --pdf --emails        tout un dossier, PDF et e-mails
+      relance-xlsx annuler 2026-11-23 --client Dupont  annule un courrier non posté
       relance-xlsx init MonDossier                     dossier de travail, lanceurs
     """
 
@@ -208,6 +209,46 @@ def _run_folder(options, debug: bool) -> None:  # noqa: ANN001 - RunOptions
             click.echo(line + ".")
     if failed:
         sys.exit(EXIT_FAILED)
+
+
+@cli.command("annuler", context_settings=CONTEXT)
+@click.argument("jour", metavar="AAAA-MM-JJ", type=FrenchDate())
+@click.option("--client", default="", metavar="NOM",
+              help="Seulement les courriers de ce client (nom ou code client).")
+@click.option("--config", type=click.Path(path_type=Path), default=None,
+              help="Fichier de réglages (par défaut : relance.toml du dossier courant).")
+@click.option("--journal", type=click.Path(path_type=Path), default=None,
+              help="Journal des relances (par défaut : celui du dossier de travail).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Dossier des courriers (par défaut : « courriers » du dossier de travail).")
+@click.option("--dry-run", is_flag=True, help="Simulation : affiche ce qui serait annulé.")
+@click.option("--debug", is_flag=True, help="Affiche le détail technique des erreurs.")
+def cancel_command(jour: date, client: str, config: Path | None, journal: Path | None,
+                   out: Path | None, dry_run: bool, debug: bool) -> None:  # fmt: skip
+    """Annule les courriers d'une date qui n'ont pas été postés.
+
+    Leurs factures reviennent à l'étape d'avant ; les fichiers vont dans
+    courriers/AAAA-MM-JJ/annulés/. Le journal garde la trace du courrier et de son annulation.
+    """
+    from .cancel import CancelOptions, cancel
+
+    options = CancelOptions(day=jour, client=client, config=config, journal=journal, out=out,
+                            dry_run=dry_run)  # fmt: skip
+    with _errors(debug):
+        result = cancel(options)
+    verb = "seraient annulés" if result.dry_run else "annulés"
+    click.echo(f"Courriers du {jour:%d/%m/%Y} {verb} : {len(result.letters)}")
+    for letter in result.letters:
+        click.echo(f"  - {letter.client} : {letter.fichier} (factures {letter.factures})")
+    if result.dry_run:
+        click.echo("Simulation : rien n'a été modifié.")
+        return
+    if result.moved:
+        click.echo(f"Fichiers déplacés dans : {result.folder}")
+    for name in result.missing:
+        click.echo(f"  (fichier « {name} » introuvable : déjà déplacé ou supprimé)")
+    click.echo("Leurs factures reviennent à l'étape d'avant : la prochaine exécution en tient "
+               "compte.")  # fmt: skip
 
 
 @cli.command("init", context_settings=CONTEXT)

@@ -214,7 +214,7 @@ def _mark_letters(classified: pd.DataFrame, rendered: tuple[RenderedLetter, ...]
     """The status of each invoice a letter took a step for names the letter's file."""
     out = classified.copy()
     by_client = {r.letter.cle_client: r.docx.name for r in rendered}
-    names = out["cle_client"].map(by_client).fillna("")
+    names = out["cle_client"].map(by_client).astype(object).fillna("")
     mark = (out["niveau_apres"] > out["niveau"]) & (names != "") & out["dans_courrier"]
     out.loc[mark, "statut"] = out.loc[mark, "statut"] + SEP + "courrier « " + names[mark] + " »"
     out["courrier"] = names.where(out["dans_courrier"], "")

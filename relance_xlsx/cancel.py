@@ -1,0 +1,124 @@
+"""``relance-xlsx annuler``: cancel the letters of a date that were not posted.
+
+A cancellation is an event in the journal naming the letter; the letter event stays (the
+journal is proof, never rewritten). Its invoices go back to the step they had before it,
+since state is computed from the events in force. The files move to
+``courriers/AAAA-MM-JJ/annulés/`` so nobody posts them by mistake; nothing is deleted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, find_settings
+from .errors import InputError, RelanceError
+from .journal import IssuedLetter, JournalWriter, letters_of, record_cancellations
+from .parsing import normalise
+
+CANCELLED_DIRNAME = "annulés"
+
+
+@dataclass(frozen=True)
+class CancelOptions:
+    """What the user asked for (the CLI's options, with ``run``'s defaults)."""
+
+    day: date
+    client: str = ""
+    config: Path | None = None
+    journal: Path | None = None
+    out: Path | None = None
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class CancelResult:
+    letters: tuple[IssuedLetter, ...]
+    moved: tuple[Path, ...]  # files now in the « annulés » folder
+    missing: tuple[str, ...]  # letters whose file was not found (moved or deleted by hand)
+    folder: Path
+    dry_run: bool
+
+
+def _paths(options: CancelOptions) -> tuple[Path, Path]:
+    """Journal and letters folder, found as ``run`` finds them (beside relance.toml)."""
+    settings = find_settings(options.config, None)
+    base = settings.resolve().parent if settings else Path.cwd()
+    journal = Path(options.journal) if options.journal else base / JOURNAL_FILENAME
+    out = Path(options.out) if options.out else base / LETTERS_DIRNAME
+    return journal, out
+
+
+def _matches(letter: IssuedLetter, wanted: str) -> bool:
+    key = normalise(wanted)
+    return key in {normalise(letter.client), normalise(letter.cle_client.split(":", 1)[-1])}
+
+
+def select(options: CancelOptions) -> tuple[list[IssuedLetter], Path, Path]:
+    journal, out = _paths(options)
+    if not journal.exists():
+        raise InputError(
+            f"Journal des relances introuvable : « {journal} ».\nLancez la commande depuis le "
+            "dossier de travail, ou indiquez le journal avec --journal."
+        )
+    letters = letters_of(journal, options.day)
+    if options.client:
+        letters = [x for x in letters if _matches(x, options.client)]
+    if not letters:
+        who = f" pour « {options.client} »" if options.client else ""
+        raise InputError(
+            f"Aucun courrier du {options.day:%d/%m/%Y}{who} à annuler dans le journal "
+            f"« {journal} » (déjà annulé, ou jamais produit ?)."
+        )
+    return letters, journal, out
+
+
+def _companions(folder: Path, name: str) -> list[Path]:
+    """The letter's files under the date's folder: .docx, and its .pdf and .eml drafts."""
+    stem = Path(name).stem
+    found = []
+    for path in folder.rglob(f"{stem}*"):
+        if CANCELLED_DIRNAME in path.parts or not path.is_file():
+            continue
+        if path.name == name or path.name in (f"{stem}.pdf", f"{stem}.eml", f"{name}.eml"):
+            found.append(path)
+    return found
+
+
+def cancel(options: CancelOptions) -> CancelResult:
+    """Record the cancellations, then move the files aside; undo the moves on failure."""
+    letters, journal, out = select(options)
+    day_dir = out / options.day.isoformat()
+    target = day_dir / CANCELLED_DIRNAME
+    if options.dry_run:
+        return CancelResult(tuple(letters), (), (), target, True)
+    writer = JournalWriter(journal)
+    moved: list[tuple[Path, Path]] = []
+    missing: list[str] = []
+    writer.begin()
+    try:
+        record_cancellations(writer, letters, options.day)
+        for letter in letters:
+            files = _companions(day_dir, letter.fichier) if day_dir.exists() else []
+            if not files:
+                missing.append(letter.fichier)
+            for f in files:
+                target.mkdir(parents=True, exist_ok=True)
+                dest = target / f.name
+                try:
+                    f.replace(dest)
+                except PermissionError as exc:
+                    raise RelanceError(
+                        f"Impossible de déplacer « {f} » : il est sans doute ouvert dans Word. "
+                        "Fermez-le, puis relancez (rien n'a été annulé)."
+                    ) from exc
+                moved.append((f, dest))
+        writer.commit()
+    except BaseException:
+        writer.rollback()
+        for original, dest in reversed(moved):
+            dest.replace(original)
+        raise
+    return CancelResult(tuple(letters), tuple(d for _, d in moved), tuple(missing), target,
+                        False)  # fmt: skip
