@@ -24,7 +24,9 @@ DATA = Path(__file__).parent / "data"
 def letters_in_force(journal: Path) -> list[tuple[str, str, int]]:
     """(client key, date, tier) of every letter in force, from the journal's view."""
     with sqlite3.connect(journal) as con:
-        return con.execute("SELECT cle_client, date, niveau FROM courriers ORDER BY 2, 1").fetchall()
+        return con.execute(
+            "SELECT cle_client, date, niveau FROM courriers ORDER BY 2, 1"
+        ).fetchall()
 
 
 def run_ok(export: Path, day: str, *args: object) -> str:
