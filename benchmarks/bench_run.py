@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from relance_xlsx.config import Settings  # noqa: E402
-from relance_xlsx.journal import load_history  # noqa: E402
+from relance_xlsx.journal import load_journal  # noqa: E402
 from relance_xlsx.pipeline import classify_export  # noqa: E402
 from relance_xlsx.reader import read_export  # noqa: E402
 
@@ -96,7 +96,7 @@ def main() -> None:
         generate(path, args.rows)
         print(f"export généré : {path} ({time.perf_counter() - t0:.1f} s)")
     settings = Settings()
-    journal = load_history(path.parent / "absent.sqlite")
+    journal = load_journal(path.parent / "absent.sqlite")
 
     read, t_read = timed("lecture de l'export", lambda: read_export(path, settings), args.repeat)
     (classified, letters), t_cls = timed(
@@ -128,6 +128,18 @@ def main() -> None:
             timed(
                 "exécution complète (courriers inclus)",
                 lambda: run(RunOptions(export=copy2, run_date=RUN_DATE,
+                                       journal=Path(tmp) / "j.sqlite", out=Path(tmp) / "c")),
+                1,
+            )  # fmt: skip
+            # a week later, on a fresh export, with the first week's events in the journal
+            copy3 = Path(tmp) / "week2.xlsx"
+            shutil.copy(path, copy3)
+            week2 = RUN_DATE + timedelta(days=7)
+            timed("journal relu (événements d'une semaine)",
+                  lambda: load_journal(Path(tmp) / "j.sqlite"), 1)  # fmt: skip
+            timed(
+                "semaine suivante, journal rempli",
+                lambda: run(RunOptions(export=copy3, run_date=week2,
                                        journal=Path(tmp) / "j.sqlite", out=Path(tmp) / "c")),
                 1,
             )  # fmt: skip

@@ -65,6 +65,14 @@ def as_date(value: date | datetime | None) -> date | None:
     return value
 
 
+def dates_of(values: object) -> list[date | None]:
+    """A datetime column as Python dates (None for NaT), in one numpy pass: iterating
+    pandas Timestamps one by one costs seconds on a 20,000-row export."""
+    import numpy as np
+
+    return np.asarray(values, dtype="datetime64[D]").astype(object).tolist()
+
+
 def format_date_short(value: date | datetime | None) -> str:
     """``date(2026, 11, 27)`` -> ``"27/11/2026"``, as in the status column."""
     d = as_date(value)

@@ -71,6 +71,7 @@ CREATE TABLE IF NOT EXISTS evenements (
     detail TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS evenements_client ON evenements(cle_client);
+CREATE INDEX IF NOT EXISTS evenements_vise ON evenements(vise);
 CREATE TABLE IF NOT EXISTS evenement_factures (
     evenement INTEGER NOT NULL REFERENCES evenements(id),
     cle_facture TEXT NOT NULL,

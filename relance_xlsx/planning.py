@@ -13,7 +13,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from .formatting import as_date, to_decimal
+from .formatting import as_date, dates_of, to_decimal
 from .model import LetterLine, PlannedLetter
 from .parsing import normalise
 
@@ -61,17 +61,19 @@ def plan_letters(classified: pd.DataFrame, run_date: date) -> tuple[PlannedLette
 
     lines: dict[str, list[LetterLine]] = {}
     columns = zip(
-        listed["cle_client"], listed["numero_facture"], listed["date_facture"],
-        listed["date_echeance"], listed["montant_ttc"], listed["montant_regle"],
-        listed["reste_du"], listed["jours_retard"], listed["est_avoir"], listed["ligne"],
-        listed["niveau"], level_dates, strict=True,
+        listed["cle_client"].tolist(), listed["numero_facture"].tolist(),
+        dates_of(listed["date_facture"]), dates_of(listed["date_echeance"]),
+        listed["montant_ttc"].tolist(), listed["montant_regle"].tolist(),
+        listed["reste_du"].tolist(), listed["jours_retard"].tolist(),
+        listed["est_avoir"].tolist(), listed["ligne"].tolist(), listed["niveau"].tolist(),
+        dates_of(level_dates), strict=True,
     )  # fmt: skip
     for key, number, issued, due, ttc, paid, rest, late, credit, row, lvl, lvl_date in columns:
         lines.setdefault(key, []).append(
             LetterLine(
                 numero=number,
-                date_facture=as_date(issued),
-                date_echeance=as_date(due),
+                date_facture=issued,
+                date_echeance=due,
                 montant_ttc=_money(ttc),
                 montant_regle=_money(paid),
                 reste_du=to_decimal(rest),
@@ -79,7 +81,7 @@ def plan_letters(classified: pd.DataFrame, run_date: date) -> tuple[PlannedLette
                 avoir=bool(credit),
                 ligne=int(row),
                 niveau_avant=int(lvl),
-                relancee_le=as_date(lvl_date) if lvl > 0 and not pd.isna(lvl_date) else None,
+                relancee_le=lvl_date if lvl > 0 else None,
             )
         )
     letters = []

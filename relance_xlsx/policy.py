@@ -25,7 +25,7 @@ import pandas as pd
 
 from .business_days import BusinessCalendar
 from .config import Settings
-from .formatting import format_date_short, format_eur
+from .formatting import dates_of, format_date_short, format_eur
 from .tiers import DELAY_KEYS, HANDOVER_LEVEL, LAST_LETTER_LEVEL, LETTER_TIERS, SEP, Etat, tier
 
 PAID_TOLERANCE = 0.005
@@ -235,19 +235,20 @@ def _client_decisions(
     interval = settings.delais.intervalle_minimum
     last_d = grouped["last"].to_numpy(dtype="datetime64[D]")
     allowed = cal.add(np.where(np.isnat(last_d), run, last_d), interval)
-    return [
-        _decide(str(cle), row, last_at, allowed_at, run, settings)
-        for (cle, row), last_at, allowed_at in zip(grouped.iterrows(), last_d, allowed,
-                                                   strict=True)
-    ]  # fmt: skip
+    rows = zip(grouped.index.tolist(), grouped["step"].tolist(), grouped["reached"].tolist(),
+               grouped["net"].tolist(), dates_of(grouped["notice"]), last_d, allowed,
+               strict=True)  # fmt: skip
+    return [_decide(str(cle), step, reached, net, notice, last_at, allowed_at, run, settings)
+            for cle, step, reached, net, notice, last_at, allowed_at in rows]  # fmt: skip
 
 
-def _decide(cle: str, row: pd.Series, last: np.datetime64, allowed: np.datetime64,
-            run: np.datetime64, settings: Settings) -> ClientDecision:  # fmt: skip
-    net = round(float(row["net"]), 2)
+def _decide(cle: str, step: int, reached: int, net: float, notice: date | None,
+            last: np.datetime64, allowed: np.datetime64, run: np.datetime64,
+            settings: Settings) -> ClientDecision:  # fmt: skip
+    net = round(float(net), 2)
     minimum = settings.montants.minimum
-    if not pd.isna(row["notice"]):
-        return ClientDecision(cle, 0, f"mise en demeure du {_d(row['notice'])} en cours")
+    if notice is not None:
+        return ClientDecision(cle, 0, f"mise en demeure du {_d(notice)} en cours")
     if net < minimum:
         return ClientDecision(
             cle, 0,
@@ -257,7 +258,7 @@ def _decide(cle: str, row: pd.Series, last: np.datetime64, allowed: np.datetime6
         return ClientDecision(
             cle, 0, f"dernier courrier au client le {_d(last)}, prochain possible le {_d(allowed)}"
         )
-    level = min(max(int(row["step"]), int(row["reached"])), LAST_LETTER_LEVEL)
+    level = min(max(int(step), int(reached)), LAST_LETTER_LEVEL)
     return ClientDecision(cle, level, "")
 
 
@@ -289,10 +290,12 @@ def _status_texts(
     run_text = format_date_short(run_date)
     out: list[str] = []
     cols = zip(
-        df["etat"], df["erreur"], df["reste_du"], df["date_echeance"], df["niveau"],
-        df["date_niveau"], df["prochaine_etape"], df["date_prochaine_etape"], blocked, sent,
-        held, df["dans_courrier"], df["niveau_courrier"], pd.to_datetime(handed_on),
-        pd.to_datetime(notice), df["date_mise_en_demeure"], strict=True,
+        df["etat"].tolist(), df["erreur"].tolist(), df["reste_du"].tolist(),
+        dates_of(df["date_echeance"]), df["niveau"].tolist(), dates_of(df["date_niveau"]),
+        df["prochaine_etape"].tolist(), dates_of(df["date_prochaine_etape"]), blocked.tolist(),
+        sent.tolist(), held.tolist(), df["dans_courrier"].tolist(),
+        df["niveau_courrier"].tolist(), dates_of(handed_on), dates_of(notice),
+        dates_of(df["date_mise_en_demeure"]), strict=True,
     )  # fmt: skip
     for (etat, erreur, rest, due, lvl, lvl_date, nxt, nxt_date, why, is_sent, is_held,
          listed, letter_lvl, handed, med, own_med) in cols:  # fmt: skip
