@@ -282,10 +282,12 @@ def test_journal_of_version_1_is_migrated_after_a_backup(runner_cwd):
                                "WHERE date < '2026-12-14' ORDER BY 2, 1").fetchall()  # fmt: skip
         assert con.execute("SELECT COUNT(*) FROM v1_relances").fetchone() == (old_reminders,)
     assert in_force == old_letters
-    # the history carried over: an invoice reminded on 07/12 is not reminded again on 14/12
+    # the history carried over: relance 2 of 07/12 (recorded by version 1) counts, and the
+    # interval since that letter holds the client's next one
     statuses = status_column(export)
-    assert not any(s.startswith("Relance 1 – 14/12/2026") for s in statuses.values()
-                   if "relance 1 du" in s)  # fmt: skip
+    assert statuses["FA20260433"] == ("En attente – mise en demeure le 06/01/2027 "
+                                      "(relance 2 du 07/12/2026)")  # fmt: skip
+    assert "dernier courrier au client le 07/12/2026" in statuses["FA20260440"]
 
 
 def test_journal_from_a_newer_version_is_refused_and_left_untouched(runner_cwd):
