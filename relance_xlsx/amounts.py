@@ -42,6 +42,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
+from .business_days import days_late, is_business_day
 from .config import Settings
 from .errors import SettingsError
 from .formatting import (
@@ -299,7 +300,7 @@ def line_amounts(
     reste = to_decimal(line.reste_du)
     credit = line.avoir or reste < 0
     due = line.date_echeance
-    days = 0 if credit or due is None else max(0, (as_of - due).days)
+    days = 0 if credit or due is None else int(days_late(due, as_of))
     if days == 0 or reste <= 0 or particulier:
         return LineAmounts(days, ZERO, ZERO, ()), ()
     segments, warnings = interest_segments(due, as_of, table, fixed_rate)
@@ -312,11 +313,9 @@ def line_amounts(
 
 
 def default_business_day(subdivision: str = "") -> BusinessDay:
-    """Monday–Friday and not a French public holiday (of ``subdivision`` when given)."""
-    import holidays
-
-    calendar = holidays.country_holidays("FR", subdiv=subdivision or None)
-    return lambda d: d.weekday() < 5 and d not in calendar
+    """Monday–Friday and not a French public holiday (of ``subdivision`` when given): the
+    rule of business_days.py, as a callable."""
+    return functools.partial(is_business_day, subdivision=subdivision)
 
 
 def deadline(start: date, days: int, is_business_day: BusinessDay) -> date:

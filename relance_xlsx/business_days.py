@@ -77,6 +77,18 @@ def _busdaycal(subdivision: str, first_year: int, last_year: int) -> np.busdayca
     )
 
 
+def days_late(due: object, as_of: object) -> np.ndarray:
+    """Calendar days late at ``as_of``: counted from the day after the due date (the late
+    payment law runs from then), 0 when not late. Scalars or whole columns alike."""
+    delta = np.asarray(as_of, dtype="datetime64[D]") - np.asarray(due, dtype="datetime64[D]")
+    return np.maximum(delta.astype(np.int64), 0)
+
+
+def is_business_day(day: date, subdivision: str = "") -> bool:
+    """One day, for one-off deadlines: the same rule and holidays as whole columns."""
+    return BusinessCalendar.around(subdivision, day).is_business_day(day)
+
+
 def calendar_for(subdivision: str, run_date: date, *dates: np.ndarray) -> BusinessCalendar:
     """A calendar wide enough for ``run_date`` and every date in ``dates`` (NaT ignored)."""
     first, last = run_date.year - YEARS_BEFORE, run_date.year + YEARS_AFTER

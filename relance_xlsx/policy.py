@@ -23,7 +23,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from .business_days import BusinessCalendar
+from .business_days import BusinessCalendar, days_late
 from .config import Settings
 from .formatting import dates_of, format_date_short, format_eur
 from .tiers import DELAY_KEYS, HANDOVER_LEVEL, LAST_LETTER_LEVEL, LETTER_TIERS, SEP, Etat, tier
@@ -129,10 +129,9 @@ def classify(
     candidate = (open_overdue & np.isnat(named) & (level < LAST_LETTER_LEVEL)
                  & (next_date <= run))  # fmt: skip
 
-    known_due = np.where(np.isnat(due), run, due)
-    late_days = np.where(m.overdue | m.dispute, (run - known_due).astype(int), 0)
+    late = days_late(np.where(np.isnat(due), run, due), run)
     df["niveau"] = level
-    df["jours_retard"] = np.maximum(late_days, 0)
+    df["jours_retard"] = np.where(m.overdue | m.dispute, late, 0)
     df["etape_due"] = np.where(candidate, level + 1, 0)
 
     decisions = _client_decisions(df, candidate, open_overdue, notice, m.avoir, run,
