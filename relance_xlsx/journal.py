@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from collections.abc import Iterable, Sequence
-from contextlib import closing
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ import pandas as pd
 
 from .errors import RelanceError
 from .files import is_writable
+from .migration import backup_name, migrate_v1, table_names
 
 VERSION = 2
 
@@ -248,13 +249,9 @@ def _connect_ro(path: Path) -> sqlite3.Connection:
     return sqlite3.connect(uri, uri=True)
 
 
-def _tables(con: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-
-
 def _version(con: sqlite3.Connection) -> int:
     """2 and more: the event journal; 1: the tables of the first version; 0: empty file."""
-    tables = _tables(con)
+    tables = table_names(con)
     if "meta" in tables:
         row = con.execute("SELECT valeur FROM meta WHERE cle = 'version'").fetchone()
         return int(row[0]) if row else VERSION
@@ -266,23 +263,34 @@ def load_journal(path: Path) -> JournalData:
 
     A journal of version 1 is converted in memory, the way the migration writes it.
     """
-    if not path.exists():
-        return JournalData.empty()
     try:
-        with closing(_connect_ro(path)) as con:
-            version = _version(con)
-            if version > VERSION:
-                raise _too_new(path, version)
-            if version == 0:
-                return JournalData.empty()
-            if version == 1:
-                mem = sqlite3.connect(":memory:")
-                con.backup(mem)
-                _migrate_v1(mem)
-                con = mem  # noqa: PLW2901 - read the converted copy
-            return _read(con)
+        with _reading(path) as con:
+            return JournalData.empty() if con is None else _read(con)
     except (sqlite3.Error, pd.errors.DatabaseError, ValueError) as exc:
         raise _fail(path, exc) from exc
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[sqlite3.Connection | None]:
+    """A read-only connection to the journal in this version's format (a journal of
+    version 1 converted in memory, the way the migration writes it); None when there is
+    no journal yet."""
+    if not path.exists():
+        yield None
+        return
+    with closing(_connect_ro(path)) as con:
+        version = _version(con)
+        if version > VERSION:
+            raise _too_new(path, version)
+        if version == 0:
+            yield None
+        elif version == 1:
+            with closing(sqlite3.connect(":memory:")) as mem:
+                con.backup(mem)
+                migrate_v1(mem)
+                yield mem
+        else:
+            yield con
 
 
 def _read(con: sqlite3.Connection) -> JournalData:
@@ -368,91 +376,6 @@ def processed_before(path: Path, export_fingerprint: str, run_date: date) -> dat
     return date.fromisoformat(row[0]) if row and row[0] else None
 
 
-# --- migration from version 1 -----------------------------------------------------------------
-
-
-def _migrate_v1(con: sqlite3.Connection) -> None:
-    """Turn version 1's tables (relances, courriers, executions) into events, in ``con``.
-
-    Version 1 replaced a date's rows on a re-run, so what it holds is what was in force:
-    each ``courriers`` row becomes a letter event, each ``relances`` row an invoice it
-    named with the level reached. Reminders without their letter row (journals from before
-    ``courriers`` existed) get a letter event of their own. The old tables are kept,
-    renamed ``v1_…``, so nothing is lost.
-    """
-    tables = _tables(con)
-    for name in ("relances", "courriers", "executions"):
-        if name in tables:
-            con.execute(f"ALTER TABLE {name} RENAME TO v1_{name}")
-    create_schema(con)
-    if "executions" in tables:
-        cols = {r[1] for r in con.execute("PRAGMA table_info(v1_executions)")}
-        fp = "empreinte" if "empreinte" in cols else "''"
-        con.execute(
-            "INSERT INTO executions (horodatage, date, export, empreinte, factures, courriers, "
-            f"erreurs) SELECT horodatage, date, export, {fp}, factures, courriers, erreurs "
-            "FROM v1_executions ORDER BY rowid"
-        )
-    now = datetime.now().isoformat(timespec="seconds")
-    if "courriers" in tables:
-        cols = {r[1] for r in con.execute("PRAGMA table_info(v1_courriers)")}
-        export = "export" if "export" in cols else "''"
-        for key, client, level, day, file, total, source in con.execute(
-            f"SELECT cle_client, client, niveau, date, fichier, total, {export} "
-            "FROM v1_courriers ORDER BY date, rowid"
-        ).fetchall():
-            run = _v1_run(con, day, source)
-            con.execute(
-                "INSERT INTO evenements (execution, horodatage, date, type, cle_client, client, "
-                "niveau, fichier, total, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run, now, day, LETTER, key, client, level, file, total, "repris du journal v1"),
-            )
-    if "relances" in tables:
-        _migrate_v1_reminders(con, now)
-
-
-def _v1_run(con: sqlite3.Connection, day: str, export: str) -> int | None:
-    """The execution of that date (and export, when version 1 recorded it)."""
-    row = con.execute(
-        "SELECT id FROM executions WHERE date = ? AND (? = '' OR export = ?) "
-        "ORDER BY id DESC LIMIT 1", (day, export, export),
-    ).fetchone() or con.execute(
-        "SELECT id FROM executions WHERE date = ? ORDER BY id DESC LIMIT 1", (day,)
-    ).fetchone()  # fmt: skip
-    return row[0] if row else None
-
-
-def _migrate_v1_reminders(con: sqlite3.Connection, now: str) -> None:
-    for key, client, number, cle, level, day, file, rest in con.execute(
-        "SELECT cle_client, client, numero_facture, cle_facture, niveau, date, courrier, "
-        "reste_du FROM v1_relances ORDER BY date, rowid"
-    ).fetchall():
-        row = con.execute(
-            "SELECT id FROM evenements WHERE type = ? AND cle_client = ? AND date = ? "
-            "AND (fichier = ? OR ? = '') ORDER BY id LIMIT 1",
-            (LETTER, key, day, file, file),
-        ).fetchone()
-        if row is None:
-            cur = con.execute(
-                "INSERT INTO evenements (execution, horodatage, date, type, cle_client, client, "
-                "niveau, fichier, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (_v1_run(con, day, ""), now, day, LETTER, key, client, level, file,
-                 "repris du journal v1"),
-            )  # fmt: skip
-            event = cur.lastrowid
-        else:
-            event = row[0]
-        con.execute(
-            "INSERT INTO evenement_factures (evenement, cle_facture, numero_facture, niveau, "
-            "etape, reste_du) VALUES (?, ?, ?, ?, 1, ?)", (event, cle, number, level, rest),
-        )  # fmt: skip
-
-
-def backup_name(path: Path, now: datetime) -> Path:
-    stamp = now.strftime("%Y-%m-%d %Hh%Mm%S")
-    return path.with_name(f"{path.stem} – avant migration {stamp}{path.suffix}")
-
-
 # --- writing -------------------------------------------------------------------------------
 
 
@@ -488,7 +411,7 @@ class JournalWriter:
                 con.execute("ROLLBACK")  # a consistent copy: no writer can start meanwhile
                 shutil.copyfile(self.path, self.migrated_from)
                 con.execute("BEGIN IMMEDIATE")
-                _migrate_v1(con)
+                migrate_v1(con)
             else:
                 create_schema(con)
         except RelanceError:
@@ -615,19 +538,9 @@ class IssuedLetter:
 
 def letters_of(path: Path, day: date) -> list[IssuedLetter]:
     """The letters in force issued on ``day`` (not cancelled, not superseded)."""
-    if not path.exists():
-        return []
     try:
-        with closing(_connect_ro(path)) as con:
-            version = _version(con)
-            if version > VERSION:
-                raise _too_new(path, version)
-            if version == 1:
-                mem = sqlite3.connect(":memory:")
-                con.backup(mem)
-                _migrate_v1(mem)
-                con = mem  # noqa: PLW2901
-            if version == 0:
+        with _reading(path) as con:
+            if con is None:
                 return []
             rows = con.execute(
                 "SELECT e.id, e.date, e.cle_client, e.client, e.niveau, e.fichier, e.export, "
