@@ -64,14 +64,6 @@ RATE_FILE = "taux_bce.csv"
 REFERENCE_INTERETS = "article L441-10 du Code de commerce"
 REFERENCE_INTERETS_INDEMNITE = "articles L441-10 et D441-5 du Code de commerce"
 REFERENCE_CONSOMMATEUR = "article 1231-6 du Code civil"
-MENTION_CONSOMMATEUR_MED = (
-    "Conformément à l'article 1231-6 du Code civil, les sommes dues porteront intérêts "
-    "au taux légal à compter de la présente mise en demeure."
-)
-MENTION_CONSOMMATEUR_R2 = (
-    "À défaut de règlement, une mise en demeure vous sera adressée ; les sommes dues "
-    "porteront alors intérêts au taux légal à compter de celle-ci (article 1231-6 du Code civil)."
-)
 
 BusinessDay = Callable[[date], bool]
 
@@ -340,6 +332,33 @@ def is_consumer(letter: PlannedLetter, settings: Settings) -> bool:
     return bool(listed) and bool({_norm(letter.code_client), _norm(letter.client)} & listed)
 
 
+@dataclass(frozen=True)
+class _RateTerms:
+    """How a letter words its interest: the rate, its basis and the law it cites."""
+
+    rate: Decimal | None
+    description: str
+    reference: str
+    mention: str = ""
+    warning: str | None = None
+
+
+def _rate_terms(letter: PlannedLetter, particulier: bool, fixed: Decimal | None,
+                table: RateTable | None, indemnite: Decimal) -> _RateTerms:  # fmt: skip
+    if particulier:
+        return _RateTerms(None, "taux de l'intérêt légal, à compter de la mise en demeure",
+                          REFERENCE_CONSOMMATEUR, tier(letter.niveau).consumer_mention)
+    reference = REFERENCE_INTERETS_INDEMNITE if indemnite > 0 else REFERENCE_INTERETS
+    if fixed is not None:
+        return _RateTerms(fixed, f"taux de {format_rate(fixed)} prévu par nos conditions "
+                          "générales de vente", reference)  # fmt: skip
+    assert table is not None
+    rate, warning = table.penalty_rate_for(letter.date)
+    description = ("taux de refinancement de la BCE majoré de 10 points "
+                   f"({format_rate(rate)} au {half_year_label(half_year_start(letter.date))})")
+    return _RateTerms(rate, description, reference, warning=warning)
+
+
 def letter_amounts(
     letter: PlannedLetter,
     settings: Settings,
@@ -378,25 +397,8 @@ def letter_amounts(
     shown = not particulier and tier(letter.niveau).key in montants.afficher_penalites
     total_reclame = total_du + total_interets + total_indemnites if shown else total_du
 
-    if particulier:
-        rate = None
-        description = "taux de l'intérêt légal, à compter de la mise en demeure"
-        reference = REFERENCE_CONSOMMATEUR
-        mention = {3: MENTION_CONSOMMATEUR_MED, 2: MENTION_CONSOMMATEUR_R2}.get(letter.niveau, "")
-    else:
-        mention = ""
-        reference = REFERENCE_INTERETS_INDEMNITE if indemnite > 0 else REFERENCE_INTERETS
-        if fixed is not None:
-            rate = fixed
-            description = f"taux de {format_rate(rate)} prévu par nos conditions générales de vente"
-        else:
-            assert table is not None
-            rate, warning = table.penalty_rate_for(letter.date)
-            warnings.append(warning)
-            description = (
-                "taux de refinancement de la BCE majoré de 10 points "
-                f"({format_rate(rate)} au {half_year_label(half_year_start(letter.date))})"
-            )
+    terms = _rate_terms(letter, particulier, fixed, table, indemnite)
+    warnings.append(terms.warning)
 
     date_limite = None
     if letter.niveau == LAST_LETTER_LEVEL:
@@ -410,12 +412,12 @@ def letter_amounts(
         total_indemnites=total_indemnites,
         total_reclame=total_reclame,
         afficher_penalites=shown,
-        taux_description=description,
-        reference_legale=reference,
+        taux_description=terms.description,
+        reference_legale=terms.reference,
         date_limite=date_limite,
         warnings=_unique(warnings),
-        mention_consommateur=mention,
-        taux_penalites=rate,
+        mention_consommateur=terms.mention,
+        taux_penalites=terms.rate,
         indemnite_unitaire=indemnite,
         delai_jours=montants.delai_mise_en_demeure,
         particulier=particulier,

@@ -46,6 +46,7 @@ class Tier:
     registered: bool = False  # sent by registered mail with acknowledgement (AR)
     letter: bool = True  # False: no letter, the invoices are handed over
     formal: bool = False  # a formal notice: no softer letter may follow it
+    consumer_mention: str = ""  # what a consumer's letter says of interest (Code civil)
 
     @property
     def template(self) -> str:
@@ -58,11 +59,24 @@ class Tier:
         return self.etat.value
 
 
+# Consumers owe no interest before the formal notice: relance 2 announces it, the notice
+# starts it (article 1231-6 du Code civil).
+_CONSUMER_R2 = (
+    "À défaut de règlement, une mise en demeure vous sera adressée ; les sommes dues "
+    "porteront alors intérêts au taux légal à compter de celle-ci (article 1231-6 du Code civil)."
+)
+_CONSUMER_MED = (
+    "Conformément à l'article 1231-6 du Code civil, les sommes dues porteront intérêts "
+    "au taux légal à compter de la présente mise en demeure."
+)
+
 TIERS: tuple[Tier, ...] = (
     Tier(1, Etat.RELANCE_1, "relance 1", "relance_1", "Rappel de paiement"),
-    Tier(2, Etat.RELANCE_2, "relance 2", "relance_2", "Deuxième relance"),
+    Tier(2, Etat.RELANCE_2, "relance 2", "relance_2", "Deuxième relance",
+         consumer_mention=_CONSUMER_R2),
     Tier(3, Etat.MISE_EN_DEMEURE, "mise en demeure", "mise_en_demeure",
-         "Mise en demeure de payer", registered=True, formal=True),  # fmt: skip
+         "Mise en demeure de payer", registered=True, formal=True,
+         consumer_mention=_CONSUMER_MED),
     Tier(4, Etat.CONTENTIEUX, "contentieux", "contentieux", "", letter=False),
 )
 
