@@ -46,19 +46,8 @@ def _money(value: float) -> object:
     return None if value != value else to_decimal(value)
 
 
-def plan_letters(classified: pd.DataFrame, run_date: date) -> tuple[PlannedLetter, ...]:
-    """Assemble the letters of this run from the classified invoices."""
-    listed = classified[classified["dans_courrier"]]
-    if listed.empty:
-        return ()
-    listed = listed.assign(est_avoir=listed["etat"] == "Avoir").sort_values(
-        ["cle_client", "est_avoir", "date_echeance", "numero_facture"], kind="stable"
-    )
-    details = client_details(classified, listed["cle_client"])
-    level_dates = listed["date_niveau"].where(listed["niveau"] > 0)
-    previous = level_dates.groupby(listed["cle_client"]).max()
-    tier = listed.groupby("cle_client")["niveau_courrier"].max()
-
+def _letter_lines(listed: pd.DataFrame, level_dates: pd.Series) -> dict[str, list[LetterLine]]:
+    """Each client's letter lines, in the order of ``listed``, with their own history."""
     lines: dict[str, list[LetterLine]] = {}
     columns = zip(
         listed["cle_client"].tolist(), listed["numero_facture"].tolist(),
@@ -84,6 +73,23 @@ def plan_letters(classified: pd.DataFrame, run_date: date) -> tuple[PlannedLette
                 relancee_le=lvl_date if lvl > 0 else None,
             )
         )
+    return lines
+
+
+def plan_letters(classified: pd.DataFrame, run_date: date) -> tuple[PlannedLetter, ...]:
+    """Assemble the letters of this run from the classified invoices."""
+    listed = classified[classified["dans_courrier"]]
+    if listed.empty:
+        return ()
+    listed = listed.assign(est_avoir=listed["etat"] == "Avoir").sort_values(
+        ["cle_client", "est_avoir", "date_echeance", "numero_facture"], kind="stable"
+    )
+    details = client_details(classified, listed["cle_client"])
+    level_dates = listed["date_niveau"].where(listed["niveau"] > 0)
+    previous = level_dates.groupby(listed["cle_client"]).max()
+    tier = listed.groupby("cle_client")["niveau_courrier"].max()
+
+    lines = _letter_lines(listed, level_dates)
     letters = []
     for key, items in lines.items():
         d = details[key]

@@ -115,6 +115,34 @@ def _pad(text: str, width: int, right: bool = False) -> str:
     return text.rjust(width) if right else text.ljust(width)
 
 
+def _files_lines(result: RunResult) -> list[str]:
+    """Where the run wrote: letters, workbook, backup, journal, report, print batch."""
+    lines: list[str] = []
+    if result.out_dir and result.letter_files:
+        lines.append(f"  dans : {result.out_dir}")
+    if result.workbook_written:
+        lines.append(f"Colonne de statut écrite dans : {result.workbook_written}")
+    if result.backup:
+        lines.append(f"Sauvegarde de l'original : {result.backup}")
+    files = result.files
+    if files.journal and not result.dry_run:
+        lines.append(f"Journal des relances : {files.journal}")
+    if files.journal_backup:
+        lines.append(
+            f"Journal mis au format de cette version ; copie de l'ancien : {files.journal_backup}"
+        )
+    if files.report:
+        lines.append(f"Rapport (à ouvrir dans Excel) : {files.report}")
+    if files.print_batch:
+        lines.append(f"À imprimer, en une fois : {files.print_batch}")
+    if files.emails:
+        lines.append(
+            f"Brouillons d'e-mails : {len(files.emails)} fichier(s) .eml à côté des "
+            "courriers (à ouvrir et envoyer depuis votre messagerie)"
+        )
+    return lines
+
+
 def summary_text(result: RunResult) -> str:
     """The summary of a run, as printed on screen and saved beside the letters."""
     inv = result.invoices
@@ -147,28 +175,7 @@ def summary_text(result: RunResult) -> str:
     lines.extend(todo_lines(result))
     verb = "à produire" if result.dry_run else "produits"
     lines.append(f"Courriers {verb} : {letters_line(result.letters)}")
-    if result.out_dir and result.letter_files:
-        lines.append(f"  dans : {result.out_dir}")
-    if result.workbook_written:
-        lines.append(f"Colonne de statut écrite dans : {result.workbook_written}")
-    if result.backup:
-        lines.append(f"Sauvegarde de l'original : {result.backup}")
-    files = result.files
-    if files.journal and not result.dry_run:
-        lines.append(f"Journal des relances : {files.journal}")
-    if files.journal_backup:
-        lines.append(
-            f"Journal mis au format de cette version ; copie de l'ancien : {files.journal_backup}"
-        )
-    if files.report:
-        lines.append(f"Rapport (à ouvrir dans Excel) : {files.report}")
-    if files.print_batch:
-        lines.append(f"À imprimer, en une fois : {files.print_batch}")
-    if files.emails:
-        lines.append(
-            f"Brouillons d'e-mails : {len(files.emails)} fichier(s) .eml à côté des "
-            "courriers (à ouvrir et envoyer depuis votre messagerie)"
-        )
+    lines.extend(_files_lines(result))
     errors = inv[inv["etat"] == "Erreur"] if not inv.empty else inv
     if len(errors):
         lines.append("")
