@@ -18,6 +18,7 @@ Journals of version 1 are migrated on the first run that writes, after a backup 
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -245,6 +246,16 @@ def check_journal(path: Path) -> None:
 
 
 def _connect_ro(path: Path) -> sqlite3.Connection:
+    """A connection that reads and never writes (a dry run writes nothing).
+
+    Opened read-write when the file allows it, so that SQLite itself rolls back what a run
+    killed inside its transaction left (the ``-journal`` file): a read-only opening cannot,
+    and every later run would fail. ``query_only`` then forbids any change.
+    """
+    if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+        con = sqlite3.connect(path, timeout=10)
+        con.execute("PRAGMA query_only = ON")
+        return con
     uri = path.resolve().as_uri() + "?mode=ro"
     return sqlite3.connect(uri, uri=True)
 

@@ -315,3 +315,37 @@ def test_damaged_journal_is_refused_and_left_untouched(runner_cwd):
     assert result.exit_code == 1
     assert "Journal des relances illisible" in result.output
     assert digest(journal) == before and digest(export) == export_before
+
+
+def test_a_run_killed_inside_its_journal_transaction_does_not_lock_the_journal_out(runner_cwd):
+    """SIGKILL while the transaction is open leaves SQLite's rollback file: the next run
+    (even a dry run) must recover, not fail for ever."""
+    import signal
+    import subprocess
+    import sys
+
+    export = write_xlsx(runner_cwd / "e.xlsx", [invoice("F1", date(2026, 9, 1))])
+    run_ok(export, "2026-09-08")
+    journal = runner_cwd / "journal_relances.sqlite"
+    script = (
+        "import sqlite3, sys, time\n"
+        f"con = sqlite3.connect({str(journal)!r}, isolation_level=None)\n"
+        "con.execute('PRAGMA cache_size = 1')\n"  # changes spill into the file at once
+        "con.execute('BEGIN IMMEDIATE')\n"
+        "con.execute(\"UPDATE executions SET factures = 999\")\n"
+        "con.execute(\"CREATE TABLE bruit AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL \"\n"
+        "            \"SELECT x + 1 FROM c WHERE x < 20000) SELECT x FROM c\")\n"
+        "sys.stdout.write('ready\\n'); sys.stdout.flush(); time.sleep(60)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert (runner_cwd / "journal_relances.sqlite-journal").exists()  # a hot journal
+    dry = run_cli("run", export, "--date", "2026-09-22", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "Relance 2" in dry.output
+    with sqlite3.connect(journal) as con:  # the killed transaction was rolled back
+        assert con.execute("SELECT MAX(factures) FROM executions").fetchone() == (1,)
+    run_ok(write_xlsx(runner_cwd / "w2" / "e.xlsx", [invoice("F1", date(2026, 9, 1))]),
+           "2026-09-22", "--journal", journal)  # fmt: skip
