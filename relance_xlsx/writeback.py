@@ -17,7 +17,6 @@ import os
 import posixpath
 import re
 import shutil
-import unicodedata
 import zipfile
 import zlib
 from bisect import bisect_right
@@ -34,6 +33,7 @@ from lxml import etree
 
 from relance_xlsx.errors import InputError, RelanceError, WorkbookLockedError
 from relance_xlsx.files import OLE_MAGIC, is_encrypted_workbook, is_writable
+from relance_xlsx.parsing import header_key
 
 __all__ = [
     "WriteBackResult",
@@ -313,13 +313,6 @@ def _workbook_part(zf: zipfile.ZipFile, path: Path) -> str:
     if "xl/workbook.xml" in names:
         return names["xl/workbook.xml"]
     raise _corrupt(path, "partie « xl/workbook.xml » absente")
-
-
-def _normalise(text: str) -> str:
-    """Compare headers ignoring case, accents and spaces."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return "".join(stripped.casefold().split())
 
 
 def _locate_sheet(zf: zipfile.ZipFile, path: Path, sheet_name: str) -> tuple[str, str | None]:
@@ -702,9 +695,9 @@ def _choose_column(
             except ValueError:
                 pass
     shared = shared_loader(wanted)
-    target = _normalise(header)
+    target = header_key(header)  # the reader's key too: both must pick the same column
     for col, cell in header_cells:
-        if _normalise(sheet.cell_text(cell, shared)) == target:
+        if header_key(sheet.cell_text(cell, shared)) == target:
             return col, True
     return sheet.last_used_column(header_row) + 1, False
 
@@ -780,7 +773,7 @@ def write_status_column(
     bad_rows = [n for n in statuses if not header_row < n <= MAX_ROW]
     if bad_rows:
         raise ValueError(f"status rows must be below the header row {header_row}: {bad_rows[:5]}")
-    if not _normalise(header):
+    if not header_key(header):
         raise ValueError("the status column header must not be blank")
     _check_not_locked(path)  # Excel may have opened it since check_writable
 
