@@ -279,8 +279,10 @@ def _write(
             wb = writeback.write_status_column(
                 read.source, read.sheet, read.header_row, statuses,
                 settings.colonne_statut, paths.backups,
+                data_columns=[i + 1 for i in read.column_index.values()],
             )  # fmt: skip
             written, backup = wb.path, wb.backup
+            warnings.extend(w for w in wb.warnings if w not in warnings)
         else:
             written = writeback.write_copy_with_status(
                 read.source, [list(r) for r in read.raw_rows], read.header_row, statuses,

@@ -18,6 +18,7 @@ from lxml import etree
 
 from relance_xlsx.errors import InputError
 from relance_xlsx.xlsx_package import (
+    CellRange,
     column_letter,
     corrupt,
     ref_column,
@@ -127,6 +128,40 @@ class SheetXml:
             )
             self._last_used[first_row] = cached
         return cached
+
+    def has_value_at(self, row: etree._Element, column: int) -> bool:
+        """Whether ``row`` holds a value at ``column``; reads from the end of the row."""
+        for cell in row.iterchildren(self.c_tag, reversed=True):
+            ref = cell.get("r")
+            if not ref:  # implicit positions: only a scan from the start knows them
+                return any(col == column and self.has_value(c) for col, c in self.cells(row))
+            col = ref_column(ref)
+            if col <= column:
+                return col == column and self.has_value(cell)
+        return False
+
+    def column_has_value(self, column: int, first_row: int) -> bool:
+        """Some row from ``first_row`` down holds a value in ``column``."""
+        start = bisect_right(self.row_numbers, first_row - 1)
+        return any(self.has_value_at(self.rows[n], column) for n in self.row_numbers[start:])
+
+    def merged_ranges(self) -> list[CellRange]:
+        found = []
+        for merge in self.root.iterfind(f"{{{self.ns}}}mergeCells/{{{self.ns}}}mergeCell"):
+            try:
+                found.append(CellRange.parse(merge.get("ref", "")))
+            except ValueError:
+                continue
+        return found
+
+    def table_rel_ids(self) -> list[str]:
+        """Relationship ids of the sheet's Excel tables (``<tableParts>``)."""
+        return [
+            value
+            for part in self.root.iterfind(f"{{{self.ns}}}tableParts/{{{self.ns}}}tablePart")
+            for key, value in part.attrib.items()
+            if etree.QName(key).localname == "id"
+        ]
 
     def cell_text(self, cell: etree._Element, shared: Mapping[int, str]) -> str:
         kind = cell.get("t", "n")

@@ -2,7 +2,9 @@
 
 openpyxl's load-and-save drops parts of a workbook (cached formula results, some charts,
 extensions, VBA signatures…), so for .xlsx/.xlsm we patch the one worksheet's XML inside the
-zip with lxml and copy every other zip entry unchanged (``xlsx_package``).
+zip with lxml and copy every other zip entry unchanged (``xlsx_package``). When the invoices sit
+in an Excel table or under an AutoFilter, the column goes inside it and only that range is
+widened (``tables``), so that sorting in Excel moves each status with its row.
 
 Formats that cannot take a column in place (csv, xls, ods) get a new ``… – avec statut.xlsx``
 beside the source, built with openpyxl; the source itself is never modified.
@@ -14,7 +16,7 @@ import math
 import os
 import re
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -27,6 +29,7 @@ from relance_xlsx.errors import InputError, WorkbookLockedError
 from relance_xlsx.files import atomic_target
 from relance_xlsx.parsing import header_key
 from relance_xlsx.sheet_xml import SheetXml, clean_text, widen_spans
+from relance_xlsx.tables import Placement, load_tables, place_column, widen
 from relance_xlsx.xlsx_package import (
     INPLACE_SUFFIXES,
     MAX_COLUMN,
@@ -64,13 +67,15 @@ STATUS_COLUMN_WIDTH = 48.0
 
 @dataclass(frozen=True)
 class WriteBackResult:
-    """Where the status column went, and where the untouched original was saved."""
+    """Where the status column went, where the untouched original was saved, and what the
+    user should know (a table or filter that could not take the column in)."""
 
     path: Path
     backup: Path
     column_letter: str
     column_index: int
     reused: bool
+    warnings: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------- sheet patching
@@ -151,8 +156,9 @@ def _patched_parts(
     header_row: int,
     statuses: Mapping[int, str],
     header: str,
-) -> tuple[dict[str, bytes], int, bool]:
-    """The new bytes of the sheet."""
+    data_columns: Collection[int],
+) -> tuple[dict[str, bytes], Placement, bool]:
+    """The new bytes of the sheet (and of a widened table and workbook.xml)."""
     parts = locate_sheet(zf, path, sheet_name)
     original = zf.read(parts.sheet)
     try:
@@ -163,14 +169,19 @@ def _patched_parts(
     reused, name = _find_header(
         sheet, lambda wanted: shared_strings(zf, parts.shared_strings, wanted), header_row, header
     )
-    column = reused if reused is not None else sheet.last_used_column(header_row) + 1
-    if column > MAX_COLUMN:
+    tables = load_tables(zf, sheet, parts.sheet)
+    name = name if reused is not None else clean_text(header)
+    placement = place_column(sheet, tables, header_row, reused, name, data_columns)
+    if placement.column > MAX_COLUMN:
         raise InputError(
             f"La feuille « {sheet_name} » du classeur « {path.name} » n'a plus de "
             f"colonne libre pour « {header} ». Supprimez une colonne inutile puis relancez."
         )
-    _patch_sheet(sheet, header_row, statuses, header, column, reused is not None, path)
-    return {parts.sheet: sheet.serialise(original)}, column, reused is not None
+    kept = {n: text for n, text in statuses.items() if n not in placement.skip_rows}
+    _patch_sheet(sheet, header_row, kept, header, placement.column, reused is not None, path)
+    changed = widen(zf, parts, sheet, placement, name)  # before the sheet is serialised
+    changed[parts.sheet] = sheet.serialise(original)
+    return changed, placement, reused is not None
 
 
 # --------------------------------------------------------------------------- write in place
@@ -184,10 +195,14 @@ def write_status_column(
     header: str,
     backup_dir: Path,
     now: datetime | None = None,
+    *,
+    data_columns: Collection[int] = (),
 ) -> WriteBackResult:
     """Put ``statuses`` (sheet row -> text) in the status column of an .xlsx/.xlsm in place.
 
-    Only the worksheet's XML changes; the original is copied to ``backup_dir`` first and
+    Only the worksheet's XML changes, plus the table or filter range widened to take the
+    column in; ``data_columns`` (1-based columns of the invoice fields) tell which table holds
+    the invoices when a sheet has several. The original is copied to ``backup_dir`` first and
     replaced atomically. On any failure the original is left untouched.
     """
     path = Path(path)
@@ -202,21 +217,24 @@ def write_status_column(
         raise ValueError("the status column header must not be blank")
     check_not_locked(path)  # Excel may have opened it since check_writable
 
-    outcome: list[tuple[int, bool]] = []
+    outcome: list[tuple[Placement, bool]] = []
 
     def patch(zf: zipfile.ZipFile) -> dict[str, bytes]:
-        changed, column, reused = _patched_parts(zf, path, sheet_name, header_row, statuses, header)
-        outcome.append((column, reused))
+        changed, placement, reused = _patched_parts(
+            zf, path, sheet_name, header_row, statuses, header, data_columns
+        )
+        outcome.append((placement, reused))
         return changed
 
     backup = update_package(path, patch, backup_dir, now or datetime.now())
-    column, reused = outcome[0]
+    placement, reused = outcome[0]
     return WriteBackResult(
         path=path,
         backup=backup,
-        column_letter=column_letter(column),
-        column_index=column,
+        column_letter=column_letter(placement.column),
+        column_index=placement.column,
         reused=reused,
+        warnings=placement.warnings,
     )
 
 

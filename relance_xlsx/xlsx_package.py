@@ -75,6 +75,53 @@ def ref_column(ref: str) -> int:
     return column_index(ref.rstrip("0123456789").replace("$", ""))
 
 
+@dataclass(frozen=True)
+class CellRange:
+    """A rectangle of cells, 1-based and inclusive, as in ``ref="A3:H120"``."""
+
+    first_col: int
+    first_row: int
+    last_col: int
+    last_row: int
+
+    @classmethod
+    def parse(cls, ref: str) -> CellRange:
+        """``"A3:H120"`` or a single cell ``"B2"``; raises ValueError when malformed."""
+        parts = ref.strip().split(":")
+        if len(parts) not in (1, 2) or not all(parts):
+            raise ValueError(f"not a cell range: {ref!r}")
+        (c1, r1), (c2, r2) = split_ref(parts[0]), split_ref(parts[-1])
+        return cls(min(c1, c2), min(r1, r2), max(c1, c2), max(r1, r2))
+
+    @property
+    def ref(self) -> str:
+        start = f"{column_letter(self.first_col)}{self.first_row}"
+        return f"{start}:{column_letter(self.last_col)}{self.last_row}"
+
+    @property
+    def absolute(self) -> str:
+        """``$A$3:$H$120``, as defined names write it."""
+        return (
+            f"${column_letter(self.first_col)}${self.first_row}:"
+            f"${column_letter(self.last_col)}${self.last_row}"
+        )
+
+    def to_column(self, column: int) -> CellRange:
+        """The same rows, stretched right to ``column``."""
+        return CellRange(self.first_col, self.first_row, column, self.last_row)
+
+    def holds(self, column: int, row: int) -> bool:
+        return self.first_col <= column <= self.last_col and self.first_row <= row <= self.last_row
+
+    def crosses(self, column: int, first_row: int, last_row: int) -> bool:
+        """Some cell of ``column`` between ``first_row`` and ``last_row`` is in the range."""
+        return (
+            self.first_col <= column <= self.last_col
+            and self.first_row <= last_row
+            and first_row <= self.last_row
+        )
+
+
 # --------------------------------------------------------------------------- checks
 
 
@@ -237,15 +284,16 @@ def parse_xml(data: bytes) -> etree._ElementTree:
 
 
 def serialise(tree: etree._ElementTree, original: bytes) -> bytes:
-    """The patched XML, keeping the original XML declaration byte for byte."""
+    """The patched XML, keeping the original XML declaration (or its absence) byte for byte."""
     match = _DECLARATION.match(original)
-    if match and re.search(rb"""encoding\s*=\s*["'](?!utf-?8["'])""", match.group(2), re.I):
-        match = None  # not UTF-8: let lxml write a matching declaration
+    body = etree.tostring(tree, encoding="UTF-8", xml_declaration=False)
     if match is None:
+        return body  # none before, none after: UTF-8 is XML's default
+    if re.search(rb"""encoding\s*=\s*["'](?!utf-?8["'])""", match.group(2), re.I):
+        # not UTF-8: let lxml write a matching declaration
         return etree.tostring(
             tree, encoding="UTF-8", xml_declaration=True, standalone=tree.docinfo.standalone
         )
-    body = etree.tostring(tree, encoding="UTF-8", xml_declaration=False)
     return (match.group(1) or b"") + match.group(2) + body
 
 
