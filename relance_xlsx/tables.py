@@ -218,14 +218,15 @@ def place_column(
     if frame is None or frame.area.first_col <= fallback <= frame.area.last_col:
         return _placed(fallback, frame, widened=False)
     candidate = frame.area.last_col + 1
-    why = frame.refusal
-    if why is None and reused is not None and reused != candidate:
+    elsewhere = reused is not None and reused != candidate
+    why = frame.refusal or _obstacle(
+        sheet, tables, frame, candidate, name, header_row, new=reused is None or elsewhere
+    )
+    if why is None and elsewhere:
         why = _Why(
             "elle n'est pas juste à sa droite",
             f"placez la colonne « {name} » juste à droite du {frame.noun} puis relancez",
         )
-    if why is None:
-        why = _obstacle(sheet, tables, frame, candidate, name, header_row, new=reused is None)
     if why is None:
         return _placed(candidate, frame, widened=True)
     where = "a été ajoutée" if reused is None else "est"

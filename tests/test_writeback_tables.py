@@ -400,6 +400,28 @@ def test_next_column_taken_by_another_table(tmp_path: Path, libreoffice) -> None
     assert _changed(before, book) == {SHEET1}
     assert _tables_agree(book) == {"Factures": {"Factures": "A3:D9", "Clients": "E3:F5"}}
     assert _csv_column(libreoffice(book)["Factures"], 8)[2:4] == [STATUS, STATUSES[4]]
+    # The next run reuses H and still says what blocks the table.
+    again = write_status_column(book, "Factures", 3, {4: "Payée"}, STATUS, tmp_path / "b", NOW)
+    assert (again.column_letter, again.reused) == ("H", True)
+    assert again.warnings[0].startswith("La colonne « Statut relance » est en H, hors du")
+    assert "la colonne E est occupée par le tableau « Clients »" in again.warnings[0]
+
+
+def test_reused_column_away_from_the_table_stays_and_is_reported(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Factures"
+    _invoices(ws)
+    ws["G3"] = STATUS  # placed by the user, two columns right of the table
+    ws.add_table(_table("Factures", "A3:D9", HEADERS))
+    book = tmp_path / "loin.xlsx"
+    wb.save(book)
+    before = _parts(book)
+    result = write_status_column(book, "Factures", 3, STATUSES, STATUS, tmp_path / "b", NOW)
+    assert (result.column_letter, result.reused) == ("G", True)
+    assert "elle n'est pas juste à sa droite" in result.warnings[0]
+    assert "placez la colonne « Statut relance » juste à droite du tableau" in result.warnings[0]
+    assert _changed(before, book) == {SHEET1}
 
 
 def test_next_column_holding_data_is_not_overwritten(tmp_path: Path) -> None:
@@ -548,3 +570,40 @@ def test_table_feeding_a_pivot_table(tmp_path: Path, libreoffice) -> None:
     # LibreOffice rebuilds the pivot table from the widened table: same figures as before.
     assert "Alpha SARL,1200" in sheets["TCD"] and "Beta SAS,900" in sheets["TCD"]
     assert sheets["TCD"] == libreoffice(untouched)["TCD"]
+
+
+# --------------------------------------------------------------------------- through the CLI
+
+
+def test_run_puts_the_status_in_the_table_and_warns_when_it_cannot(runner_cwd: Path) -> None:
+    """The pipeline finds the invoice table from the reader's columns (here from column B)."""
+    from conftest import HEADERS as EXPORT_HEADERS
+    from conftest import invoice, run_cli
+
+    def export(name: str, notes: bool) -> Path:
+        wb = openpyxl.Workbook()
+        ws = wb.active
+        ws.title = "Export"
+        for col, text in enumerate(EXPORT_HEADERS, start=2):
+            ws.cell(3, col, text)
+        for row in range(4, 7):
+            values = invoice(f"F{row}", datetime(2026, 8, 1), code=f"C{row}", client=f"Cl {row}")
+            for col, value in enumerate(values, start=2):
+                ws.cell(row, col, value)
+        ws.add_table(_table("Factures", "B3:I6", EXPORT_HEADERS))
+        if notes:
+            ws["J3"], ws["J4"] = "Note", "à rappeler"
+            ws.add_table(_table("Notes", "J3:J4", ["Note"]))
+        wb.save(runner_cwd / name)
+        return runner_cwd / name
+
+    inside = export("dans.xlsx", notes=False)
+    result = run_cli("run", inside, "--date", "2026-11-16")
+    assert result.exit_code == 0 and "hors du tableau" not in result.output
+    assert _tables_agree(inside) == {"Export": {"Factures": "B3:J6"}}
+
+    beside = export("a-cote.xlsx", notes=True)
+    result = run_cli("run", beside, "--date", "2026-11-16")
+    assert result.exit_code == 0
+    assert "hors du tableau Excel « Factures » (B3:I6)" in " ".join(result.output.split())
+    assert _tables_agree(beside) == {"Export": {"Factures": "B3:I6", "Notes": "J3:J4"}}
