@@ -187,6 +187,13 @@ def _patched_parts(
 # --------------------------------------------------------------------------- write in place
 
 
+def _check_status_rows(statuses: Mapping[int, str], header_row: int) -> None:
+    """A caller's mistake, not the user's: statuses go below the header row."""
+    bad_rows = [n for n in statuses if not header_row < n <= MAX_ROW]
+    if bad_rows:
+        raise ValueError(f"status rows must be below the header row {header_row}: {bad_rows[:5]}")
+
+
 def write_status_column(
     path: Path,
     sheet_name: str,
@@ -210,9 +217,7 @@ def write_status_column(
         raise ValueError(f"write_status_column needs an .xlsx/.xlsm workbook, not {path.name}")
     if not 1 <= header_row < MAX_ROW:
         raise ValueError(f"header_row out of range: {header_row}")
-    bad_rows = [n for n in statuses if not header_row < n <= MAX_ROW]
-    if bad_rows:
-        raise ValueError(f"status rows must be below the header row {header_row}: {bad_rows[:5]}")
+    _check_status_rows(statuses, header_row)
     if not header_key(header):
         raise ValueError("the status column header must not be blank")
     check_not_locked(path)  # Excel may have opened it since check_writable
@@ -292,9 +297,7 @@ def write_copy_with_status(
     from openpyxl.utils import get_column_letter
 
     source = Path(source)
-    bad_rows = [n for n in statuses if not header_row < n <= MAX_ROW]
-    if bad_rows:
-        raise ValueError(f"status rows must be below the header row {header_row}: {bad_rows[:5]}")
+    _check_status_rows(statuses, header_row)
     last_col = max((_used_width(r) for r in rows[header_row - 1 :]), default=0)
     status_col = last_col + 1
     last_row = max([len(rows), header_row, *statuses])

@@ -17,7 +17,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 from lxml import etree
+from openpyxl.workbook import Workbook
 from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
+from openpyxl.worksheet.worksheet import Worksheet
 
 from relance_xlsx.writeback import write_status_column
 from relance_xlsx.xlsx_package import CellRange
@@ -54,6 +56,15 @@ def _invoices(ws, first_col: int = 1, header_row: int = 3) -> None:
             ws.cell(row, first_col + offset, value)
 
 
+def _invoice_book(title: str, first_col: int = 1) -> tuple[Workbook, Worksheet]:
+    """A new workbook whose one sheet, ``title``, holds the invoices."""
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = title
+    _invoices(ws, first_col)
+    return wb, ws
+
+
 def _table(name: str, ref: str, names: list[str], *, totals: bool = False) -> Table:
     """A table as Excel writes it: named columns, style, filter over the data rows."""
     columns = [TableColumn(id=i + 1, name=n) for i, n in enumerate(names)]
@@ -75,10 +86,7 @@ def _table(name: str, ref: str, names: list[str], *, totals: bool = False) -> Ta
 
 
 def _book_with_totals(path: Path) -> Path:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Échéancier"
-    _invoices(ws)
+    wb, ws = _invoice_book("Échéancier")
     ws["A10"] = "Total"
     ws["D10"] = "=SUBTOTAL(109,Factures[Reste dû])"
     ws.add_table(_table("Factures", "A3:D10", HEADERS, totals=True))
@@ -208,10 +216,7 @@ def test_table_with_totals_row_takes_the_column(tmp_path: Path, libreoffice) -> 
 def test_status_column_left_outside_by_an_earlier_run_is_taken_in(tmp_path: Path) -> None:
     """Reused right after the table (typed "Statut relance :"): the table grows to it and its
     new column carries the header as typed."""
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Factures"
-    _invoices(ws)
+    wb, ws = _invoice_book("Factures")
     ws["E3"] = "Statut relance :"
     ws["E4"] = "Relance 1 – le 02/03/2026"
     ws.add_table(_table("T_Factures", "A3:D9", HEADERS))
@@ -225,10 +230,7 @@ def test_status_column_left_outside_by_an_earlier_run_is_taken_in(tmp_path: Path
 
 def test_table_header_row_elsewhere_is_not_widened(tmp_path: Path) -> None:
     """The table starts one row above the export's header row: say so, change nothing else."""
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Factures"
-    _invoices(ws)
+    wb, ws = _invoice_book("Factures")
     for col, text in enumerate(["Col1", "Col2", "Col3", "Col4"], start=1):
         ws.cell(2, col, text)
     ws.add_table(_table("Décalé", "A2:D9", ["Col1", "Col2", "Col3", "Col4"]))
@@ -318,16 +320,12 @@ def test_sheet_filter_on_another_header_row_is_left(tmp_path: Path) -> None:
 
 def _two_tables(path: Path, *, gap: bool, invoices_right: bool = False) -> Path:
     """Invoices in one table, a per-client summary in another on the same header row."""
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Factures"
+    wb, ws = _invoice_book("Factures", first_col=4 if invoices_right else 1)
     summary_names = ["Code", "Encours"]
     if invoices_right:  # summary in A:B, invoices in D:G
-        _invoices(ws, first_col=4)
         invoices, summary_ref = "D3:G9", "A3:B5"
         summary_cols = (1, 2)
     else:
-        _invoices(ws)
         first = 6 if gap else 5
         invoices = "A3:D9"
         summary_cols = (first, first + 1)
@@ -408,10 +406,7 @@ def test_next_column_taken_by_another_table(tmp_path: Path, libreoffice) -> None
 
 
 def test_reused_column_away_from_the_table_stays_and_is_reported(tmp_path: Path) -> None:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Factures"
-    _invoices(ws)
+    wb, ws = _invoice_book("Factures")
     ws["G3"] = STATUS  # placed by the user, two columns right of the table
     ws.add_table(_table("Factures", "A3:D9", HEADERS))
     book = tmp_path / "loin.xlsx"
@@ -425,10 +420,7 @@ def test_reused_column_away_from_the_table_stays_and_is_reported(tmp_path: Path)
 
 
 def test_next_column_holding_data_is_not_overwritten(tmp_path: Path) -> None:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Factures"
-    _invoices(ws)
+    wb, ws = _invoice_book("Factures")
     ws["E20"] = "note de l'utilisateur"
     ws.add_table(_table("Factures", "A3:D9", HEADERS))
     book = tmp_path / "note.xlsx"
@@ -496,10 +488,7 @@ def _rels(*relations: tuple[str, str, str]) -> str:
 
 def _book_with_pivot(path: Path) -> Path:
     """The invoices in table « Factures »; on sheet « TCD », a pivot table built on it."""
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Échéancier"
-    _invoices(ws)
+    wb, ws = _invoice_book("Échéancier")
     ws.add_table(_table("Factures", "A3:D9", HEADERS))
     pivot = wb.create_sheet("TCD")
     for row in (["Étiquettes de lignes", "Somme de Reste dû"], ["Alpha SARL", 1200],
