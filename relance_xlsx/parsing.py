@@ -41,6 +41,24 @@ def normalise(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9]+", " ", text).split())
 
 
+def header_key(text: object) -> str:
+    """The one key headers are compared by wherever two headers must name the same column.
+
+    The reader (which column holds the status history) and the write-back (which column to
+    reuse) must agree, or a header typed "Statut relance :" is read as the status column while
+    a second one is added beside it. Punctuation, case, accents and spacing do not count; a
+    header made only of punctuation keeps its text (spacing collapsed), so it stays non-blank.
+    """
+    text = "" if text is None else str(text)
+    return normalise(text) or " ".join(text.split())
+
+
+def same_header(a: object, b: object) -> bool:
+    """Two headers name the same column; a blank header names none."""
+    key = header_key(a)
+    return bool(key) and key == header_key(b)
+
+
 def is_blank(value: object) -> bool:
     if value is None or value == "":
         return True

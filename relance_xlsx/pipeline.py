@@ -296,7 +296,9 @@ def _write_back(read: ReadResult, classified: pd.DataFrame, settings: Settings, 
         wb = writeback.write_status_column(
             read.source, read.sheet, read.header_row, statuses,
             settings.colonne_statut, paths.backups,
+            data_columns=[i + 1 for i in read.column_index.values()],
         )  # fmt: skip
+        warnings.extend(w for w in wb.warnings if w not in warnings)
         return wb.path, wb.backup
     written = writeback.write_copy_with_status(
         read.source, [list(r) for r in read.raw_rows], read.header_row, statuses,

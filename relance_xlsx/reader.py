@@ -32,6 +32,7 @@ from .parsing import (
     parse_date,
     parse_flag,
     parse_level,
+    same_header,
     strip_accents,
 )
 
@@ -743,8 +744,8 @@ def read_export(path: Path, settings: Settings) -> ReadResult:
     rows = sheets[sheet]
     headers = tuple(clean_text(h) for h in rows[header_row])
     frame, dropped, carried = _build_frame(rows, header_row, mapping, settings)
-    status_norm = normalise(settings.colonne_statut)
-    status_index = next((i for i, h in enumerate(headers) if normalise(h) == status_norm), None)
+    status = settings.colonne_statut
+    status_index = next((i for i, h in enumerate(headers) if same_header(h, status)), None)
     frame["statut_existant"] = [
         clean_text(_get(rows[line - 1], status_index)) if status_index is not None else ""
         for line in frame["ligne"]

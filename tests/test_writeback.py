@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import random
+import re
 import tempfile
 import zipfile
 from datetime import date, datetime
@@ -268,12 +269,19 @@ def _read(path: Path, name: str) -> bytes:
         return zf.read(name)
 
 
-def _assert_only_sheet_changed(before: Path, after: Path, sheet: str, column: str) -> None:
-    """Same entries in the same order; other parts byte-identical; sheet cells unchanged."""
+def _assert_only_sheet_changed(
+    before: Path, after: Path, sheet: str, column: str, *, filter_ref: str | None = None
+) -> None:
+    """Same entries in the same order; other parts byte-identical; sheet cells unchanged.
+
+    ``filter_ref``: the sheet's AutoFilter was widened to it, and workbook.xml's
+    ``_xlnm._FilterDatabase`` name with it (the only other change allowed).
+    """
     old, new = _entries(before), _entries(after)
     assert [(n, t) for n, t, _ in old] == [(n, t) for n, t, _ in new]
+    changed = {sheet, "xl/workbook.xml"} if filter_ref else {sheet}
     for (name, _, old_data), (_, _, new_data) in zip(old, new, strict=True):
-        if name != sheet:
+        if name not in changed:
             assert old_data == new_data, name
     old_cells = _cells(dict((n, d) for n, _, d in old)[sheet])
     new_cells = _cells(dict((n, d) for n, _, d in new)[sheet])
@@ -284,12 +292,43 @@ def _assert_only_sheet_changed(before: Path, after: Path, sheet: str, column: st
     new_root = etree.fromstring(dict((n, d) for n, _, d in new)[sheet])
     skip = {f"{{{NS}}}{tag}" for tag in ("sheetData", "dimension", "cols")}
 
+    if filter_ref:
+        widened = new_root.find(f"{{{NS}}}autoFilter")
+        assert widened.get("ref") == filter_ref
+        widened.set("ref", old_root.find(f"{{{NS}}}autoFilter").get("ref"))
+        _assert_filter_database(before, after, filter_ref)
+
     def others(root: etree._Element) -> list[bytes]:
         return [etree.tostring(el, with_tail=False) for el in root if el.tag not in skip]
 
     assert others(old_root) == others(new_root)
     assert old_root.nsmap == new_root.nsmap
     assert old_root.attrib == new_root.attrib
+
+
+def _assert_filter_database(before: Path, after: Path, filter_ref: str) -> None:
+    """workbook.xml differs only by the sheet's ``_xlnm._FilterDatabase`` range."""
+    old_xml, new_xml = _read(before, "xl/workbook.xml"), _read(after, "xl/workbook.xml")
+    names = [
+        el
+        for el in etree.fromstring(new_xml).iter(f"{{{NS}}}definedName")
+        if el.get("name") == "_xlnm._FilterDatabase"
+    ]
+    assert len(names) == 1
+    start, end = filter_ref.split(":")
+    expected = "$" + "$".join(re.match(r"([A-Z]+)(\d+)", start).groups())
+    expected += ":$" + "$".join(re.match(r"([A-Z]+)(\d+)", end).groups())
+    assert names[0].text.endswith("!" + expected)
+    old_text = next(
+        el.text
+        for el in etree.fromstring(old_xml).iter(f"{{{NS}}}definedName")
+        if el.get("name") == "_xlnm._FilterDatabase"
+    )
+    assert new_xml == old_xml.replace(_xml_text(old_text), _xml_text(names[0].text))
+
+
+def _xml_text(text: str) -> bytes:
+    return text.replace("&", "&amp;").replace("<", "&lt;").encode()
 
 
 def _copy(path: Path, name: str) -> Path:
@@ -317,7 +356,7 @@ def test_status_column_added_and_everything_else_kept(tmp_path: Path) -> None:
     assert result == WriteBackResult(book, result.backup, "H", 8, False)
     assert result.backup.name == "Échéancier clients – sauvegarde 2026-03-16 09h05m07.xlsx"
     assert result.backup.read_bytes() == original.read_bytes()
-    _assert_only_sheet_changed(original, book, SHEET1, "H")
+    _assert_only_sheet_changed(original, book, SHEET1, "H", filter_ref="A3:H13")
 
     xml = _read(book, SHEET1)
     root = etree.fromstring(xml)
@@ -453,7 +492,7 @@ def test_xlsm_keeps_its_macro_part(tmp_path: Path) -> None:
     original = _copy(book, "orig.xlsm")
     result = write_status_column(book, "Échéancier", 3, STATUSES, HEADER, tmp_path / "b", NOW)
     assert result.backup.suffix == ".xlsm"
-    _assert_only_sheet_changed(original, book, SHEET1, "H")
+    _assert_only_sheet_changed(original, book, SHEET1, "H", filter_ref="A3:H13")
     with zipfile.ZipFile(book) as zf:
         assert zf.read("xl/vbaProject.bin") == blob
         assert zf.getinfo("xl/vbaProject.bin").compress_type == zipfile.ZIP_STORED
