@@ -1,6 +1,6 @@
 """Letters per second for a realistic batch (default 1,500 letters, 1–8 invoices each).
 
-Why: the target is ≥ 150 letters/s on a 2-core machine; run after changing letters.py:
+Why: the target is ≥ 150 letters/s on a 2-core machine; run after changing relance_xlsx/letters/:
     python benchmarks/bench_letters.py [nombre] [--jobs N]
 Files go to benchmarks/out/ (ignored by git), emptied first.
 """

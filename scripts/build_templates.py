@@ -689,7 +689,7 @@ def variables_markdown() -> str:
         "",
         "Cette liste s'affiche aussi avec la commande `relance-xlsx modeles --variables`. "
         "Ce fichier est produit par `scripts/build_templates.py` à partir de "
-        "`relance_xlsx/letters.py` (VARIABLES) : modifiez-les là.",
+        "`relance_xlsx/letters/variables.py` (VARIABLES) : modifiez-les là.",
         "",
     ]
     return "\n".join(out)

@@ -248,7 +248,7 @@ def test_missing_template_folder_is_a_problem(tmp_path: Path) -> None:
 def problems_for(tmp_path: Path, paragraphs: list, rows: list | None = None) -> list[str]:
     folder = tmp_path / "modeles"
     write_template(folder, "relance_1.docx", paragraphs, rows)
-    L._CACHE.clear()
+    L.templates._CACHE.clear()
     return [str(p) for p in L.check_templates(folder, (1,))]
 
 
