@@ -12,23 +12,17 @@ from __future__ import annotations
 import mimetypes
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
-from .amounts import (
-    LetterAmounts,
-    RateTable,
-    default_business_day,
-    letter_amounts,
-    load_rate_table,
-)
+from .amounts import LetterAmounts
 from .config import Settings
 from .files import write_bytes_atomic
 from .formatting import format_date_long, format_eur
-from .model import PlannedLetter
+from .model import PlannedLetter, PricedLetter, RenderedLetter
 from .tiers import tier
 
 DOCX_TYPE = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
@@ -39,10 +33,15 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 @dataclass(frozen=True)
 class DraftResult:
-    """Drafts written, aligned with the letters (``None``: no usable address), warnings."""
+    """The letters given, each with its draft (``email`` is None: no usable address)."""
 
-    files: tuple[Path | None, ...]
+    letters: tuple[RenderedLetter, ...]
     warnings: tuple[str, ...]
+
+    @property
+    def files(self) -> tuple[Path | None, ...]:
+        """The drafts' paths, one per letter (``None``: no usable address)."""
+        return tuple(x.email for x in self.letters)
 
 
 def _one_line(text: str) -> str:
@@ -165,16 +164,13 @@ def body(letter: PlannedLetter, settings: Settings, amounts: LetterAmounts) -> s
 
 
 def build_draft(
-    letter: PlannedLetter,
-    settings: Settings,
-    attachments: Sequence[Path],
-    amounts: LetterAmounts | None = None,
+    priced: PricedLetter, settings: Settings, attachments: Sequence[Path]
 ) -> EmailMessage:
     """The draft message of one letter; raises ValueError when the client has no address."""
+    letter = priced.letter
     to, _bad = parse_addresses(letter.email)
     if not to:
         raise ValueError(f"aucune adresse e-mail utilisable pour « {letter.client} »")
-    amounts = amounts or letter_amounts(letter, settings)
     msg = EmailMessage()
     msg["X-Unsent"] = "1"  # Outlook: open as a message to send, not as a received one
     msg["To"] = [Address(display_name=_one_line(letter.client), username=a.username,
@@ -185,7 +181,7 @@ def build_draft(
         msg["From"] = Address(display_name=_one_line(name), username=sender[0].username,
                               domain=sender[0].domain)  # fmt: skip
     msg["Subject"] = subject(letter, settings)
-    msg.set_content(body(letter, settings, amounts))
+    msg.set_content(body(letter, settings, priced.amounts))
     for path in attachments:
         ctype = DOCX_TYPE if path.suffix.lower() == ".docx" else None
         if ctype is None:
@@ -196,27 +192,16 @@ def build_draft(
     return msg
 
 
-def write_drafts(
-    letters: Sequence[PlannedLetter],
-    files: Sequence[Path],
-    settings: Settings,
-    pdfs: Sequence[Path | None] = (),
-    rates: RateTable | None = None,
-    amounts: Sequence[LetterAmounts] = (),
-) -> DraftResult:
+def write_drafts(letters: Sequence[RenderedLetter], settings: Settings) -> DraftResult:
     """``<letter>.eml`` beside each letter whose client has an e-mail address.
 
-    ``amounts`` (aligned with ``letters``) are the pipeline's; computed here when absent.
+    The letter's .docx is attached, and its PDF when one was made.
     """
-    if len(amounts) != len(letters):
-        rates = rates or load_rate_table(settings.taux_bce)
-        business_day = default_business_day(settings.subdivision)  # once, not per letter
-        amounts = [letter_amounts(x, settings, rates, business_day) for x in letters]
-    pdfs = list(pdfs) + [None] * (len(files) - len(pdfs))
-    written: list[Path | None] = []
+    done: list[RenderedLetter] = []
     warnings: list[str] = []
     without: list[str] = []
-    for letter, file, pdf, letter_sums in zip(letters, files, pdfs, amounts, strict=True):
+    for rendered in letters:
+        letter = rendered.letter
         good, bad = parse_addresses(letter.email)
         if bad:
             warnings.append(
@@ -225,19 +210,19 @@ def write_drafts(
                                            "courrier à poster.")
             )  # fmt: skip
         if not good:
-            written.append(None)
+            done.append(replace(rendered, email=None))
             if not bad:
                 without.append(_one_line(letter.client))
             continue
-        attachments = [file] + ([pdf] if pdf else [])
-        msg = build_draft(letter, settings, attachments, letter_sums)
-        target = file.with_suffix(".eml")
+        attachments = [rendered.docx] + ([rendered.pdf] if rendered.pdf else [])
+        msg = build_draft(rendered.priced, settings, attachments)
+        target = rendered.docx.with_suffix(".eml")
         write_bytes_atomic(target, msg.as_bytes(policy=SMTP))
-        written.append(target)
+        done.append(replace(rendered, email=target))
     if without:
         shown = ", ".join(without[:5]) + (" …" if len(without) > 5 else "")
         warnings.append(
             f"{len(without)} client(s) sans adresse e-mail dans l'export, courrier à poster "
             f"seulement : {shown}."
         )
-    return DraftResult(tuple(written), tuple(warnings))
+    return DraftResult(tuple(done), tuple(warnings))

@@ -162,3 +162,10 @@ class RunResult:
     # the late-payment amounts of each letter (amounts.LetterAmounts), aligned with letters:
     # computed once by the pipeline, then printed, mailed and reported
     amounts: tuple = ()
+    # the letters written, in letter order, with their files (docx, PDF, e-mail draft)
+    rendered: tuple[RenderedLetter, ...] = ()
+
+    @property
+    def priced(self) -> tuple[PricedLetter, ...]:
+        """Each letter with its amounts, as rendering and e-mail drafts take them."""
+        return tuple(PricedLetter(x, a) for x, a in zip(self.letters, self.amounts, strict=True))

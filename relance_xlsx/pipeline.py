@@ -42,7 +42,7 @@ from .journal import (
     load_letters,
     processed_before,
 )
-from .model import SEP, PlannedLetter, RunResult
+from .model import SEP, PlannedLetter, RenderedLetter, RunResult
 from .planning import plan_letters
 from .policy import classify
 from .progress import NullProgress, Progress
@@ -230,11 +230,12 @@ def _write(
     wb = None
     try:
         files: list[Path] = []
+        rendered_letters: tuple[RenderedLetter, ...] = ()
         progress.step("courriers")
         if result.letters:
-            rendered = letters_mod.render_letters(
-                result.letters, settings, staging, jobs=options.jobs, amounts=result.amounts
-            )
+            rendered = letters_mod.render_letters(result.priced, settings, staging,
+                                                  jobs=options.jobs)
+            rendered_letters = rendered.letters
             files = list(rendered.files)
             warnings.extend(w for w in rendered.warnings if w not in warnings)
             by_client = {
@@ -319,6 +320,8 @@ def _write(
         invoices=classified,
         warnings=tuple(warnings),
         letter_files=tuple(final_files),
+        rendered=tuple(replace(x, docx=f) for x, f in zip(rendered_letters, final_files,
+                                                          strict=True)),
         workbook_written=written,
         backup=backup,
         out_dir=run_dir,
@@ -384,13 +387,13 @@ def _extras(
     warnings = list(result.warnings)
     extra = dict(result.extra)
     files = list(result.letter_files)
-    pdfs: tuple[Path | None, ...] = ()
+    rendered = result.rendered
     if options.pdf:
         progress.step("PDF")
         from .printing import print_batch
 
         printed = print_batch(files, run_dir, f"a_imprimer – {day}.pdf")
-        pdfs = printed.pdfs
+        rendered = tuple(replace(x, pdf=p) for x, p in zip(rendered, printed.pdfs, strict=True))
         extra["impression"] = printed.batch
         extra["pdfs"] = tuple(p for p in printed.pdfs if p is not None)
         warnings += [w for w in printed.warnings if w not in warnings]
@@ -399,13 +402,13 @@ def _extras(
         from .emails import write_drafts
 
         try:
-            drafts = write_drafts(result.letters, files, settings, pdfs,
-                                  amounts=result.amounts)  # fmt: skip
+            drafts = write_drafts(rendered, settings)
+            rendered = drafts.letters
             extra["emails"] = tuple(p for p in drafts.files if p is not None)
             warnings += [w for w in drafts.warnings if w not in warnings]
         except Exception as exc:  # noqa: BLE001 - the workbook is written: warn, go on
             warnings.append(f"Brouillons d'e-mails non écrits ({exc}).")
-    result = replace(result, warnings=tuple(warnings), extra=extra)
+    result = replace(result, warnings=tuple(warnings), extra=extra, rendered=rendered)
     if options.report:
         progress.step("rapport")
         from .report_xlsx import write_report

@@ -10,7 +10,7 @@ from email import policy
 
 import pytest
 
-from conftest import run_cli
+from conftest import priced, run_cli
 from relance_xlsx.config import Settings, Societe
 from relance_xlsx.emails import body, build_draft, parse_addresses, subject
 from relance_xlsx.model import LetterLine, PlannedLetter
@@ -54,7 +54,7 @@ def test_draft_is_an_unsent_message_with_the_letter(tmp_path):
     docx.write_bytes(b"PK fake docx")
     settings = Settings(societe=Societe(nom="Société Exemple SARL", email="compta@exemple.fr",
                                         signataire="Claire Martin"))  # fmt: skip
-    msg = build_draft(letter(2), settings, [docx])
+    msg = build_draft(priced(letter(2), settings), settings, [docx])
     parsed = email.message_from_bytes(msg.as_bytes(policy=policy.SMTP), policy=policy.default)
     assert parsed["X-Unsent"] == "1"
     assert parsed["To"].addresses[0].addr_spec == "compta@dupont.fr"
@@ -69,6 +69,29 @@ def test_draft_is_an_unsent_message_with_the_letter(tmp_path):
     assert attachments[0].get_content() == b"PK fake docx"
     assert attachments[0].get_content_type().endswith("wordprocessingml.document")
     assert "Bcc" not in parsed and "Date" not in parsed
+
+
+def test_write_drafts_sets_each_letters_draft(tmp_path):
+    from relance_xlsx.emails import write_drafts
+    from relance_xlsx.model import RenderedLetter
+
+    rendered = []
+    for name, address in (("a", "compta@a.fr"), ("b", ""), ("c", "pas une adresse")):
+        docx = tmp_path / f"{name}.docx"
+        docx.write_bytes(b"PK")
+        pdf = tmp_path / f"{name}.pdf" if name == "a" else None
+        if pdf:
+            pdf.write_bytes(b"%PDF")
+        rendered.append(RenderedLetter(priced(letter(1, email=address, client=name), Settings()),
+                                       docx, pdf))
+    drafts = write_drafts(rendered, Settings())
+    assert drafts.files == (tmp_path / "a.eml", None, None)
+    assert [x.priced for x in drafts.letters] == [x.priced for x in rendered]
+    assert drafts.letters[0].pdf == tmp_path / "a.pdf"
+    names = [a.get_filename() for a in read(tmp_path / "a.eml").iter_attachments()]
+    assert names == ["a.docx", "a.pdf"]
+    assert any("« c »" in w and "courrier à poster" in w for w in drafts.warnings)
+    assert any("sans adresse e-mail" in w and ": b." in w for w in drafts.warnings)
 
 
 def test_tone_differs_by_tier():
@@ -90,7 +113,7 @@ def test_header_injection_from_the_export_is_neutralised(tmp_path):
     docx = tmp_path / "l.docx"
     docx.write_bytes(b"x")
     evil = letter(1, client="Evil\r\nBcc: pirate@example.com", email="a@b.fr\nBcc: c@d.fr")
-    raw = build_draft(evil, Settings(), [docx]).as_bytes(policy=policy.SMTP)
+    raw = build_draft(priced(evil, Settings()), Settings(), [docx]).as_bytes(policy=policy.SMTP)
     parsed = email.message_from_bytes(raw, policy=policy.default)
     assert "Bcc" not in parsed
     assert b"\r\nBcc:" not in raw

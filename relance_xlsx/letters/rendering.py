@@ -4,6 +4,7 @@ A letter only renders the XML parts that hold tags and copies the template's oth
 entries as they are (``docx.py``), a few milliseconds each. Worker processes pay off only for
 many letters: a forked worker starts in ~20 ms, a spawned one (Windows, macOS) re-imports
 pandas, about a second. Files are written atomically, in the order of the letters given.
+Letters arrive priced (``PricedLetter``, stage 5): rendering never computes amounts.
 """
 
 from __future__ import annotations
@@ -12,17 +13,15 @@ import concurrent.futures
 import dataclasses
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-from ..amounts import LetterAmounts, default_business_day, letter_amounts, load_rate_table
 from ..config import Settings
 from ..errors import RelanceError, TemplateError
 from ..files import write_bytes_atomic
-from ..model import PlannedLetter
+from ..model import PricedLetter, RenderedLetter
 from ..tiers import LETTER_LEVELS
 from .context import letter_context
 from .docx import dos_stamp
@@ -36,11 +35,16 @@ SERIAL_BELOW_SPAWN = 400
 
 @dataclass(frozen=True)
 class RenderResult:
-    """Letters written, in the order of the letters given, and French warnings."""
+    """The letters written, in the order given, with French warnings and the templates used."""
 
-    files: tuple[Path, ...]
+    letters: tuple[RenderedLetter, ...]
     warnings: tuple[str, ...] = ()
     templates: dict[int, Path] = field(default_factory=dict)
+
+    @property
+    def files(self) -> tuple[Path, ...]:
+        """The .docx files, in the order of the letters."""
+        return tuple(x.docx for x in self.letters)
 
 
 @dataclass
@@ -49,23 +53,14 @@ class _RunTools:
 
     settings: Settings
     templates: dict[int, PreparedTemplate]
-    table: Any
-    business_day: Callable[[date], bool]
 
 
 _WORKER: dict[str, _RunTools] = {}
 
 
 def _run_tools(settings: Settings, paths: dict[int, Path]) -> _RunTools:
-    table = None
-    if settings.montants.taux_penalites is None:
-        table = load_rate_table()
-    return _RunTools(
-        settings=settings,
-        templates={tier: prepared(Path(p), tier, trial=False) for tier, p in paths.items()},
-        table=table,
-        business_day=default_business_day(settings.subdivision),
-    )
+    templates = {tier: prepared(Path(p), tier, trial=False) for tier, p in paths.items()}
+    return _RunTools(settings, templates)
 
 
 def _worker_init(settings: Settings, paths: dict[int, str]) -> None:
@@ -83,19 +78,18 @@ def _write_atomic(target: Path, data: bytes) -> None:
         ) from exc
 
 
+_Item = tuple[int, PricedLetter, str]  # (position, letter, file name)
+
+
 def _render_chunk(
-    items: Sequence[tuple[int, PlannedLetter, str, LetterAmounts | None]],
-    out_dir: str,
-    stamp: tuple[int, int],
-    tools: _RunTools | None = None,
-) -> list[tuple[int, str, tuple[str, ...]]]:
-    """Render and write some letters; returns (index, path, amount warnings) for each."""
+    items: Sequence[_Item], out_dir: str, stamp: tuple[int, int], tools: _RunTools | None = None
+) -> list[tuple[int, str]]:
+    """Render and write some letters; returns (position, path) for each."""
     tools = tools or _WORKER["tools"]
     done = []
-    for index, letter, filename, given in items:
-        amounts = given or letter_amounts(letter, tools.settings, tools.table,
-                                          is_business_day=tools.business_day)
-        context = letter_context(letter, tools.settings, amounts)
+    for index, priced, filename in items:
+        letter = priced.letter
+        context = letter_context(letter, tools.settings, priced.amounts)
         try:
             data = tools.templates[letter.niveau].render(context, stamp)
         except TemplateError as exc:
@@ -105,7 +99,7 @@ def _render_chunk(
             ) from exc
         target = Path(out_dir) / filename
         _write_atomic(target, data)
-        done.append((index, str(target), amounts.warnings))
+        done.append((index, str(target)))
     return done
 
 
@@ -117,33 +111,30 @@ def _picklable(settings: Settings) -> Settings:
 
 
 def render_letters(
-    letters: Sequence[PlannedLetter],
+    letters: Sequence[PricedLetter],
     settings: Settings,
     out_dir: Path,
     *,
     jobs: int | None = None,
-    amounts: Sequence[LetterAmounts] = (),
 ) -> RenderResult:
-    """Write one .docx per letter into ``out_dir``, in the order of ``letters``.
-
-    ``amounts`` (aligned with ``letters``) are the pipeline's; computed here when absent.
+    """Write one .docx per priced letter into ``out_dir``, in the order of ``letters``.
 
     The templates of the tiers used are checked first: on any problem a ``TemplateError``
     lists them all and nothing is written.
     """
-    tiers = sorted({x.niveau for x in letters}) or list(LETTER_LEVELS)
+    planned = [x.letter for x in letters]
+    tiers = sorted({x.niveau for x in planned}) or list(LETTER_LEVELS)
     paths, warnings = require_templates(settings.modeles_dossier, tiers)
     if not letters:
         return RenderResult((), tuple(warnings), paths)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    names = letter_filenames(letters)
-    given = list(amounts) if len(amounts) == len(letters) else [None] * len(letters)
-    items = [(i, letter, names[i], given[i]) for i, letter in enumerate(letters)]
+    names = letter_filenames(planned)
+    items = [(i, priced, names[i]) for i, priced in enumerate(letters)]
     # the letter date, not the clock: a same-date re-run writes byte-identical files
-    stamp = dos_stamp(datetime.combine(letters[0].date, datetime.min.time()))
+    stamp = dos_stamp(datetime.combine(planned[0].date, datetime.min.time()))
     jobs = max(1, jobs if jobs is not None else (os.cpu_count() or 1))
-    results: list[tuple[int, str, tuple[str, ...]]] = []
+    results: list[tuple[int, str]] = []
     method = (multiprocessing.get_start_method(allow_none=True)
               or multiprocessing.get_all_start_methods()[0])  # the default, without fixing it
     threshold = SERIAL_BELOW.get(method, SERIAL_BELOW_SPAWN)
@@ -151,21 +142,19 @@ def render_letters(
         results = _render_parallel(items, settings, paths, out_dir, stamp, jobs)
     if not results:
         results = _render_chunk(items, str(out_dir), stamp, _run_tools(settings, paths))
-    files: list[Path | None] = [None] * len(letters)
-    for index, file, amount_warnings in results:
-        files[index] = Path(file)
-        warnings += [w for w in amount_warnings if w not in warnings]
-    return RenderResult(tuple(f for f in files if f is not None), tuple(warnings), paths)
+    files = dict(results)
+    written = tuple(RenderedLetter(priced, Path(files[i])) for i, priced in enumerate(letters))
+    return RenderResult(written, tuple(warnings), paths)
 
 
 def _render_parallel(
-    items: list[tuple[int, PlannedLetter, str, LetterAmounts | None]],
+    items: list[_Item],
     settings: Settings,
     paths: dict[int, Path],
     out_dir: Path,
     stamp: tuple[int, int],
     jobs: int,
-) -> list[tuple[int, str, tuple[str, ...]]]:
+) -> list[tuple[int, str]]:
     """Share the letters among ``jobs`` processes; [] when processes cannot be used here."""
     size = max(10, -(-len(items) // (jobs * 4)))
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
@@ -177,7 +166,7 @@ def _render_parallel(
         )
     except (OSError, ValueError, NotImplementedError, ImportError):
         return []
-    results: list[tuple[int, str, tuple[str, ...]]] = []
+    results: list[tuple[int, str]] = []
     try:
         with pool:
             futures = [pool.submit(_render_chunk, chunk, str(out_dir), stamp)
