@@ -177,6 +177,83 @@ def test_many_invoices_and_parallel_rendering(tmp_path: Path) -> None:
     assert len(list(tmp_path.iterdir())) == 45  # no temporary file left
 
 
+# --- each invoice tells its own history ------------------------------------------------------
+
+# what a letter may only say of invoices that were reminded before
+CLAIMS = ("Malgré", "Par courrier du", "rappelé", "relancée", "nos relances", "notre relance")
+
+
+def with_history(base: PlannedLetter, reminded: dict[str, date]) -> PlannedLetter:
+    """``base`` where only the invoices in ``reminded`` had a reminder, on that date."""
+    lines = tuple(
+        dataclasses.replace(x, niveau_avant=1 if x.numero in reminded else 0,
+                            relancee_le=reminded.get(x.numero))
+        for x in base.lignes
+    )
+    return dataclasses.replace(base, lignes=lines, date_precedent=max(reminded.values(),
+                                                                      default=None))
+
+
+def invoice_rows(path: Path) -> dict[str, str]:
+    """The text of each row of the invoice table, by its first cell's first line."""
+    rows = {}
+    for table in docx.Document(str(path)).tables:
+        for row in table.rows:
+            first = row.cells[0].text.split("\n")[0].split(" ")[0]
+            rows.setdefault(first, " | ".join(c.text for c in row.cells))
+    return rows
+
+
+def test_second_reminder_names_only_the_reminder_sent(tmp_path: Path) -> None:
+    mixed = with_history(letter(2), {"F2026-001": date(2026, 10, 15)})
+    context = L.letter_context(mixed, SETTINGS, priced(mixed, SETTINGS).amounts)
+    assert context["deja_relancees"] and not context["toutes_relancees"]
+    first, second, credit = context["factures"]
+    assert first["relancee_le"] == "15 octobre 2026"
+    assert first["historique"] == "relancée le 15/10/2026"
+    assert second["relancee_le"] == second["historique"] == credit["historique"] == ""
+
+    (path,) = render([mixed], SETTINGS, tmp_path).files
+    text = all_text(path)
+    assert text.count("relancée le 15/10/2026") == 1
+    rows = invoice_rows(path)
+    assert "relancée le 15/10/2026" in rows["F2026-001"]
+    assert "relancée" not in rows["F2026-014"] and "relancée" not in rows["AV2026-003"]
+    assert ("Par courrier du 15 octobre 2026, nous vous avons rappelé qu'une partie des sommes "
+            "détaillées ci-dessous restait impayée") in text
+    assert "Les autres sommes n'avaient pas encore fait l'objet d'une relance" in text
+    assert "les sommes détaillées ci-dessous restaient impayées" not in text
+
+
+@pytest.mark.parametrize("tier", [1, 2, 3])
+def test_no_word_of_reminders_when_none_was_sent(tmp_path: Path, tier: int) -> None:
+    fresh = with_history(letter(tier), {})
+    context = L.letter_context(fresh, SETTINGS, priced(fresh, SETTINGS).amounts)
+    assert not context["deja_relancees"] and not context["toutes_relancees"]
+    (path,) = render([fresh], SETTINGS, tmp_path).files
+    text = all_text(path)
+    for claim in CLAIMS:
+        assert claim not in text, claim
+    assert "Sauf erreur" in text and "F2026-014" in text
+
+
+def test_every_invoice_reminded_and_a_level_without_its_date(tmp_path: Path) -> None:
+    both = with_history(letter(3), {"F2026-001": date(2026, 10, 15),
+                                    "F2026-014": date(2026, 11, 9)})
+    (path,) = render([both], SETTINGS, tmp_path).files
+    text = all_text(path)
+    assert ("Malgré nos relances, dont la dernière en date du 9 novembre 2026, les sommes "
+            "détaillées ci-dessous restent impayées à ce jour.") in text
+    rows = invoice_rows(path)
+    assert "relancée le 15/10/2026" in rows["F2026-001"]
+    assert "relancée le 09/11/2026" in rows["F2026-014"]
+    # the export gave the level, not its date: reminded all the same, no date invented
+    lines = (dataclasses.replace(both.lignes[0], relancee_le=None), *both.lignes[1:])
+    undated = dataclasses.replace(both, lignes=lines)
+    row = L.letter_context(undated, SETTINGS, priced(undated, SETTINGS).amounts)["factures"][0]
+    assert row["historique"] == "déjà relancée" and row["relancee_le"] == ""
+
+
 # --- templates edited in Word --------------------------------------------------------------
 
 

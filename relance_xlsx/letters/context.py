@@ -19,7 +19,7 @@ from ..business_days import BusinessCalendar
 from ..config import Settings, Societe
 from ..formatting import format_date_long, format_date_short, format_eur
 from ..model import LetterLine, PlannedLetter
-from ..tiers import LETTER_KEYS
+from ..tiers import LETTER_KEYS, LETTER_LEVELS
 from ..tiers import tier as tier_of
 from .variables import SOCIETE_FIELDS
 
@@ -73,6 +73,7 @@ def _invoice_row(line: LetterLine, extra: dict[str, Any]) -> dict[str, Any]:
         regle = None  # nothing is "paid" on a credit note: leave the cell empty
     days = int(extra.get("jours_retard") or 0)
     return {
+        **_history(line, credit),
         "numero": clean_text(line.numero),
         "date_facture": format_date_short(line.date_facture),
         "date_echeance": format_date_short(line.date_echeance),
@@ -84,6 +85,17 @@ def _invoice_row(line: LetterLine, extra: dict[str, Any]) -> dict[str, Any]:
         "indemnite": clean_text(extra.get("indemnite", "")),
         "avoir": credit,
     }
+
+
+def _history(line: LetterLine, credit: bool) -> dict[str, str]:
+    """What this invoice already had, told by itself: a letter never claims a reminder
+    that was not sent (``historique`` is empty for a first reminder and a credit note)."""
+    if credit or not line.relancee:
+        return {"relancee_le": "", "historique": ""}
+    if line.relancee_le is None:  # the export gives a level, not its date
+        return {"relancee_le": "", "historique": "déjà relancée"}
+    return {"relancee_le": format_date_long(line.relancee_le),
+            "historique": f"relancée le {format_date_short(line.relancee_le)}"}
 
 
 def letter_context(letter: PlannedLetter, settings: Settings,
@@ -106,6 +118,8 @@ def letter_context(letter: PlannedLetter, settings: Settings,
         "nombre_factures": len(numbers),
         "date_courrier_precedent": format_date_long(letter.date_precedent),
         "particulier": bool(amounts.particulier),
+        "deja_relancees": letter.deja_relancee,
+        "toutes_relancees": bool(numbers) and len(letter.numeros_relances) == len(numbers),
         "factures": [_invoice_row(line, extra)
                      for line, extra in zip(letter.lignes, per_line, strict=True)],
     }
@@ -131,12 +145,21 @@ SAMPLE_SOCIETE = Societe(
 )
 
 
+SAMPLE_PREVIOUS = date(2026, 11, 9)  # the sample client's previous letter
+FIRST = LETTER_LEVELS[0]  # the level of a first reminder
+
+
 def sample_letter(tier: int = 2, particulier: bool = False) -> PlannedLetter:
-    """A realistic letter: two late invoices (one partly paid) and a credit note."""
+    """A realistic letter: two late invoices (one partly paid) and a credit note.
+
+    The first invoice was reminded on ``SAMPLE_PREVIOUS`` (the step before ``tier``, or a
+    first reminder still running); the second one was never reminded.
+    """
     d = Decimal
     lines = (
         LetterLine("F2026-001", date(2026, 9, 15), date(2026, 10, 15), d("2400.00"),
-                   d("1000.00"), d("1400.00"), 39, False, 2),
+                   d("1000.00"), d("1400.00"), 39, False, 2, niveau_avant=max(FIRST, tier - 1),
+                   relancee_le=SAMPLE_PREVIOUS),
         LetterLine("F2026-014", date(2026, 9, 30), date(2026, 10, 30), d("2220.00"),
                    d("0.00"), d("2220.00"), 24, False, 3),
         LetterLine("AV2026-003", date(2026, 10, 5), date(2026, 10, 5), d("-170.00"),
@@ -147,14 +170,31 @@ def sample_letter(tier: int = 2, particulier: bool = False) -> PlannedLetter:
         date=date(2026, 11, 23), lignes=lines, adresse="12 rue des Lilas\nBâtiment B",
         code_postal="69003", ville="Lyon", contact="M. Jean Dupont",
         email="contact@dupont-fils.fr", telephone="04 72 00 00 00", particulier=particulier,
-        date_precedent=date(2026, 11, 9) if tier > 1 else None,
+        date_precedent=SAMPLE_PREVIOUS,
     )
+
+
+def _reminded(letter: PlannedLetter) -> PlannedLetter:
+    """The same letter with every invoice reminded before, on ``SAMPLE_PREVIOUS``."""
+    lines = tuple(
+        line if line.avoir else dataclasses.replace(
+            line, niveau_avant=max(FIRST, line.niveau_avant), relancee_le=SAMPLE_PREVIOUS)
+        for line in letter.lignes
+    )
+    return dataclasses.replace(letter, lignes=lines, date_precedent=SAMPLE_PREVIOUS)
+
+
+def _never_reminded(letter: PlannedLetter) -> PlannedLetter:
+    """The same letter with no invoice reminded before."""
+    lines = tuple(dataclasses.replace(x, niveau_avant=0, relancee_le=None) for x in letter.lignes)
+    return dataclasses.replace(letter, lignes=lines, date_precedent=None)
 
 
 def sample_contexts(tier: int) -> list[dict[str, Any]]:
     """Contexts that visit every branch of a template: business client with every setting
-    filled, the same with penalties shown or hidden against the default, consumer with
-    empty settings."""
+    filled (first invoice reminded, second not), the same with penalties shown or hidden
+    against the default and every invoice reminded, consumer with empty settings and no
+    invoice reminded."""
     full = Settings(societe=SAMPLE_SOCIETE)
     flipped = () if tier_of(tier).key in full.montants.afficher_penalites else LETTER_KEYS
     toggled = dataclasses.replace(
@@ -162,12 +202,13 @@ def sample_contexts(tier: int) -> list[dict[str, Any]]:
     )
     bare = Settings(societe=Societe(nom="Société", ville=""))
     business = sample_letter(tier)
-    consumer = dataclasses.replace(sample_letter(tier, particulier=True), contact="",
-                                   code_client="", date_precedent=None)
+    consumer = dataclasses.replace(_never_reminded(sample_letter(tier, particulier=True)),
+                                   contact="", code_client="")
 
     def context(letter: PlannedLetter, settings: Settings) -> dict[str, Any]:
         calendar = BusinessCalendar.around(settings.subdivision, letter.date)
         amounts = letter_amounts(letter, settings, is_business_day=calendar.is_business_day)
         return letter_context(letter, settings, amounts)
 
-    return [context(business, full), context(business, toggled), context(consumer, bare)]
+    return [context(business, full), context(_reminded(business), toggled),
+            context(consumer, bare)]

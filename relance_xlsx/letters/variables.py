@@ -70,8 +70,14 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("numeros_factures", "Numéros des factures relancées (hors avoirs)",
              "F2026-001, F2026-014", G_COURRIER),
     Variable("nombre_factures", "Nombre de factures relancées (hors avoirs)", "2", G_COURRIER),
-    Variable("date_courrier_precedent", "Date du courrier précédent à ce client (vide si aucun)",
-             "9 novembre 2026", G_COURRIER),
+    Variable("date_courrier_precedent", "Date du dernier courrier qui a relancé l'une des "
+             "factures de ce courrier (vide si aucune ne l'a été)", "9 novembre 2026",
+             G_COURRIER),
+    Variable("deja_relancees", "Vrai si au moins une facture du courrier a déjà été relancée : "
+             "seulement alors le courrier peut parler de relances précédentes", "vrai",
+             G_COURRIER),
+    Variable("toutes_relancees", "Vrai si toutes les factures du courrier ont déjà été "
+             "relancées (faux dès que l'une d'elles ne l'a jamais été)", "faux", G_COURRIER),
     Variable("particulier", "Vrai si le client est un particulier (consommateur)", "faux",
              G_COURRIER),
     Variable("factures", "Liste des factures et avoirs du tableau (voir ci-dessous)", "",
@@ -114,6 +120,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("f.indemnite", "Indemnité forfaitaire de la facture (vide si aucune)", "40,00 €",
              G_FACTURE),
     Variable("f.avoir", "Vrai pour un avoir (montants négatifs)", "faux", G_FACTURE),
+    Variable("f.relancee_le", "Date de la dernière relance de cette facture (vide si elle n'a "
+             "jamais été relancée, ou si la date n'est pas connue)", "9 novembre 2026",
+             G_FACTURE),
+    Variable("f.historique", "Ce que cette facture a déjà reçu, prêt à imprimer dans le "
+             "tableau (vide pour une facture jamais relancée et pour un avoir)",
+             "relancée le 09/11/2026", G_FACTURE),
 )
 
 SOCIETE_FIELDS = tuple(v.name.split(".")[1] for v in VARIABLES if v.name.startswith("societe."))
