@@ -19,9 +19,12 @@ RUN = "2026-11-23"
 
 
 def letter(tier: int = 1, **kw) -> PlannedLetter:
+    """``reminded=True``: every invoice had the step before ``tier``, on 9 November."""
+    history = ({"niveau_avant": tier - 1, "relancee_le": date(2026, 11, 9)}
+               if kw.pop("reminded", False) else {})  # fmt: skip
     lines = tuple(
         LetterLine(f"FA{i}", date(2026, 8, 1), date(2026, 9, 1), Decimal("100"), None,
-                   Decimal("100"), 83, False, i + 4)
+                   Decimal("100"), 83, False, i + 4, **history)
         for i in range(kw.pop("n", 2))
     )  # fmt: skip
     base = PlannedLetter(cle_client="C1", client="Dupont & Fils <SAS>", code_client="C1",
@@ -99,7 +102,7 @@ def test_tone_differs_by_tier():
 
     texts = {}
     for tier in (1, 2, 3):
-        lt = letter(tier, n=1)
+        lt = letter(tier, n=1, reminded=tier > 1)  # as the pipeline plans them
         texts[tier] = body(lt, Settings(), letter_amounts(lt, Settings()))
     assert "Sauf erreur de notre part, la facture n° FA0 reste à ce jour impayée." in texts[1]
     assert "Malgré notre premier rappel" in texts[2] and "échéancier" in texts[2]
@@ -107,6 +110,22 @@ def test_tone_differs_by_tier():
     assert texts[3].startswith("Madame, Monsieur,")  # formal, whoever the contact is
     assert len({t.split("\n")[2] for t in texts.values()}) == 3
     assert subject(letter(3, n=6), Settings()).startswith("Mise en demeure de payer – 6 factures")
+
+
+def test_second_reminder_email_speaks_only_of_the_reminders_sent():
+    from relance_xlsx.amounts import letter_amounts
+
+    fresh = letter(2, n=2)
+    first = replace(fresh.lignes[0], niveau_avant=1, relancee_le=date(2026, 10, 15))
+    mixed = replace(fresh, lignes=(first, fresh.lignes[1]))
+    text = body(mixed, Settings(), letter_amounts(mixed, Settings()))
+    assert ("Malgré notre premier rappel, la facture n° FA0 n'a toujours pas été réglée ; la "
+            "facture n° FA1, qui n'avait pas encore fait l'objet d'un rappel, est également "
+            "échue.") in text
+    text = body(fresh, Settings(), letter_amounts(fresh, Settings()))
+    assert "Sauf erreur de notre part, les factures n° FA0 et FA1 restent à ce jour " \
+           "impayées." in text
+    assert "Malgré" not in text and "rappel," not in text and "premier rappel" not in text
 
 
 def test_header_injection_from_the_export_is_neutralised(tmp_path):
