@@ -12,24 +12,18 @@ from __future__ import annotations
 import mimetypes
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
 
-from .amounts import (
-    LetterAmounts,
-    RateTable,
-    default_business_day,
-    letter_amounts,
-    load_rate_table,
-)
+from .amounts import LetterAmounts
 from .config import Settings
 from .files import write_bytes_atomic
 from .formatting import format_date_long, format_eur
-from .model import PlannedLetter
-from .tiers import tier
+from .model import PlannedLetter, PricedLetter, RenderedLetter
+from .tiers import LETTER_LEVELS, tier
 
 DOCX_TYPE = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
 MAX_NUMBERS_IN_SUBJECT = 4
@@ -39,10 +33,15 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 @dataclass(frozen=True)
 class DraftResult:
-    """Drafts written, aligned with the letters (``None``: no usable address), warnings."""
+    """The letters given, each with its draft (``email`` is None: no usable address)."""
 
-    files: tuple[Path | None, ...]
+    letters: tuple[RenderedLetter, ...]
     warnings: tuple[str, ...]
+
+    @property
+    def files(self) -> tuple[Path | None, ...]:
+        """The drafts' paths, one per letter (``None``: no usable address)."""
+        return tuple(x.email for x in self.letters)
 
 
 def _one_line(text: str) -> str:
@@ -109,53 +108,86 @@ def subject(letter: PlannedLetter, settings: Settings) -> str:
     return " – ".join(parts)
 
 
-def body(letter: PlannedLetter, settings: Settings, amounts: LetterAmounts) -> str:
-    """A short French text, its tone set by the tier; the letter attached says the rest."""
-    soc = settings.societe
-    formal = tier(letter.niveau).formal or not _one_line(letter.contact)
-    greeting = "Madame, Monsieur," if formal else f"Bonjour {_one_line(letter.contact)},"
-    numbers = _numbers(letter)
-    single = len(numbers) == 1
+def _which(numbers: Sequence[str]) -> str:
+    """« la facture n° A », « les factures n° A et B »."""
     if not numbers:
-        which = "les sommes détaillées dans le courrier joint"
-    elif single:
-        which = f"la facture n° {numbers[0]}"
-    else:
-        which = f"les factures n° {', '.join(numbers[:-1])} et {numbers[-1]}"
+        return "les sommes détaillées dans le courrier joint"
+    if len(numbers) == 1:
+        return f"la facture n° {numbers[0]}"
+    return f"les factures n° {', '.join(numbers[:-1])} et {numbers[-1]}"
+
+
+def _agreed(numbers: Sequence[str], singular: str, plural: str) -> str:
+    """The verb agreed with the invoices (« reste impayée » / « restent impayées »)."""
+    return singular if len(numbers) == 1 else plural
+
+
+def _still_unpaid(letter: PlannedLetter) -> str:
+    """The opening of a second reminder: it speaks of the first one only for the invoices
+    that had it; the others are said to be due, never to have been reminded."""
+    numbers = _numbers(letter)
+    reminded = [_one_line(n) for n in letter.numeros_relances]
+    if not reminded:
+        return (f"Sauf erreur de notre part, {_which(numbers)} "
+                + _agreed(numbers, "reste", "restent") + " à ce jour "
+                + _agreed(numbers, "impayée.", "impayées."))
+    once = all(x.niveau_avant <= LETTER_LEVELS[0] for x in letter.lignes if x.relancee)
+    text = (("Malgré notre premier rappel, " if once else "Malgré nos rappels, ")
+            + _which(reminded) + " "
+            + _agreed(reminded, "n'a toujours pas été réglée", "n'ont toujours pas été réglées"))
+    fresh = [n for n in numbers if n not in reminded]
+    if not fresh:
+        return text + "."
+    return (f"{text} ; {_which(fresh)}, "
+            + _agreed(fresh, "qui n'avait pas encore fait l'objet d'un rappel, est également "
+                      "échue.", "qui n'avaient pas encore fait l'objet d'un rappel, sont "
+                      "également échues."))
+
+
+def _paragraphs(letter: PlannedLetter, settings: Settings, amounts: LetterAmounts) -> list[str]:
+    """The body's paragraphs, firmer at each tier."""
+    numbers = _numbers(letter)
+    which = _which(numbers)
     total = format_eur(amounts.total_reclame)
-    pay = f" par virement (IBAN {soc.iban})" if soc.iban else ""
-    paragraphs: list[str]
-    if letter.niveau == 1:
-        paragraphs = [
-            f"Sauf erreur de notre part, {which} reste à ce jour impayée."
-            if single else
-            f"Sauf erreur de notre part, {which} restent à ce jour impayées.",
-            f"Vous trouverez ci-joint notre courrier de rappel, qui en donne le détail. "
-            f"Le montant dû s'élève à {total}. Nous vous remercions de bien vouloir procéder "
-            f"à son règlement{pay} dans les meilleurs délais.",
-            "Si votre paiement est déjà parti, merci de ne pas tenir compte de ce message. "
-            "Pour toute question, nous restons à votre disposition.",
-        ]  # fmt: skip
-    elif letter.niveau == 2:
-        paragraphs = [
-            f"Malgré notre premier rappel, {which} "
-            + ("n'a toujours pas été réglée." if single else "n'ont toujours pas été réglées."),
-            f"Vous trouverez ci-joint notre deuxième relance. Le montant réclamé s'élève à "
-            f"{total}. Nous vous demandons de le régler{pay} sous huit jours.",
-            "Si vous rencontrez une difficulté, appelez-nous : nous pouvons convenir "
-            "ensemble d'un échéancier de paiement.",
-        ]  # fmt: skip
-    else:
+    iban = settings.societe.iban
+    pay = f" par virement (IBAN {iban})" if iban else ""
+    step = tier(letter.niveau)
+    if step.formal:
         deadline = format_date_long(amounts.date_limite)
-        paragraphs = [
-            f"À ce jour, {which} "
-            + ("reste impayée." if single else "restent impayées."),
+        return [
+            f"À ce jour, {which} " + _agreed(numbers, "reste impayée.", "restent impayées."),
             f"Vous trouverez ci-joint notre mise en demeure de payer la somme de {total}"
             + (f" au plus tard le {deadline}" if deadline else "")
             + ", également adressée par lettre recommandée avec accusé de réception.",
             "À défaut de règlement dans ce délai, nous transmettrons ce dossier au service "
             "contentieux, sans autre avis.",
         ]  # fmt: skip
+    if step.level == LETTER_LEVELS[0]:
+        return [
+            f"Sauf erreur de notre part, {which} "
+            + _agreed(numbers, "reste", "restent") + " à ce jour "
+            + _agreed(numbers, "impayée.", "impayées."),
+            f"Vous trouverez ci-joint notre courrier de rappel, qui en donne le détail. "
+            f"Le montant dû s'élève à {total}. Nous vous remercions de bien vouloir procéder "
+            f"à son règlement{pay} dans les meilleurs délais.",
+            "Si votre paiement est déjà parti, merci de ne pas tenir compte de ce message. "
+            "Pour toute question, nous restons à votre disposition.",
+        ]  # fmt: skip
+    return [
+        _still_unpaid(letter),
+        f"Vous trouverez ci-joint notre deuxième relance. Le montant réclamé s'élève à "
+        f"{total}. Nous vous demandons de le régler{pay} sous huit jours.",
+        "Si vous rencontrez une difficulté, appelez-nous : nous pouvons convenir "
+        "ensemble d'un échéancier de paiement.",
+    ]  # fmt: skip
+
+
+def body(letter: PlannedLetter, settings: Settings, amounts: LetterAmounts) -> str:
+    """A short French text, its tone set by the tier; the letter attached says the rest."""
+    soc = settings.societe
+    formal = tier(letter.niveau).formal or not _one_line(letter.contact)
+    greeting = "Madame, Monsieur," if formal else f"Bonjour {_one_line(letter.contact)},"
+    paragraphs = _paragraphs(letter, settings, amounts)
     signature = [x for x in (soc.signataire, soc.fonction, soc.nom, soc.telephone) if x]
     if soc.nom == "Votre société":
         signature = [x for x in signature if x != soc.nom]
@@ -165,16 +197,13 @@ def body(letter: PlannedLetter, settings: Settings, amounts: LetterAmounts) -> s
 
 
 def build_draft(
-    letter: PlannedLetter,
-    settings: Settings,
-    attachments: Sequence[Path],
-    amounts: LetterAmounts | None = None,
+    priced: PricedLetter, settings: Settings, attachments: Sequence[Path]
 ) -> EmailMessage:
     """The draft message of one letter; raises ValueError when the client has no address."""
+    letter = priced.letter
     to, _bad = parse_addresses(letter.email)
     if not to:
         raise ValueError(f"aucune adresse e-mail utilisable pour « {letter.client} »")
-    amounts = amounts or letter_amounts(letter, settings)
     msg = EmailMessage()
     msg["X-Unsent"] = "1"  # Outlook: open as a message to send, not as a received one
     msg["To"] = [Address(display_name=_one_line(letter.client), username=a.username,
@@ -185,7 +214,7 @@ def build_draft(
         msg["From"] = Address(display_name=_one_line(name), username=sender[0].username,
                               domain=sender[0].domain)  # fmt: skip
     msg["Subject"] = subject(letter, settings)
-    msg.set_content(body(letter, settings, amounts))
+    msg.set_content(body(letter, settings, priced.amounts))
     for path in attachments:
         ctype = DOCX_TYPE if path.suffix.lower() == ".docx" else None
         if ctype is None:
@@ -196,27 +225,16 @@ def build_draft(
     return msg
 
 
-def write_drafts(
-    letters: Sequence[PlannedLetter],
-    files: Sequence[Path],
-    settings: Settings,
-    pdfs: Sequence[Path | None] = (),
-    rates: RateTable | None = None,
-    amounts: Sequence[LetterAmounts] = (),
-) -> DraftResult:
+def write_drafts(letters: Sequence[RenderedLetter], settings: Settings) -> DraftResult:
     """``<letter>.eml`` beside each letter whose client has an e-mail address.
 
-    ``amounts`` (aligned with ``letters``) are the pipeline's; computed here when absent.
+    The letter's .docx is attached, and its PDF when one was made.
     """
-    if len(amounts) != len(letters):
-        rates = rates or load_rate_table(settings.taux_bce)
-        business_day = default_business_day(settings.subdivision)  # once, not per letter
-        amounts = [letter_amounts(x, settings, rates, business_day) for x in letters]
-    pdfs = list(pdfs) + [None] * (len(files) - len(pdfs))
-    written: list[Path | None] = []
+    done: list[RenderedLetter] = []
     warnings: list[str] = []
     without: list[str] = []
-    for letter, file, pdf, letter_sums in zip(letters, files, pdfs, amounts, strict=True):
+    for rendered in letters:
+        letter = rendered.letter
         good, bad = parse_addresses(letter.email)
         if bad:
             warnings.append(
@@ -225,19 +243,19 @@ def write_drafts(
                                            "courrier à poster.")
             )  # fmt: skip
         if not good:
-            written.append(None)
+            done.append(replace(rendered, email=None))
             if not bad:
                 without.append(_one_line(letter.client))
             continue
-        attachments = [file] + ([pdf] if pdf else [])
-        msg = build_draft(letter, settings, attachments, letter_sums)
-        target = file.with_suffix(".eml")
+        attachments = [rendered.docx] + ([rendered.pdf] if rendered.pdf else [])
+        msg = build_draft(rendered.priced, settings, attachments)
+        target = rendered.docx.with_suffix(".eml")
         write_bytes_atomic(target, msg.as_bytes(policy=SMTP))
-        written.append(target)
+        done.append(replace(rendered, email=target))
     if without:
         shown = ", ".join(without[:5]) + (" …" if len(without) > 5 else "")
         warnings.append(
             f"{len(without)} client(s) sans adresse e-mail dans l'export, courrier à poster "
             f"seulement : {shown}."
         )
-    return DraftResult(tuple(written), tuple(warnings))
+    return DraftResult(tuple(done), tuple(warnings))

@@ -80,6 +80,11 @@ class LetterLine:
     niveau_avant: int = 0
     relancee_le: date | None = None
 
+    @property
+    def relancee(self) -> bool:
+        """Reminded before this letter: its date is known, or only its level (export)."""
+        return self.niveau_avant > 0 or self.relancee_le is not None
+
 
 @dataclass(frozen=True)
 class PlannedLetter:
@@ -118,7 +123,13 @@ class PlannedLetter:
     @property
     def deja_relancee(self) -> bool:
         """Some listed invoice was reminded before: only then may a letter say so."""
-        return any(x.relancee_le is not None for x in self.lignes)
+        return any(x.relancee for x in self.lignes)
+
+    @property
+    def numeros_relances(self) -> tuple[str, ...]:
+        """The invoice numbers it chases that were reminded before (the others never were)."""
+        reminded = {x.numero for x in self.lignes if x.relancee}
+        return tuple(n for n in self.numeros if n in reminded)
 
 
 @dataclass(frozen=True)

@@ -279,10 +279,8 @@ def _render(
         return (), ()
     from . import letters as letters_mod
 
-    out = letters_mod.render_letters([p.letter for p in priced], settings, folder, jobs=jobs,
-                                     amounts=[p.amounts for p in priced])  # fmt: skip
-    done = tuple(RenderedLetter(p, f) for p, f in zip(priced, out.files, strict=True))
-    return done, tuple(out.warnings)
+    out = letters_mod.render_letters(priced, settings, folder, jobs=jobs)
+    return tuple(out.letters), tuple(out.warnings)
 
 
 def _write_back(read: ReadResult, classified: pd.DataFrame, settings: Settings, paths: Paths,
@@ -361,13 +359,13 @@ def _extras(
     day = options.run_date.isoformat()
     warnings = list(result.warnings)
     files = result.files
-    pdfs: tuple[Path | None, ...] = ()
+    rendered = result.rendered
     if options.pdf:
         progress.step("PDF")
         from .printing import print_batch
 
         printed = print_batch(list(result.letter_files), run_dir, f"a_imprimer – {day}.pdf")
-        pdfs = printed.pdfs
+        rendered = tuple(replace(x, pdf=p) for x, p in zip(rendered, printed.pdfs, strict=True))
         files = replace(files, print_batch=printed.batch,
                         pdfs=tuple(p for p in printed.pdfs if p is not None))  # fmt: skip
         warnings += [w for w in printed.warnings if w not in warnings]
@@ -376,13 +374,13 @@ def _extras(
         from .emails import write_drafts
 
         try:
-            drafts = write_drafts(result.letters, list(result.letter_files), settings, pdfs,
-                                  amounts=result.amounts)  # fmt: skip
+            drafts = write_drafts(rendered, settings)
+            rendered = drafts.letters
             files = replace(files, emails=tuple(p for p in drafts.files if p is not None))
             warnings += [w for w in drafts.warnings if w not in warnings]
         except Exception as exc:  # noqa: BLE001 - the workbook is written: warn, go on
             warnings.append(f"Brouillons d'e-mails non écrits ({exc}).")
-    result = replace(result, warnings=tuple(warnings), files=files)
+    result = replace(result, warnings=tuple(warnings), files=files, rendered=rendered)
     if options.report:
         progress.step("rapport")
         from .report_xlsx import write_report

@@ -94,25 +94,18 @@ def _money(value: Any) -> float | None:
     return float(to_decimal(float(value)))
 
 
-def letter_rows(
-    result: RunResult, settings: Settings, rates: RateTable | None = None
-) -> list[list[Any]]:
-    """Courriers: one row per letter of the run, in the order of the letters."""
-    sums = result.amounts
-    if len(sums) != len(result.letters):  # a RunResult built without the pipeline
-        rates = rates or load_rate_table(settings.taux_bce)
-        business_day = default_business_day(settings.subdivision)  # once, not per letter
-        sums = tuple(letter_amounts(x, settings, rates, business_day) for x in result.letters)
-    files = list(result.letter_files) + [None] * (len(result.letters) - len(result.letter_files))
+def letter_rows(result: RunResult) -> list[list[Any]]:
+    """Courriers: one row per letter written by the run, in the order of the letters."""
     rows = []
-    for letter, file, amounts in zip(result.letters, files, sums, strict=True):
+    for written in result.rendered:
+        letter, amounts = written.letter, written.priced.amounts
         invoices = [x.numero for x in letter.lignes]
         rows.append([
             letter.client, letter.code_client, letter.tier_name,
             "Oui" if tier(letter.niveau).registered else "Non", letter.contact, letter.adresse,
             letter.code_postal, letter.ville, ", ".join(invoices), len(invoices),
             float(amounts.total_du), float(amounts.total_reclame), letter.email,
-            letter.telephone, Path(file).name if file else "",
+            letter.telephone, written.docx.name,
         ])  # fmt: skip
     return rows
 
@@ -537,7 +530,7 @@ def _state_chart(ws: Worksheet, header_row: int, largest: float = 0.0) -> None:
 def build_report(result: RunResult, settings: Settings) -> Workbook:
     """The report workbook of a run (not saved)."""
     rates = load_rate_table(settings.taux_bce)
-    letters = letter_rows(result, settings, rates)
+    letters = letter_rows(result)
     calls = call_rows(result.invoices, result.run_date)
     litigation, extra_warnings = litigation_rows(result.invoices, settings, result.run_date,
                                                  rates)  # fmt: skip

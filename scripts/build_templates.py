@@ -59,14 +59,16 @@ def _set(el, tag: str, **attrs: str):  # noqa: ANN001, ANN202 - lxml elements
 
 
 def _runs(paragraph, parts: Sequence, size: float | None, bold_all: bool = False) -> None:  # noqa: ANN001
-    """Add runs: str (control tags ``{% %}`` in small grey), ("b", str) bold, BR break."""
+    """Add runs: str (control tags ``{% %}`` in small grey), ("b", str) bold, ("i", str) a
+    note in smaller dark-grey italics, BR break."""
     for part in parts:
         if part is BR:
             paragraph.add_run().add_break()
             continue
-        bold = bold_all
+        bold, note = bold_all, False
         if isinstance(part, tuple):
-            bold, part = True, part[1]
+            kind, part = part
+            bold, note = kind == "b", kind == "i"
         for piece in re.split(r"({%.*?%})", part):
             if not piece:
                 continue
@@ -76,8 +78,11 @@ def _runs(paragraph, parts: Sequence, size: float | None, bold_all: bool = False
                 run.font.size = Pt(7.5)
                 continue
             run.bold = bold or None
+            if note:
+                run.italic = True
+                run.font.color.rgb = DARK
             if size:
-                run.font.size = Pt(size)
+                run.font.size = Pt(size - 1 if note else size)
 
 
 def par(container, parts: Sequence = (), *, align: str = "left", indent: float = 0,  # noqa: ANN001
@@ -190,9 +195,13 @@ def _merged_control_row(table, tag: str) -> None:  # noqa: ANN001
 
 # --- the invoice tables --------------------------------------------------------------------
 
+# The invoice number, then its own history below it ("relancée le 09/11/2026"): nothing
+# for a first reminder, so a letter never claims a reminder that was not sent.
+NUMBER_CELL = ["{{ f.numero }}{% if f.avoir %} (avoir){% endif %}", "{% if f.historique %}", BR,
+               ("i", "{{ f.historique }}"), "{% endif %}"]
 # (header, cell content, alignment, width cm) per column
 COLUMNS_7 = [
-    ("N° facture", "{{ f.numero }}{% if f.avoir %} (avoir){% endif %}", "left", 3.2),
+    ("N° facture", NUMBER_CELL, "left", 3.2),
     ("Date", "{{ f.date_facture }}", "center", 2.0),
     ("Échéance", "{{ f.date_echeance }}", "center", 2.0),
     ("Montant TTC", "{{ f.montant_ttc }}", "right", 2.6),
@@ -201,7 +210,7 @@ COLUMNS_7 = [
     ("Jours de retard", "{{ f.jours_retard }}", "center", 2.2),
 ]
 COLUMNS_9 = [
-    ("N° facture", "{{ f.numero }}{% if f.avoir %} (avoir){% endif %}", "left", 2.9),
+    ("N° facture", NUMBER_CELL, "left", 2.9),
     ("Date", "{{ f.date_facture }}", "center", 1.7),
     ("Échéance", "{{ f.date_echeance }}", "center", 1.7),
     ("Montant TTC", "{{ f.montant_ttc }}", "right", 2.0),
@@ -228,7 +237,7 @@ def invoice_table(doc, columns: list, size: float) -> None:  # noqa: ANN001
     row = table.add_row()
     _row_props(row)
     for cell, (_title, content, align, _w) in zip(row.cells, columns, strict=True):
-        _cell_text(cell, [content], align, size)
+        _cell_text(cell, content if isinstance(content, list) else [content], align, size)
     _merged_control_row(table, "{%tr endfor %}")
     total = table.add_row()
     _row_props(total)
@@ -332,12 +341,29 @@ def payment_block(doc) -> None:  # noqa: ANN001
 
 
 def closing_block(doc) -> None:  # noqa: ANN001
+    """The closing formula and the signature, kept on the page of the text before them."""
+    for p in reversed(doc.paragraphs):  # the {%p …%} lines are removed from the letters
+        if not p.text.startswith("{%p"):
+            p.paragraph_format.keep_with_next = True
+            break
     body(doc, ["Nous vous prions d'agréer, Madame, Monsieur, l'expression de nos salutations "
                "distinguées."], before=4, keep=True)
     par(doc, [
         "{% if societe.signataire %}", ("b", "{{ societe.signataire }}"), BR, "{% endif %}",
         "{{ societe.fonction }}",
     ], indent=ADDRESS_INDENT, before=20)
+
+
+def opening(doc, every: Sequence, some: Sequence, none: Sequence) -> None:  # noqa: ANN001
+    """The first paragraph, by what the invoices already had: every one reminded before,
+    some of them, or none (then no word of an earlier reminder)."""
+    control(doc, "{%p if toutes_relancees %}")
+    body(doc, every, keep=True)
+    control(doc, "{%p elif deja_relancees %}")
+    body(doc, some, keep=True)
+    control(doc, "{%p else %}")
+    body(doc, none, keep=True)
+    control(doc, "{%p endif %}")
 
 
 def total_line(doc) -> None:  # noqa: ANN001
@@ -374,8 +400,11 @@ def relance_1(doc) -> None:  # noqa: ANN001
     header_table(doc, registered=False)
     subject_block(doc)
     body(doc, ["Sauf erreur ou omission de notre part, le règlement des sommes détaillées "
-               "ci-dessous, arrivées à échéance, ne nous est pas encore parvenu. Il s'agit "
-               "sans doute d'un simple oubli."], keep=True)
+               "ci-dessous, arrivées à échéance, ne nous est pas encore parvenu.{% if "
+               "toutes_relancees %} Ces sommes vous ont déjà été rappelées.{% elif "
+               "deja_relancees %} Une partie de ces sommes vous a déjà été rappelée (voir la "
+               "mention sous le numéro de facture).{% else %} Il s'agit sans doute d'un simple "
+               "oubli.{% endif %}"], keep=True)
     invoice_table(doc, COLUMNS_7, 8.5)
     total_line(doc)
     penalties_block(doc, [
@@ -399,11 +428,17 @@ def relance_1(doc) -> None:  # noqa: ANN001
 def relance_2(doc) -> None:  # noqa: ANN001
     header_table(doc, registered=False)
     subject_block(doc)
-    body(doc, ["{% if date_courrier_precedent %}Par courrier du {{ date_courrier_precedent }}, "
-               "nous vous avons rappelé{% else %}Nous vous avons récemment rappelé{% endif %} "
-               "que les sommes détaillées ci-dessous restaient impayées. Sauf erreur de notre "
-               "part, nous n'avons reçu à ce jour ni votre règlement, ni aucune explication."],
-         keep=True)
+    reminded = ("{% if date_courrier_precedent %}Par courrier du {{ date_courrier_precedent }}, "
+                "nous{% else %}Nous{% endif %} vous avons rappelé ")
+    silence = ("Sauf erreur de notre part, nous n'avons reçu à ce jour ni votre règlement, ni "
+               "aucune explication.")
+    opening(doc, [
+        reminded + "que les sommes détaillées ci-dessous restaient impayées. " + silence], [
+        reminded + "qu'une partie des sommes détaillées ci-dessous restait impayée (voir la "
+        "mention sous le numéro de facture). " + silence + " Les autres sommes n'avaient pas "
+        "encore fait l'objet d'une relance ; elles sont également échues."], [
+        "Sauf erreur ou omission de notre part, le règlement des sommes détaillées ci-dessous, "
+        "arrivées à échéance, ne nous est pas encore parvenu."])
     tables_with_penalties(doc)
     spacer(doc, 6)
     penalties_block(doc, [
@@ -427,9 +462,15 @@ def relance_2(doc) -> None:  # noqa: ANN001
 def mise_en_demeure(doc) -> None:  # noqa: ANN001
     header_table(doc, registered=True)
     subject_block(doc)
-    body(doc, ["Malgré nos relances{% if date_courrier_precedent %}, dont la dernière en date "
-               "du {{ date_courrier_precedent }}{% endif %}, les sommes détaillées ci-dessous "
-               "restent impayées à ce jour."], keep=True)
+    since = ("Malgré nos relances{% if date_courrier_precedent %}, dont la dernière en date du "
+             "{{ date_courrier_precedent }}{% endif %}, ")
+    opening(doc, [
+        since + "les sommes détaillées ci-dessous restent impayées à ce jour."], [
+        since + "une partie des sommes détaillées ci-dessous reste impayée à ce jour (voir la "
+        "mention sous le numéro de facture). Les autres sommes n'avaient pas encore fait "
+        "l'objet d'une relance ; elles sont également échues et impayées."], [
+        "Sauf erreur de notre part, les sommes détaillées ci-dessous, arrivées à échéance, "
+        "restent impayées à ce jour."])
     tables_with_penalties(doc)
     spacer(doc, 6)
     penalties_block(doc, [
@@ -606,7 +647,7 @@ Un modèle absent de votre dossier est remplacé par celui fourni (un avertissem
 Tant qu'un modèle contient une erreur, aucun courrier n'est écrit : le message dit quel
 modèle, quelle balise et quoi corriger.
 
-## Les balises, en quatre règles
+## Les balises, en cinq règles
 
 **1. Afficher une information** : deux accolades de chaque côté, le nom exact de la variable
 (liste plus bas), avec un point entre l'objet et le champ.
@@ -625,7 +666,7 @@ dans le **même paragraphe**.
 Possible aussi avec `{% else %}` :
 `{% if client.contact %}À l'attention de {{ client.contact }}{% else %}Comptabilité{% endif %}`.
 Une condition est vraie quand la variable est remplie (ou vraie pour `particulier`,
-`afficher_penalites`, `f.avoir`).
+`afficher_penalites`, `deja_relancees`, `toutes_relancees`, `f.avoir`).
 
 **3. Des paragraphes entiers sous condition** : `{%p if … %}` **seul sur sa ligne**, les
 paragraphes, puis `{%p endif %}` seul sur sa ligne. Ces deux lignes disparaissent du courrier.
@@ -648,6 +689,23 @@ paragraphes, puis `{%p endif %}` seul sur sa ligne. Ces deux lignes disparaissen
 
 Vous pouvez ajouter, supprimer ou élargir des colonnes : chaque colonne de la ligne répétée
 contient la balise de son choix (`f.` + un champ de la liste « Chaque ligne du tableau »).
+
+**5. Ne parler que des relances envoyées** : un courrier peut lister des factures déjà
+relancées et d'autres qui ne l'ont jamais été. Dans le tableau, `{{ f.historique }}` affiche
+« relancée le 09/11/2026 » sous le numéro d'une facture déjà relancée, et rien pour une
+première relance (`{{ f.relancee_le }}` donne la même date en toutes lettres). Dans le
+texte, une phrase comme « Malgré nos relances… » ou « Par courrier du … » se place sous
+condition : `toutes_relancees` (toutes les factures ont déjà été relancées),
+`deja_relancees` (au moins une), sinon aucune.
+
+    {%p if toutes_relancees %}
+    Par courrier du {{ date_courrier_precedent }}, nous vous avons rappelé que…
+    {%p elif deja_relancees %}
+    Par courrier du {{ date_courrier_precedent }}, nous vous avons rappelé qu'une partie des
+    sommes ci-dessous…
+    {%p else %}
+    Sauf erreur de notre part, le règlement des sommes ci-dessous…
+    {%p endif %}
 
 ## À ne pas faire
 
@@ -684,12 +742,13 @@ def variables_markdown() -> str:
         out.append(f"| `{{{{ {v.name} }}}}` | {v.description} | {example} |")
     out += [
         "",
-        "Les variables « vrai / faux » (`particulier`, `afficher_penalites`, `f.avoir`) "
-        "s'utilisent dans une condition : `{% if particulier %}…{% endif %}`.",
+        "Les variables « vrai / faux » (`particulier`, `afficher_penalites`, `deja_relancees`, "
+        "`toutes_relancees`, `f.avoir`) s'utilisent dans une condition : "
+        "`{% if particulier %}…{% endif %}`.",
         "",
         "Cette liste s'affiche aussi avec la commande `relance-xlsx modeles --variables`. "
         "Ce fichier est produit par `scripts/build_templates.py` à partir de "
-        "`relance_xlsx/letters.py` (VARIABLES) : modifiez-les là.",
+        "`relance_xlsx/letters/variables.py` (VARIABLES) : modifiez-les là.",
         "",
     ]
     return "\n".join(out)

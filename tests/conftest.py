@@ -58,6 +58,16 @@ def write_xlsx(
     return path
 
 
+def priced(letters, settings):  # noqa: ANN001, ANN201 - PlannedLetter(s), Settings
+    """Letters with their amounts (stage 5), as rendering and e-mail drafts take them."""
+    from relance_xlsx.amounts import letter_amounts
+    from relance_xlsx.model import PlannedLetter, PricedLetter
+
+    if isinstance(letters, PlannedLetter):
+        return PricedLetter(letters, letter_amounts(letters, settings))
+    return [PricedLetter(x, letter_amounts(x, settings)) for x in letters]
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

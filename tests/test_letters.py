@@ -13,6 +13,7 @@ from pathlib import Path
 import docx
 import pytest
 
+from conftest import priced
 from relance_xlsx import letters as L
 from relance_xlsx.config import Settings, Societe
 from relance_xlsx.errors import TemplateError
@@ -44,6 +45,11 @@ def all_text(path: Path) -> str:
 
 def letter(tier: int = 1, **changes) -> PlannedLetter:  # noqa: ANN003
     return dataclasses.replace(L.sample_letter(tier), **changes)
+
+
+def render(letters: list[PlannedLetter], settings: Settings, out: Path) -> L.RenderResult:
+    """Price the letters (stage 5), then render them."""
+    return L.render_letters(priced(letters, settings), settings, out)
 
 
 def user_settings(folder: Path, **societe) -> Settings:  # noqa: ANN003
@@ -92,7 +98,7 @@ def test_default_templates_are_clean() -> None:
 
 @pytest.mark.parametrize("tier", [1, 2, 3])
 def test_each_default_template_renders(tmp_path: Path, tier: int) -> None:
-    result = L.render_letters([letter(tier)], SETTINGS, tmp_path)
+    result = render([letter(tier)], SETTINGS, tmp_path)
     (path,) = result.files
     assert path.parent == tmp_path and path.suffix == ".docx"
     with zipfile.ZipFile(path) as z:
@@ -120,9 +126,17 @@ def test_each_default_template_renders(tmp_path: Path, tier: int) -> None:
         assert "injonction de payer" in text
 
 
+def test_rendered_letters_carry_what_they_were_given(tmp_path: Path) -> None:
+    given = priced([letter(3), letter(1, client="Martin")], SETTINGS)
+    result = L.render_letters(given, SETTINGS, tmp_path)
+    assert [x.priced for x in result.letters] == given  # same records, same order
+    assert result.files == tuple(x.docx for x in result.letters)
+    assert all(x.docx.is_file() and x.pdf is None and x.email is None for x in result.letters)
+
+
 def test_consumer_letters_have_no_indemnity(tmp_path: Path) -> None:
     letters = [letter(2, particulier=True), letter(3, particulier=True, client="Mme Durand")]
-    r2, r3 = L.render_letters(letters, SETTINGS, tmp_path).files
+    r2, r3 = render(letters, SETTINGS, tmp_path).files
     text2, text3 = all_text(r2), all_text(r3)
     for text in (text2, text3):
         assert "D441-5" not in text and "indemnité forfaitaire" not in text.lower()
@@ -132,8 +146,7 @@ def test_consumer_letters_have_no_indemnity(tmp_path: Path) -> None:
 
 def test_empty_settings_hide_lines(tmp_path: Path) -> None:
     settings = Settings(societe=Societe(nom="Société X"))
-    (path,) = L.render_letters([letter(1, contact="", code_client="")], settings,
-                               tmp_path).files
+    (path,) = render([letter(1, contact="", code_client="")], settings, tmp_path).files
     text = all_text(path)
     for absent in ("IBAN", "BIC", "Tél.", "SIRET", "Réf. client", "À l'attention", "À ,"):
         assert absent not in text
@@ -142,7 +155,7 @@ def test_empty_settings_hide_lines(tmp_path: Path) -> None:
 
 def test_strange_characters_in_data(tmp_path: Path) -> None:
     odd = letter(1, client="Bad\x0bName \"Quoted\" & <Co>", adresse="Line 1\r\nLine 2\tend")
-    (path,) = L.render_letters([odd], SETTINGS, tmp_path).files
+    (path,) = render([odd], SETTINGS, tmp_path).files
     text = all_text(path)
     assert 'BadName "Quoted" & <Co>' in text
     assert "Line 2 end" in text
@@ -156,12 +169,89 @@ def test_many_invoices_and_parallel_rendering(tmp_path: Path) -> None:
     )
     letters = [letter(2, lignes=lines, client=f"Client {i}", code_client=f"C{i}")
                for i in range(45)]
-    result = L.render_letters(letters, SETTINGS, tmp_path, jobs=2)
+    result = L.render_letters(priced(letters, SETTINGS), SETTINGS, tmp_path, jobs=2)
     assert [p.name for p in result.files] == L.letter_filenames(letters)
     text = all_text(result.files[7])
     assert "Client 7" in text and "FA-0000" in text and "FA-0029" in text
     assert f"3{NBSP}000,00{NBSP}€" in text
     assert len(list(tmp_path.iterdir())) == 45  # no temporary file left
+
+
+# --- each invoice tells its own history ------------------------------------------------------
+
+# what a letter may only say of invoices that were reminded before
+CLAIMS = ("Malgré", "Par courrier du", "rappelé", "relancée", "nos relances", "notre relance")
+
+
+def with_history(base: PlannedLetter, reminded: dict[str, date]) -> PlannedLetter:
+    """``base`` where only the invoices in ``reminded`` had a reminder, on that date."""
+    lines = tuple(
+        dataclasses.replace(x, niveau_avant=1 if x.numero in reminded else 0,
+                            relancee_le=reminded.get(x.numero))
+        for x in base.lignes
+    )
+    return dataclasses.replace(base, lignes=lines, date_precedent=max(reminded.values(),
+                                                                      default=None))
+
+
+def invoice_rows(path: Path) -> dict[str, str]:
+    """The text of each row of the invoice table, by its first cell's first line."""
+    rows = {}
+    for table in docx.Document(str(path)).tables:
+        for row in table.rows:
+            first = row.cells[0].text.split("\n")[0].split(" ")[0]
+            rows.setdefault(first, " | ".join(c.text for c in row.cells))
+    return rows
+
+
+def test_second_reminder_names_only_the_reminder_sent(tmp_path: Path) -> None:
+    mixed = with_history(letter(2), {"F2026-001": date(2026, 10, 15)})
+    context = L.letter_context(mixed, SETTINGS, priced(mixed, SETTINGS).amounts)
+    assert context["deja_relancees"] and not context["toutes_relancees"]
+    first, second, credit = context["factures"]
+    assert first["relancee_le"] == "15 octobre 2026"
+    assert first["historique"] == "relancée le 15/10/2026"
+    assert second["relancee_le"] == second["historique"] == credit["historique"] == ""
+
+    (path,) = render([mixed], SETTINGS, tmp_path).files
+    text = all_text(path)
+    assert text.count("relancée le 15/10/2026") == 1
+    rows = invoice_rows(path)
+    assert "relancée le 15/10/2026" in rows["F2026-001"]
+    assert "relancée" not in rows["F2026-014"] and "relancée" not in rows["AV2026-003"]
+    assert ("Par courrier du 15 octobre 2026, nous vous avons rappelé qu'une partie des sommes "
+            "détaillées ci-dessous restait impayée") in text
+    assert "Les autres sommes n'avaient pas encore fait l'objet d'une relance" in text
+    assert "les sommes détaillées ci-dessous restaient impayées" not in text
+
+
+@pytest.mark.parametrize("tier", [1, 2, 3])
+def test_no_word_of_reminders_when_none_was_sent(tmp_path: Path, tier: int) -> None:
+    fresh = with_history(letter(tier), {})
+    context = L.letter_context(fresh, SETTINGS, priced(fresh, SETTINGS).amounts)
+    assert not context["deja_relancees"] and not context["toutes_relancees"]
+    (path,) = render([fresh], SETTINGS, tmp_path).files
+    text = all_text(path)
+    for claim in CLAIMS:
+        assert claim not in text, claim
+    assert "Sauf erreur" in text and "F2026-014" in text
+
+
+def test_every_invoice_reminded_and_a_level_without_its_date(tmp_path: Path) -> None:
+    both = with_history(letter(3), {"F2026-001": date(2026, 10, 15),
+                                    "F2026-014": date(2026, 11, 9)})
+    (path,) = render([both], SETTINGS, tmp_path).files
+    text = all_text(path)
+    assert ("Malgré nos relances, dont la dernière en date du 9 novembre 2026, les sommes "
+            "détaillées ci-dessous restent impayées à ce jour.") in text
+    rows = invoice_rows(path)
+    assert "relancée le 15/10/2026" in rows["F2026-001"]
+    assert "relancée le 09/11/2026" in rows["F2026-014"]
+    # the export gave the level, not its date: reminded all the same, no date invented
+    lines = (dataclasses.replace(both.lignes[0], relancee_le=None), *both.lignes[1:])
+    undated = dataclasses.replace(both, lignes=lines)
+    row = L.letter_context(undated, SETTINGS, priced(undated, SETTINGS).amounts)["factures"][0]
+    assert row["historique"] == "déjà relancée" and row["relancee_le"] == ""
 
 
 # --- templates edited in Word --------------------------------------------------------------
@@ -182,7 +272,7 @@ def test_word_split_runs_curly_quotes_and_nbsp(tmp_path: Path) -> None:
     ], INVOICE_ROWS)
     settings = user_settings(folder)
     assert L.check_templates(folder, (1,)) == []
-    (path,) = L.render_letters([letter(1)], settings, tmp_path / "out").files
+    (path,) = render([letter(1)], settings, tmp_path / "out").files
     text = all_text(path)
     assert "Client : Dupont & Fils <SAS> fin" in text
     assert "Salut : Dupont & Fils <SAS>" in text
@@ -219,7 +309,7 @@ def test_word_xml_with_proofing_marks_and_bookmarks(tmp_path: Path) -> None:
                 data = xml.encode()
             zout.writestr(item, data)
     assert L.check_templates(folder, (1,)) == []
-    (path,) = L.render_letters([letter(1)], user_settings(folder), tmp_path / "out").files
+    (path,) = render([letter(1)], user_settings(folder), tmp_path / "out").files
     text = all_text(path)
     assert f"Objet : Rappel de paiement – factures n°{NBSP}F2026-001 et F2026-014 (pro)" in text
 
@@ -228,7 +318,7 @@ def test_missing_user_template_falls_back_with_warning(tmp_path: Path) -> None:
     folder = tmp_path / "modeles"
     write_template(folder, "relance_1.docx", [["Bonjour {{ client.nom }}"]])
     (folder / "relance_2.doc").write_bytes(b"old word file")
-    result = L.render_letters([letter(1), letter(2)], user_settings(folder), tmp_path / "out")
+    result = render([letter(1), letter(2)], user_settings(folder), tmp_path / "out")
     assert result.templates[1] == folder / "relance_1.docx"
     assert result.templates[2] == L.default_templates_dir() / "relance_2.docx"
     assert len(result.warnings) >= 1
@@ -248,7 +338,7 @@ def test_missing_template_folder_is_a_problem(tmp_path: Path) -> None:
 def problems_for(tmp_path: Path, paragraphs: list, rows: list | None = None) -> list[str]:
     folder = tmp_path / "modeles"
     write_template(folder, "relance_1.docx", paragraphs, rows)
-    L._CACHE.clear()
+    L.templates._CACHE.clear()
     return [str(p) for p in L.check_templates(folder, (1,))]
 
 
@@ -335,7 +425,7 @@ def test_broken_template_writes_nothing(tmp_path: Path) -> None:
     write_template(folder, "relance_2.docx", [["{{ client_nom }}"]])
     out = tmp_path / "out"
     with pytest.raises(TemplateError) as info:
-        L.render_letters([letter(1), letter(2)], user_settings(folder), out)
+        render([letter(1), letter(2)], user_settings(folder), out)
     message = info.value.message
     assert "relance_2.docx" in message and "aucun courrier n'a été écrit" in message
     assert "vouliez-vous dire {{ client.nom }}" in message
@@ -409,7 +499,7 @@ def test_variables_are_documented_once() -> None:
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice absent")
 def test_letters_convert_to_pdf(tmp_path: Path) -> None:
-    files = L.render_letters([letter(1), letter(2), letter(3)], SETTINGS, tmp_path).files
+    files = render([letter(1), letter(2), letter(3)], SETTINGS, tmp_path).files
     pdf_dir = tmp_path / "pdf"
     subprocess.run(
         ["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path / 'lo'}",

@@ -48,6 +48,7 @@ def demo_run(runner_cwd):
 def test_every_demo_letter_names_client_invoices_and_total(demo_run):
     folder, result = demo_run
     assert len(result.letter_files) == len(result.letters) >= 10
+    assert sum(x.deja_relancee for x in result.letters) >= 2  # some mixed histories
     for letter, path in zip(result.letters, result.letter_files, strict=True):
         text = text_of(path)
         assert "{{" not in text and "{%" not in text, path.name
@@ -55,6 +56,13 @@ def test_every_demo_letter_names_client_invoices_and_total(demo_run):
         for line in letter.lignes:
             assert line.numero in text, (path.name, line.numero)
         assert format_eur(letter.solde) in text, (path.name, format_eur(letter.solde))
+        # each invoice tells its own history; no earlier reminder is claimed for the others
+        told = [line.relancee_le for line in letter.lignes if line.relancee_le]
+        assert text.count("relancée le") == len(told), path.name
+        for day in told:
+            assert f"relancée le {day:%d/%m/%Y}" in text, (path.name, day)
+        if not letter.deja_relancee:
+            assert "Malgré" not in text and "Par courrier du" not in text, path.name
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice absent")

@@ -1,0 +1,254 @@
+"""Word's XML, as docxtpl needs it, and the zip writer of the letters.
+
+Why not one ``DocxTemplate`` per letter: it re-reads, re-patches and re-compiles the template
+for every letter (about 35 letters/s). Here docxtpl's ``patch_xml`` runs once per template
+part; after rendering only the post-processing steps the text needs are applied
+(``finish_xml``), and a letter's zip copies every untemplated entry, already compressed, as
+is (``zip_bytes``), with the letter's date as the entries' date so that a same-date re-run
+writes byte-identical files.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zipfile
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from lxml import etree
+
+W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+W = "{" + W_NS + "}"
+XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+PART_LABELS = {
+    "word/document.xml": "corps du document",
+    "word/footnotes.xml": "notes de bas de page",
+    "word/endnotes.xml": "notes de fin",
+}
+TEMPLATED_PART = re.compile(r"^word/(document|header\d*|footer\d*|footnotes|endnotes)\.xml$")
+
+
+def part_label(name: str) -> str:
+    """The French name of a part, as the user knows it in Word ("en-tête")."""
+    if name in PART_LABELS:
+        return PART_LABELS[name]
+    if "header" in name:
+        return "en-tête"
+    if "footer" in name:
+        return "pied de page"
+    return name
+
+
+# --- tags typed in Word ----------------------------------------------------------------------
+
+# Characters Word puts in typed text that Jinja does not understand inside a tag.
+_TAG_CHARS = str.maketrans(
+    {
+        "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+        "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+        "\u00a0": " ", "\u202f": " ", "\u2007": " ", "\u2009": " ", "\u2002": " ",
+        "\u2003": " ", "\u200b": None, "\u2060": None, "\ufeff": None,
+        "\u2013": "-", "\u2014": "-", "\u2212": "-",
+    }
+)
+# French Word turns " into « » with non-breaking spaces inside
+_GUILLEMETS = re.compile(r"«\s*|\s*»")
+
+
+def normalise_tag_text(text: str) -> str:
+    """Curly quotes, guillemets, dashes and odd spaces typed by Word, made plain."""
+    return _GUILLEMETS.sub('"', text).translate(_TAG_CHARS)
+
+
+# docxtpl's first step: "{<xml>{" -> "{{" (Word splits the braces of a tag into two runs)
+_SPLIT_BRACES = re.compile(
+    r"(?<={)(<[^>]*>)+(?=[\{%\#])|(?<=[%\}\#])(<[^>]*>)+(?=\})", re.DOTALL
+)
+_TAG_SPAN = re.compile(r"{%(?:(?!%}).)*%}|{#(?:(?!#}).)*#}|{{(?:(?!}}).)*}}", re.DOTALL)
+_MARKUP = re.compile(r"(<[^>]*>)")
+
+
+def _normalise_tags_in_xml(xml: str) -> str:
+    """Normalise the text (not the markup) of every tag, even when split across runs."""
+    xml = _SPLIT_BRACES.sub("", xml)
+
+    def fix(match: re.Match[str]) -> str:
+        pieces = _MARKUP.split(match.group(0))
+        return "".join(p if p.startswith("<") else normalise_tag_text(p) for p in pieces)
+
+    return _TAG_SPAN.sub(fix, xml)
+
+
+def _docxtpl() -> Any:
+    """A bare DocxTemplate: its ``patch_xml``/``fix_tables`` use no instance state."""
+    from docxtpl import DocxTemplate
+
+    return DocxTemplate.__new__(DocxTemplate)
+
+
+_PARA_START = re.compile(r"<w:p([ >])")
+_PARA_MARK = re.compile(r"\n<w:p([ >])")
+
+
+def patch_part_xml(xml: str) -> str:
+    """The Jinja source of one part: tags normalised, docxtpl-patched, one line per paragraph.
+
+    The line breaks before each ``<w:p`` let a Jinja line number point to a paragraph, as
+    docxtpl does; they are removed again after rendering.
+    """
+    xml = _normalise_tags_in_xml(xml)
+    xml = _docxtpl().patch_xml(xml)
+    return _PARA_START.sub(r"\n<w:p\1", xml)
+
+
+# --- parts and paragraphs ----------------------------------------------------------------------
+
+
+@dataclass
+class Paragraph:
+    """A paragraph as the user sees it in Word: its text and where it sits."""
+
+    text: str
+    cell: Any  # the enclosing <w:tc>, or None
+    row: Any  # the enclosing <w:tr>, or None
+
+
+def paragraphs(root: Any) -> list[Paragraph]:
+    """Text of each paragraph (runs joined), in document order, with its table context."""
+    texts: dict[Any, list[str]] = {}
+    for t in root.iter(W + "t"):
+        p = next(t.iterancestors(W + "p"), None)
+        if p is not None:
+            texts.setdefault(p, []).append(t.text or "")
+    out = []
+    for p, parts in texts.items():
+        cell = next(p.iterancestors(W + "tc"), None)
+        row = next(p.iterancestors(W + "tr"), None)
+        out.append(Paragraph(normalise_tag_text("".join(parts)), cell, row))
+    return out
+
+
+@dataclass
+class Entry:
+    """One zip entry of the template, compressed once: copied as is into every letter."""
+
+    name: str
+    data: bytes
+    crc: int
+    size: int
+    method: int
+
+
+@dataclass
+class Part:
+    """A part holding tags: its Jinja source and its paragraphs (for the messages)."""
+
+    name: str
+    source: str  # Jinja source (patched XML)
+    paragraphs: list[Paragraph]
+    fix_tables: bool  # {%tc / colspan / hm used: docxtpl's fix_tables is needed
+
+
+def templated_part(name: str, root: Any) -> Part | None:
+    """The part's Jinja source when its text holds a brace, else None (copied as is)."""
+    paras = paragraphs(root)
+    if not any("{" in p.text or "}" in p.text for p in paras):
+        return None
+    xml = etree.tostring(root, encoding="unicode")
+    fix = bool(re.search(r"{%\s*(hm|colspan)|{%tc ", "\n".join(p.text for p in paras)))
+    return Part(name, patch_part_xml(xml), paras, fix)
+
+
+def stored_entry(name: str, data: bytes, compress_type: int) -> Entry:
+    """An untemplated entry, compressed once (level 6) unless the template stored it."""
+    if compress_type == zipfile.ZIP_STORED or name.endswith("/"):
+        return Entry(name, data, zlib.crc32(data), len(data), zipfile.ZIP_STORED)
+    return Entry(name, deflate(data, 6), zlib.crc32(data), len(data), zipfile.ZIP_DEFLATED)
+
+
+# --- after rendering ---------------------------------------------------------------------------
+
+# A <w:t> holding a line break from the data (addresses): docxtpl's resolve_listing does the
+# same for every paragraph and costs ~3 ms per letter; tabs and other control characters
+# never reach here (``clean_text``).
+_TEXT_WITH_NEWLINE = re.compile(r"(<w:t(?: [^>]*)?>)([^<]*\n[^<]*)(</w:t>)")
+
+
+def _line_breaks(m: re.Match[str]) -> str:
+    opening = m.group(1)
+    if "xml:space" not in opening:
+        opening = '<w:t xml:space="preserve">'
+    inner = m.group(2).replace("\n", '</w:t><w:br/><w:t xml:space="preserve">')
+    return opening + inner + m.group(3)
+
+
+_DOCPR_ID = re.compile(r'(<wp:docPr\b[^>]*?\bid=")(\d+)(")')
+_JINJA_ESCAPES = (("{_{", "{{"), ("}_}", "}}"), ("{_%", "{%"), ("%_}", "%}"))
+
+
+def finish_xml(xml: str, part: Part) -> str:
+    """docxtpl's post-processing, only the steps the rendered text needs."""
+    xml = _PARA_MARK.sub(r"<w:p\1", xml)
+    for old, new in _JINJA_ESCAPES:
+        if old in xml:
+            xml = xml.replace(old, new)
+    if "\n" in xml:
+        xml = _TEXT_WITH_NEWLINE.sub(_line_breaks, xml)
+    if part.fix_tables:
+        xml = etree.tostring(_docxtpl().fix_tables(xml), encoding="unicode")
+    if part.name == "word/document.xml" and "<wp:docPr" in xml:  # images repeated by a loop
+        counter = iter(range(1001, 10**9))
+        xml = _DOCPR_ID.sub(lambda m: f"{m.group(1)}{next(counter)}{m.group(3)}", xml)
+    return xml
+
+
+# --- the zip writer ----------------------------------------------------------------------------
+
+
+def deflate(data: bytes, level: int) -> bytes:
+    """Raw deflate, as a zip entry holds it."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    return compressor.compress(data) + compressor.flush()
+
+
+def dos_stamp(moment: datetime) -> tuple[int, int]:
+    """(time, date) in the MS-DOS format of zip headers."""
+    year = max(1980, moment.year)
+    return (
+        (moment.hour << 11) | (moment.minute << 5) | (moment.second // 2),
+        ((year - 1980) << 9) | (moment.month << 5) | moment.day,
+    )
+
+
+def zip_bytes(
+    entries: Sequence[Entry], rendered: dict[str, bytes], stamp: tuple[int, int], level: int = 1
+) -> bytes:
+    """A .docx: the template's entries in order, rendered parts compressed at ``level``."""
+    dostime, dosdate = stamp
+    out = bytearray()
+    central = bytearray()
+    for entry in entries:
+        if entry.name in rendered:
+            data = rendered[entry.name]
+            entry = Entry(entry.name, deflate(data, level), zlib.crc32(data), len(data),
+                          zipfile.ZIP_DEFLATED)
+        name = entry.name.encode("utf-8")
+        flags = 0 if entry.name.isascii() else 0x800
+        offset = len(out)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, flags, entry.method, dostime,
+                           dosdate, entry.crc, len(entry.data), entry.size, len(name), 0)
+        out += name
+        out += entry.data
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, flags, entry.method,
+                               dostime, dosdate, entry.crc, len(entry.data), entry.size,
+                               len(name), 0, 0, 0, 0, 0, offset)
+        central += name
+    start = len(out)
+    out += central
+    out += struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(central),
+                       start, 0)
+    return bytes(out)
