@@ -26,9 +26,9 @@ from .files import OLE_MAGIC, is_encrypted_workbook
 from .parsing import (
     clean_text,
     is_blank,
+    is_consumer_client,
     normalise,
     parse_amount,
-    parse_consumer,
     parse_date,
     parse_flag,
     parse_level,
@@ -536,7 +536,6 @@ def _build_frame(
     rows: list[list[object]], header_row: int, mapping: Mapping[str, int], settings: Settings
 ) -> tuple[pd.DataFrame, int, int]:
     """Parse every data row below the header into the invoices DataFrame."""
-    consumers = {normalise(c) for c in settings.clients_particuliers}
     records: list[dict[str, object]] = []
     dropped_totals = 0
     carried = 0
@@ -619,12 +618,11 @@ def _build_frame(
             rest = (ttc or 0.0) - (paid or 0.0)
         rec["montant_ttc"], rec["montant_regle"], rec["reste_du"] = ttc, paid, rest
         rec["litige"] = parse_flag(_get(values, mapping.get("litige")))
-        rec["particulier"] = parse_consumer(_get(values, mapping.get("type_client"))) or bool(
-            consumers
-            and (
-                normalise(rec["code_client"]) in consumers  # type: ignore[arg-type]
-                or normalise(rec["client"]) in consumers  # type: ignore[arg-type]
-            )
+        rec["particulier"] = is_consumer_client(
+            rec["code_client"],  # type: ignore[arg-type]
+            rec["client"],  # type: ignore[arg-type]
+            settings.clients_particuliers,
+            _get(values, mapping.get("type_client")),
         )
         try:
             rec["niveau_export"] = parse_level(_get(values, mapping.get("niveau_relance")))

@@ -295,3 +295,23 @@ def test_html_table_saved_as_xls(tmp_path):
     result = read_export(path, Settings())
     assert result.kind == "html"
     assert result.invoices.loc[0, "reste_du"] == pytest.approx(1234.56)
+
+
+def test_listed_consumer_matches_whatever_the_case_and_accents(tmp_path):
+    """[clients] particuliers is compared the same way by the reader and by the amounts."""
+    from relance_xlsx.amounts import is_consumer
+    from relance_xlsx.model import PlannedLetter
+
+    settings = Settings(clients_particuliers=("Société Générale",))
+    rows = [
+        invoice("F1", date(2026, 9, 1), client="SOCIETE GENERALE", code="411SG"),
+        invoice("F2", date(2026, 9, 1), client="Société Générale Bis", code="411SB"),
+    ]
+    result = read_export(write_xlsx(tmp_path / "export.xlsx", rows), settings)
+    assert list(result.invoices["particulier"]) == [True, False]
+    letter = PlannedLetter(
+        cle_client="code:411SG", client="SOCIETE GENERALE", code_client="411SG", niveau=1,
+        date=date(2026, 11, 23), lignes=(),
+    )
+    assert is_consumer(letter, settings)
+    assert not is_consumer(letter, Settings(clients_particuliers=("Société Générale Bis",)))
