@@ -15,7 +15,13 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from .fields import declared
 from .tiers import tier_by_step
+
+# The invoice table's columns merge_history reads (statut_existant too, when present), and
+# the ones it adds (fields.py declares them).
+NEEDS = declared("cle_facture", "cle_client", "niveau_export", "date_relance_export")
+ADDS = declared("date_dernier_courrier", "niveau", "date_niveau")
 
 _DATE = r"(\d{2}/\d{2}/\d{4})"
 _STATUS_SENT = re.compile(rf"^\s*(relance 1|relance 2|mise en demeure)\s*[–—-]\s*{_DATE}", re.I)

@@ -28,10 +28,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import history, policy
 from .amounts import default_business_day, letter_amounts, load_rate_table
 from .business_days import calendar_for
 from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, Settings, find_settings, load_settings
 from .errors import InputError, RelanceError, SettingsError
+from .fields import declared, require_columns
 from .history import merge_history
 from .journal import (
     JournalWriter,
@@ -50,6 +52,8 @@ from .reader import ReadResult, read_export
 from .report import summary_text
 
 SAUVEGARDES = "sauvegardes"
+# The invoice table's column the run adds once its letters are written (fields.py).
+ADDS = declared("courrier")
 
 
 @dataclass(frozen=True)
@@ -107,9 +111,24 @@ def classify_export(
     ``letters_sent`` (cle_client, date) are the journal's letters: the minimum interval
     counts from the last one even when its invoices have left the export.
     """
-    invoices = merge_history(
-        read.invoices, journal, run_date, letters_sent, export_key(read.source)
+    return classify_invoices(
+        read.invoices, settings, journal, run_date, letters_sent, export_key(read.source)
     )
+
+
+def classify_invoices(
+    invoices: pd.DataFrame,
+    settings: Settings,
+    journal: pd.DataFrame,
+    run_date: date,
+    letters_sent: pd.DataFrame | None = None,
+    export: str = "",
+) -> tuple[pd.DataFrame, tuple[PlannedLetter, ...]]:
+    """``classify_export`` on an invoice table (fields.invoice_table builds one in memory);
+    ``export`` is the export's key in the journal (journal.export_key)."""
+    require_columns(invoices, history.NEEDS, "historique")
+    invoices = merge_history(invoices, journal, run_date, letters_sent, export)
+    require_columns(invoices, policy.NEEDS, "classement")
     cal = calendar_for(
         settings.subdivision,
         run_date,

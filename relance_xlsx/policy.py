@@ -17,10 +17,22 @@ import pandas as pd
 
 from .business_days import BusinessCalendar
 from .config import Settings
+from .fields import declared
 from .formatting import format_date_short, format_eur
 from .tiers import DELAY_KEYS, LAST_LETTER_LEVEL, LETTER_TIERS, SEP, Etat, tier
 
 PAID_TOLERANCE = 0.005
+
+# The invoice table's columns classify reads (date_dernier_courrier too, when present), and
+# the ones it adds (fields.py declares them).
+NEEDS = declared(
+    "cle_client", "erreur", "reste_du", "montant_ttc", "date_echeance", "litige", "niveau",
+    "date_niveau",
+)  # fmt: skip
+ADDS = declared(
+    "jours_retard", "etape_due", "date_prochaine_etape", "niveau_apres", "dans_courrier",
+    "niveau_courrier", "etat", "prochaine_etape", "statut",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
