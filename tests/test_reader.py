@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from conftest import invoice, write_xlsx
+from relance_xlsx.columns import map_headers, match_field
 from relance_xlsx.config import Settings
 from relance_xlsx.errors import InputError
-from relance_xlsx.reader import map_headers, match_field, read_export
+from relance_xlsx.reader import read_export
 
 DATA = Path(__file__).parent / "data"
 CSV_HEADER = "Code client;Raison sociale;N° pièce;Date pièce;Date d'éch.;Montant TTC;Solde"
