@@ -24,7 +24,7 @@ LETTERS_DIRNAME = "courriers"
 
 @dataclass(frozen=True)
 class Delais:
-    """Business-day delays between steps (DESIGN.md, Tiers)."""
+    """Business-day delays between steps (README, "Les règles", Étapes)."""
 
     relance_1: int = 5
     relance_2: int = 10
