@@ -40,7 +40,7 @@ class ReadResult:
     """The export as plain data: invoices DataFrame plus where the table was found."""
 
     source: Path
-    kind: str  # "xlsx", "xlsm", "xls", "ods", "xlsb", "csv"
+    kind: str  # "xlsx", "xlsm", "xls", "ods", "xlsb", "csv", "html"
     sheet: str
     header_row: int  # 1-based
     columns: Mapping[str, str]  # canonical field -> header text in the export
@@ -56,7 +56,6 @@ class ReadResult:
     def in_place(self) -> bool:
         """The status column can be written into the file itself (xlsx/xlsm)."""
         return self.kind in ("xlsx", "xlsm")
-
 
 
 # --- which rows are invoices ---------------------------------------------------------------
@@ -121,11 +120,13 @@ def _looks_like_invoice(
             same_as_header += normalise(text) == head
     if same_as_header >= 2:
         return False
-    has_amount = any(filled.get(f) for f in ("montant_ttc", "montant_regle", "reste_du"))
+    has_amount = any(filled.get(f) for f in EXPORT_AMOUNTS)
     number, due = filled.get("numero_facture", False), filled.get("date_echeance", False)
     client = filled.get("client", False) or filled.get("code_client", False)
     return (number and (due or has_amount or client)) or (due and has_amount)
 
+
+# --- each invoice row into a record ---------------------------------------------------------
 
 
 def _invoice_rows(
