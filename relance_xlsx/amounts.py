@@ -53,6 +53,7 @@ from .formatting import (
     to_decimal,
 )
 from .model import LetterLine, PlannedLetter
+from .parsing import is_consumer_client
 from .tiers import LAST_LETTER_LEVEL, tier
 
 CENT = Decimal("0.01")
@@ -320,16 +321,11 @@ def deadline(start: date, days: int, is_business_day: BusinessDay) -> date:
     raise ValueError(f"aucun jour ouvré trouvé après le {day.isoformat()}")
 
 
-def _norm(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
 def is_consumer(letter: PlannedLetter, settings: Settings) -> bool:
     """B2C rules: flagged on the letter, or its client listed in ``[clients] particuliers``."""
-    if letter.particulier:
-        return True
-    listed = {_norm(x) for x in settings.clients_particuliers}
-    return bool(listed) and bool({_norm(letter.code_client), _norm(letter.client)} & listed)
+    return letter.particulier or is_consumer_client(
+        letter.code_client, letter.client, settings.clients_particuliers
+    )
 
 
 @dataclass(frozen=True)

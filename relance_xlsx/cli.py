@@ -1,7 +1,7 @@
 """The command line: thin, French, no traceback unless --debug.
 
-Exit codes (DESIGN.md): 0 the run completed (row-level errors are reported), 1 the run
-failed and nothing was written, 2 bad usage or settings.
+Exit codes (README, "Codes de sortie"): 0 the run completed (row-level errors are
+reported), 1 the run failed and nothing was written, 2 bad usage or settings.
 """
 
 from __future__ import annotations

@@ -15,38 +15,16 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import SettingsError
+from .fields import BY_NAME, CANONICAL_FIELDS, ONE_AMOUNT, REQUIRED
 from .tiers import LETTER_KEYS
 
 SETTINGS_FILENAME = "relance.toml"
 JOURNAL_FILENAME = "journal_relances.sqlite"
 LETTERS_DIRNAME = "courriers"
 
-CANONICAL_FIELDS = (
-    "numero_facture",
-    "client",
-    "code_client",
-    "date_facture",
-    "date_echeance",
-    "montant_ttc",
-    "montant_regle",
-    "reste_du",
-    "email",
-    "telephone",
-    "adresse",
-    "code_postal",
-    "ville",
-    "contact",
-    "litige",
-    "type_client",
-    "niveau_relance",
-    "date_derniere_relance",
-)
-
-
-
 @dataclass(frozen=True)
 class Delais:
-    """Business-day delays between steps (DESIGN.md, Tiers)."""
+    """Business-day delays between steps (README, "Les règles", Étapes)."""
 
     relance_1: int = 5
     relance_2: int = 10
@@ -431,6 +409,17 @@ def _toml_value(value: Any) -> str:
     return str(value)
 
 
+def _field_note(name: str) -> str:
+    """``reste dû – obligatoire si montant_ttc manque``: what the field is, if it is needed."""
+    f = BY_NAME[name]
+    if f.required == REQUIRED:
+        return f"{f.label} – obligatoire"
+    if f.required == ONE_AMOUNT:
+        other = next(n for n in CANONICAL_FIELDS if n != name and BY_NAME[n].required == ONE_AMOUNT)
+        return f"{f.label} – obligatoire si {other} manque"
+    return f.label
+
+
 SECTION_INTRO = {
     "calendrier": "Calendrier des jours ouvrés (lundi–vendredi hors jours fériés).",
     "delais": "Délais entre les étapes, en jours ouvrés.",
@@ -438,7 +427,7 @@ SECTION_INTRO = {
     "colonnes": (
         "Colonnes de votre export, quand la détection automatique ne les trouve pas.\n"
         "Écrivez : champ = \"titre exact de la colonne\". Champs possibles :\n"
-        + "\n".join(f"  {f}" for f in CANONICAL_FIELDS)
+        + "\n".join(f"  {f} : {_field_note(f)}" for f in CANONICAL_FIELDS)
     ),
     "classeur": "Votre classeur Excel.",
     "societe": "Votre société, imprimée sur les courriers.",
@@ -451,11 +440,6 @@ SECTION_INTRO = {
     ),
 }
 
-COLUMN_EXAMPLES = {
-    "numero_facture": "N° pièce",
-    "date_echeance": "Date d'éch.",
-    "reste_du": "Solde",
-}
 
 
 def default_settings_text() -> str:
@@ -470,8 +454,9 @@ def default_settings_text() -> str:
         out.append("# " + SECTION_INTRO[section].replace("\n", "\n# "))
         out.append(f"[{section}]")
         if section == "colonnes":
-            for k, v in COLUMN_EXAMPLES.items():
-                out.append(f'# {k} = "{v}"')
+            for k in CANONICAL_FIELDS:
+                if BY_NAME[k].example:
+                    out.append(f'# {k} = "{BY_NAME[k].example}"')
         for key, (_check, default, comment) in keys.items():
             if comment:
                 out.append("# " + comment)

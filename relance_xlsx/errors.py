@@ -1,4 +1,5 @@
-"""User-facing errors: a French message and the exit code DESIGN.md fixes."""
+"""User-facing errors: a French message and the exit code the README documents
+(0 done, 1 failed and nothing written, 2 bad usage or settings)."""
 
 from __future__ import annotations
 

@@ -21,8 +21,14 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from .fields import declared
 from .journal import HANDOVER, LETTER, JournalData
 from .tiers import LAST_LETTER_LEVEL, tier_by_step
+
+# The invoice table's columns merge_history reads (statut_existant too, when present), and
+# the ones it adds (fields.py declares them).
+NEEDS = declared("cle_facture", "cle_client", "niveau_export", "date_relance_export")
+ADDS = declared("date_dernier_courrier", "niveau", "date_niveau", "date_mise_en_demeure")
 
 _DATE = r"(\d{2}/\d{2}/\d{4})"
 _STATUS_SENT = re.compile(rf"^\s*(relance 1|relance 2|mise en demeure)\s*[–—-]\s*{_DATE}", re.I)
@@ -32,10 +38,6 @@ _STATUS_WAITING = re.compile(
 )
 #: a same-date run whose invoices are at least this share of this export's is a re-run
 SAME_EXPORT_SHARE = 0.5
-
-# the columns this stage needs from the reader, and the ones it adds
-NEEDS = ("cle_facture", "cle_client", "niveau_export", "date_relance_export")
-ADDS = ("niveau", "date_niveau", "date_dernier_courrier", "date_mise_en_demeure")
 
 
 def parse_status(text: str) -> tuple[int, date] | None:

@@ -1,7 +1,7 @@
 """Plain records shared by the pipeline stages: status words, letters, run results.
 
 Invoices travel between stages as a pandas DataFrame (one row per invoice line, columns
-listed in ``INVOICE_COLUMNS``); letters and results are frozen dataclasses.
+declared in fields.py); letters and results are frozen dataclasses.
 """
 
 from __future__ import annotations
@@ -23,44 +23,6 @@ if TYPE_CHECKING:
 # The status words and the tiers live in tiers.py; re-exported for callers of model.
 __all__ = ["ETATS", "SEP", "Etat", "LetterLine", "PlannedLetter", "PricedLetter",
            "RenderedLetter", "RunResult"]
-
-# Columns of the invoices DataFrame after reading (reader.py) ...
-INVOICE_COLUMNS = (
-    "ligne",  # row number in the sheet (1-based, as Excel shows it)
-    "numero_facture",
-    "client",
-    "code_client",
-    "cle_client",  # code_client, else the normalised client name
-    "cle_facture",  # cle_client + invoice number: the journal key
-    "date_facture",  # datetime64 or NaT
-    "date_echeance",
-    "montant_ttc",  # float or NaN
-    "montant_regle",
-    "reste_du",
-    "email",
-    "telephone",
-    "adresse",
-    "code_postal",
-    "ville",
-    "contact",
-    "litige",  # bool
-    "particulier",  # bool: consumer (B2C) rules
-    "niveau_export",  # int 0-3 from the export's own history columns
-    "date_relance_export",  # datetime64 or NaT
-    "erreur",  # French reason when the row could not be read, else ""
-)
-# ... and added by the policy (policy.py)
-CLASSIFIED_COLUMNS = (
-    "niveau",  # reminders sent before this run (0-3)
-    "date_niveau",  # when that level was reached (NaT if unknown)
-    "etat",  # Etat value
-    "niveau_apres",  # level after this run
-    "prochaine_etape",  # lower-case next step name, or ""
-    "date_prochaine_etape",  # datetime64 or NaT
-    "jours_retard",  # calendar days late at the run date (0 if not late)
-    "statut",  # the full text written in the status column
-)
-
 
 @dataclass(frozen=True)
 class LetterLine:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 EXCEL_EPOCH = date(1899, 12, 30)
 # Serial numbers accepted as dates: 1954-10-03 .. 2119-01-05. Outside, a number is not a date.
@@ -185,6 +187,25 @@ def parse_consumer(value: object) -> bool:
         return False
     text = normalise(str(value))
     return any(w in text for w in ("particulier", "b2c", "consommateur", "personne physique"))
+
+
+@lru_cache(maxsize=16)
+def _listed_clients(listed: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(n for n in map(normalise, listed) if n)
+
+
+def is_consumer_client(
+    code: str, name: str, listed: Sequence[str], type_client: object = None
+) -> bool:
+    """The consumer (B2C) rules apply: ``type_client`` says so (see ``parse_consumer``), or
+    ``[clients] particuliers`` names the client by code or name. Names compare like headers
+    (case, accents and punctuation ignored): "SOCIETE GENERALE" is "Société Générale"."""
+    if parse_consumer(type_client):
+        return True
+    if not listed:
+        return False
+    names = _listed_clients(tuple(listed))
+    return normalise(code) in names or normalise(name) in names
 
 
 _LEVEL_WORDS = (

@@ -27,10 +27,12 @@ from typing import Any
 
 import pandas as pd
 
+from . import history, policy
 from .amounts import default_business_day, letter_amounts, load_rate_table
 from .business_days import calendar_for
 from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, Settings, find_settings, load_settings
 from .errors import InputError, RelanceError, SettingsError
+from .fields import declared, require_columns
 from .history import merge_history, superseded_runs
 from .journal import (
     HANDOVER,
@@ -58,6 +60,8 @@ from .report import summary_text
 from .tiers import HANDOVER_LEVEL
 
 SAUVEGARDES = "sauvegardes"
+# The invoice table's column the run adds once its letters are written (fields.py).
+ADDS = declared("courrier")
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,21 @@ def classify_export(
 
     ``superseded`` are the same-date runs this one replaces (their events do not count).
     """
-    invoices = merge_history(read.invoices, journal, run_date, superseded)
+    return classify_invoices(read.invoices, settings, journal, run_date, superseded)
+
+
+def classify_invoices(
+    invoices: pd.DataFrame,
+    settings: Settings,
+    journal: JournalData,
+    run_date: date,
+    superseded: tuple[int, ...] = (),
+) -> tuple[pd.DataFrame, tuple[PlannedLetter, ...]]:
+    """``classify_export`` on an invoice table (fields.invoice_table builds one in memory),
+    checking before each stage the columns it needs (fields.py declares them)."""
+    require_columns(invoices, history.NEEDS, "historique")
+    invoices = merge_history(invoices, journal, run_date, superseded)
+    require_columns(invoices, policy.NEEDS, "classement")
     cal = calendar_for(
         settings.subdivision,
         run_date,

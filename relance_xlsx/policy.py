@@ -25,17 +25,22 @@ import pandas as pd
 
 from .business_days import BusinessCalendar, days_late
 from .config import Settings
+from .fields import declared
 from .formatting import dates_of, format_date_short, format_eur
 from .tiers import DELAY_KEYS, HANDOVER_LEVEL, LAST_LETTER_LEVEL, LETTER_TIERS, SEP, Etat, tier
 
 PAID_TOLERANCE = 0.005
 NAT = np.datetime64("NaT")
 
-# the columns this stage needs (reader + history) and the ones it adds
-NEEDS = ("erreur", "reste_du", "montant_ttc", "date_echeance", "litige", "cle_client",
-         "niveau", "date_niveau", "date_dernier_courrier", "date_mise_en_demeure")  # fmt: skip
-ADDS = ("etat", "niveau_apres", "etape_due", "dans_courrier", "niveau_courrier",
-        "prochaine_etape", "date_prochaine_etape", "jours_retard", "statut")  # fmt: skip
+# The invoice table's columns classify reads, and the ones it adds (fields.py declares them).
+NEEDS = declared(
+    "cle_client", "erreur", "reste_du", "montant_ttc", "date_echeance", "litige", "niveau",
+    "date_niveau", "date_dernier_courrier", "date_mise_en_demeure",
+)  # fmt: skip
+ADDS = declared(
+    "jours_retard", "etape_due", "date_prochaine_etape", "niveau_apres", "dans_courrier",
+    "niveau_courrier", "etat", "prochaine_etape", "statut",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,20 @@ def demo(runner_cwd) -> Path:
     return path
 
 
+def test_readme_demo_runs_on_a_copy(runner_cwd, capsys):
+    """The README's first command runs scripts/demo.py: the tracked sample is never written."""
+    import demo as demo_script
+
+    before = digest(demo_script.SAMPLE)
+    with pytest.raises(SystemExit) as done:
+        demo_script.main([], folder=runner_cwd / "demo")
+    assert done.value.code == 0, capsys.readouterr()
+    assert digest(demo_script.SAMPLE) == before
+    statuses = status_column(runner_cwd / "demo" / demo_script.SAMPLE.name)
+    assert sum(str(s).startswith("Relance 1") for s in statuses.values()) > 10
+    assert (runner_cwd / "demo" / "courriers" / RUN).is_dir()
+
+
 def tree(folder: Path) -> set[str]:
     return {str(p.relative_to(folder)) for p in folder.rglob("*")}
 

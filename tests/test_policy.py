@@ -1,24 +1,27 @@
-"""The policy over plain data: every state of the status column, client rules, history."""
+"""The policy over plain data: every state of the status column, client rules, history.
+
+Invoice tables are built in memory (fields.invoice_table), as the reader would build them:
+reading exports is test_reader.py's business.
+"""
 
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from conftest import invoice, write_xlsx
 from relance_xlsx.config import Delais, Montants, Settings
+from relance_xlsx.fields import invoice_table
 from relance_xlsx.history import parse_status
 from relance_xlsx.journal import JournalData
-from relance_xlsx.pipeline import classify_export
-from relance_xlsx.reader import read_export
+from relance_xlsx.pipeline import classify_invoices
 
 RUN = date(2026, 11, 23)  # a Monday
 
 
 DEFAULTS = Settings()
+NO_JOURNAL = JournalData.empty()
 
 
 def journal_of(letters) -> JournalData:
@@ -38,17 +41,32 @@ def journal_of(letters) -> JournalData:
                        invoices.astype(empty.invoices.dtypes.to_dict()), frozenset())
 
 
-def classify_rows(tmp_path: Path, rows, settings: Settings = DEFAULTS, journal=None,
-                  run: date = RUN, headers=None):  # fmt: skip
-    kwargs = {"headers": headers} if headers else {}
-    path = write_xlsx(tmp_path / "export.xlsx", rows, **kwargs)
-    read = read_export(path, settings)
-    hist = journal if journal is not None else JournalData.empty()
-    classified, letters = classify_export(read, settings, hist, run)
+def invoice(
+    number: str,
+    due: date | None,
+    amount: float = 1000.0,
+    *,
+    client: str = "Alpha SARL",
+    code: str = "C001",
+    paid: float | None = None,
+    issued: date | None = None,
+    **columns: object,
+) -> dict[str, object]:
+    """One line of the invoice table, as the reader gives an export row in conftest's layout."""
+    rest = round(amount - (paid or 0), 2)
+    return {"code_client": code, "client": client, "numero_facture": number,
+            "date_facture": issued or due, "date_echeance": due, "montant_ttc": amount,
+            "montant_regle": paid, "reste_du": rest, **columns}  # fmt: skip
+
+
+def classify_rows(rows, settings: Settings = DEFAULTS, journal=None, run: date = RUN):
+    table = invoice_table(rows)
+    hist = journal if journal is not None else NO_JOURNAL
+    classified, letters = classify_invoices(table, settings, hist, run)
     return classified.set_index("numero_facture"), letters
 
 
-def test_every_state(tmp_path):
+def test_every_state():
     rows = [
         invoice("F-PAID", date(2026, 10, 1), 500.0, paid=500.0),
         invoice("AV-1", date(2026, 10, 1), -120.0, client="Beta", code="C002"),
@@ -56,9 +74,10 @@ def test_every_state(tmp_path):
         invoice("F-TODAY", RUN, 800.0),
         invoice("F-WAIT", date(2026, 11, 19), 300.0, client="Gamma", code="C003"),
         invoice("F-R1", date(2026, 10, 1), 1000.0),
-        invoice("F-BAD", "31/02/2026", 100.0, issued=date(2026, 1, 31)),
+        invoice("F-BAD", None, 100.0, issued=date(2026, 1, 31),
+                erreur="date d'échéance illisible : « 31/02/2026 »"),
     ]
-    c, letters = classify_rows(tmp_path, rows)
+    c, letters = classify_rows(rows)
     assert c.loc["F-PAID", "etat"] == "Payée"
     assert c.loc["AV-1", "etat"] == "Avoir"
     assert c.loc["F-FUTURE", "etat"] == "Non échue"
@@ -73,31 +92,30 @@ def test_every_state(tmp_path):
     assert [x.client for x in letters] == ["Alpha SARL"]
 
 
-def test_dispute_is_excluded(tmp_path):
-    headers = ["Client", "N° facture", "Échéance", "Montant TTC", "Litige"]
-    rows = [["Alpha", "F1", date(2026, 9, 1), 1000.0, "oui"],
-            ["Alpha", "F2", date(2026, 9, 1), 1000.0, "x"],
-            ["Alpha", "F3", date(2026, 9, 1), 1000.0, "non"]]  # fmt: skip
-    c, letters = classify_rows(tmp_path, rows, headers=headers)
+def test_dispute_is_excluded():
+    rows = [invoice("F1", date(2026, 9, 1), client="Alpha", code="", litige=True),
+            invoice("F2", date(2026, 9, 1), client="Alpha", code="", litige=True),
+            invoice("F3", date(2026, 9, 1), client="Alpha", code="", litige=False)]  # fmt: skip
+    c, letters = classify_rows(rows)
     assert c.loc["F1", "etat"] == "Litige" and c.loc["F2", "etat"] == "Litige"
     assert c.loc["F1", "statut"].startswith("Litige – ")
     assert c.loc["F3", "etat"] == "Relance 1"
     assert [line.numero for line in letters[0].lignes] == ["F3"]
 
 
-def test_partial_payment_keeps_the_remainder(tmp_path):
-    c, letters = classify_rows(tmp_path, [invoice("F1", date(2026, 10, 1), 1000.0, paid=400.0)])
+def test_partial_payment_keeps_the_remainder():
+    c, letters = classify_rows([invoice("F1", date(2026, 10, 1), 1000.0, paid=400.0)])
     assert c.loc["F1", "reste_du"] == pytest.approx(600.0)
     assert c.loc["F1", "etat"] == "Relance 1"
     assert letters[0].lignes[0].reste_du == pytest.approx(600)
     # a tiny remainder counts as paid
-    c, _ = classify_rows(tmp_path, [invoice("F2", date(2026, 10, 1), 1000.0, paid=999.996)])
+    c, _ = classify_rows([invoice("F2", date(2026, 10, 1), 1000.0, paid=999.996)])
     assert c.loc["F2", "etat"] == "Payée"
 
 
-def test_credit_note_is_deducted_and_listed(tmp_path):
+def test_credit_note_is_deducted_and_listed():
     rows = [invoice("F1", date(2026, 10, 1), 1000.0), invoice("AV1", date(2026, 10, 5), -300.0)]
-    c, letters = classify_rows(tmp_path, rows)
+    c, letters = classify_rows(rows)
     assert c.loc["AV1", "etat"] == "Avoir"
     assert c.loc["AV1", "statut"] == "Avoir – crédit de 300,00\u00a0€ à déduire"
     (letter,) = letters
@@ -105,24 +123,23 @@ def test_credit_note_is_deducted_and_listed(tmp_path):
     assert float(letter.solde) == pytest.approx(700.0)
 
 
-def test_minimum_balance_blocks_the_letter(tmp_path):
+def test_minimum_balance_blocks_the_letter():
     rows = [invoice("F1", date(2026, 10, 1), 100.0), invoice("AV1", date(2026, 10, 5), -90.0)]
-    c, letters = classify_rows(tmp_path, rows)
+    c, letters = classify_rows(rows)
     assert letters == ()
     assert c.loc["F1", "etat"] == "En attente"
     assert "minimum" in c.loc["F1", "statut"]
     settings = Settings(montants=Montants(minimum=5))
-    _, letters = classify_rows(tmp_path, rows, settings)
+    _, letters = classify_rows(rows, settings)
     assert len(letters) == 1
 
 
-def test_client_letter_takes_the_highest_tier(tmp_path):
-    headers = ["Client", "N° facture", "Échéance", "Montant TTC", "Niveau de relance",
-               "Date dernière relance"]  # fmt: skip
-    rows = [["Alpha", "F1", date(2026, 8, 3), 1000.0, 2, date(2026, 10, 1)],
-            ["Alpha", "F2", date(2026, 10, 1), 500.0, None, None],
-            ["Alpha", "F3", date(2026, 11, 19), 200.0, None, None]]  # fmt: skip
-    c, letters = classify_rows(tmp_path, rows, headers=headers)
+def test_client_letter_takes_the_highest_tier():
+    rows = [invoice("F1", date(2026, 8, 3), 1000.0, client="Alpha", code="", niveau_export=2,
+                    date_relance_export=date(2026, 10, 1)),
+            invoice("F2", date(2026, 10, 1), 500.0, client="Alpha", code=""),
+            invoice("F3", date(2026, 11, 19), 200.0, client="Alpha", code="")]  # fmt: skip
+    c, letters = classify_rows(rows)
     assert c.loc["F1", "etat"] == "Mise en demeure"
     assert c.loc["F2", "etat"] == "Relance 1"
     assert c.loc["F3", "etat"] == "En attente"  # listed, but not yet due for a step
@@ -132,58 +149,57 @@ def test_client_letter_takes_the_highest_tier(tmp_path):
     assert {line.numero for line in letter.lignes} == {"F1", "F2", "F3"}
 
 
-def test_minimum_interval_between_letters(tmp_path):
-    headers = ["Client", "N° facture", "Échéance", "Montant TTC", "Niveau de relance",
-               "Date dernière relance"]  # fmt: skip
+def test_minimum_interval_between_letters():
     # a letter went out on Thu 19/11: nothing new before the 5th business day after (26/11)
-    rows = [["Alpha", "F1", date(2026, 10, 1), 1000.0, 1, date(2026, 11, 19)],
-            ["Alpha", "F2", date(2026, 10, 2), 500.0, None, None]]  # fmt: skip
+    rows = [invoice("F1", date(2026, 10, 1), 1000.0, client="Alpha", code="", niveau_export=1,
+                    date_relance_export=date(2026, 11, 19)),
+            invoice("F2", date(2026, 10, 2), 500.0, client="Alpha", code="")]  # fmt: skip
     five = Settings(delais=Delais(intervalle_minimum=5))
-    c, letters = classify_rows(tmp_path, rows, five, headers=headers)
+    c, letters = classify_rows(rows, five)
     assert letters == ()
     assert c.loc["F2", "statut"].startswith("En attente – relance 1 en suspens : dernier courrier")
     assert "26/11/2026" in c.loc["F2", "statut"]
-    _, letters = classify_rows(tmp_path, rows, five, headers=headers, run=date(2026, 11, 26))
+    _, letters = classify_rows(rows, five, run=date(2026, 11, 26))
     assert len(letters) == 1
     # the default interval is 10 business days: next letter possible on Thu 03/12
-    c, letters = classify_rows(tmp_path, rows, headers=headers, run=date(2026, 11, 26))
+    c, letters = classify_rows(rows, run=date(2026, 11, 26))
     assert letters == () and "03/12/2026" in c.loc["F2", "statut"]
     settings = Settings(delais=Delais(intervalle_minimum=0))
-    _, letters = classify_rows(tmp_path, rows, settings, headers=headers)
+    _, letters = classify_rows(rows, settings)
     assert len(letters) == 1
 
 
-def test_no_history_starts_at_relance_1_however_late(tmp_path):
-    c, letters = classify_rows(tmp_path, [invoice("F1", date(2024, 1, 10), 1000.0)])
+def test_no_history_starts_at_relance_1_however_late():
+    c, letters = classify_rows([invoice("F1", date(2024, 1, 10), 1000.0)])
     assert c.loc["F1", "etat"] == "Relance 1"
     assert letters[0].niveau == 1
 
 
-def test_step_edges_in_business_days(tmp_path):
+def test_step_edges_in_business_days():
     # Due Thu 30/04/2026: relance 1 is due on Mon 11/05 (1 and 8 May are holidays), not before.
     rows = [invoice("F1", date(2026, 4, 30), 1000.0)]
-    c, _ = classify_rows(tmp_path, rows, run=date(2026, 5, 8))
+    c, _ = classify_rows(rows, run=date(2026, 5, 8))
     assert c.loc["F1", "statut"] == "En attente – relance 1 le 11/05/2026"
-    c, _ = classify_rows(tmp_path, rows, run=date(2026, 5, 11))
+    c, _ = classify_rows(rows, run=date(2026, 5, 11))
     assert c.loc["F1", "etat"] == "Relance 1"
 
 
-def test_journal_history_and_contentieux(tmp_path):
+def test_journal_history_and_contentieux():
     journal = journal_of([("code:C001", "code:C001|F1", 3, "2026-10-01")])
-    c, letters = classify_rows(tmp_path, [invoice("F1", date(2026, 7, 1), 1000.0)],
+    c, letters = classify_rows([invoice("F1", date(2026, 7, 1), 1000.0)],
                                journal=journal)  # fmt: skip
     assert c.loc["F1", "etat"] == "Contentieux"
     assert c.loc["F1", "statut"].startswith("Contentieux – mise en demeure du 01/10/2026")
     assert letters == ()
 
 
-def test_history_from_the_status_column(tmp_path):
-    headers = [*["Code client", "Client", "N° facture", "Date facture", "Échéance",
-                 "Montant TTC", "Réglé", "Reste dû"], "Statut relance"]  # fmt: skip
-    rows = [[*invoice("F1", date(2026, 9, 1), 1000.0), "Relance 1 – 02/11/2026 – relance 2 le …"],
-            [*invoice("F2", date(2026, 9, 1), 1000.0, code="C2", client="B"),
-             "En attente – mise en demeure le 01/12/2026 (relance 2 du 02/11/2026)"]]  # fmt: skip
-    c, _ = classify_rows(tmp_path, rows, headers=headers)
+def test_history_from_the_status_column():
+    rows = [invoice("F1", date(2026, 9, 1), 1000.0,
+                    statut_existant="Relance 1 – 02/11/2026 – relance 2 le …"),
+            invoice("F2", date(2026, 9, 1), 1000.0, code="C2", client="B",
+                    statut_existant="En attente – mise en demeure le 01/12/2026 "
+                                    "(relance 2 du 02/11/2026)")]  # fmt: skip
+    c, _ = classify_rows(rows)
     assert c.loc["F1", "niveau"] == 1 and c.loc["F1", "etat"] == "Relance 2"
     assert c.loc["F2", "niveau"] == 2 and c.loc["F2", "etat"] == "En attente"
 

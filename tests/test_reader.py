@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from conftest import invoice, write_xlsx
+from relance_xlsx.columns import map_headers, match_field
 from relance_xlsx.config import Settings
 from relance_xlsx.errors import InputError
-from relance_xlsx.reader import map_headers, match_field, read_export
+from relance_xlsx.reader import read_export
 
 DATA = Path(__file__).parent / "data"
 CSV_HEADER = "Code client;Raison sociale;N° pièce;Date pièce;Date d'éch.;Montant TTC;Solde"
@@ -295,3 +296,23 @@ def test_html_table_saved_as_xls(tmp_path):
     result = read_export(path, Settings())
     assert result.kind == "html"
     assert result.invoices.loc[0, "reste_du"] == pytest.approx(1234.56)
+
+
+def test_listed_consumer_matches_whatever_the_case_and_accents(tmp_path):
+    """[clients] particuliers is compared the same way by the reader and by the amounts."""
+    from relance_xlsx.amounts import is_consumer
+    from relance_xlsx.model import PlannedLetter
+
+    settings = Settings(clients_particuliers=("Société Générale",))
+    rows = [
+        invoice("F1", date(2026, 9, 1), client="SOCIETE GENERALE", code="411SG"),
+        invoice("F2", date(2026, 9, 1), client="Société Générale Bis", code="411SB"),
+    ]
+    result = read_export(write_xlsx(tmp_path / "export.xlsx", rows), settings)
+    assert list(result.invoices["particulier"]) == [True, False]
+    letter = PlannedLetter(
+        cle_client="code:411SG", client="SOCIETE GENERALE", code_client="411SG", niveau=1,
+        date=date(2026, 11, 23), lignes=(),
+    )
+    assert is_consumer(letter, settings)
+    assert not is_consumer(letter, Settings(clients_particuliers=("Société Générale Bis",)))
