@@ -73,7 +73,7 @@ SHEETS = ("Synthèse", "Courriers", "À appeler", "Contentieux", "Erreurs")
 AGED_SHEET, TERMS_SHEET = "Balance âgée", "Délais de paiement"
 BUCKET_COLOURS = ("70AD47", "FFC000", "F4B183", "ED7D31", "C00000")
 PERCENT = "0.00\\ %"
-DAYS = '0\\ "jours"'
+DAYS = '0.0\\ "jours"'
 CHARTED_CLIENTS = 10  # largest balances in the aged-balance chart, the rest as « Autres »
 # States charted on the summary sheet: the money still to collect (no paid, credit, error).
 CHARTED = ("Non échue", "Litige", "En attente", "Relance 1", "Relance 2", "Mise en demeure",
@@ -670,43 +670,46 @@ def aged_sheet(wb: Workbook, aged: AgedBalance) -> Worksheet:
         cell = put(ws, last + 1, c, value, column.kind)
         cell.font = BOLD
         cell.border = Border(top=THIN)
-    put(ws, last + 3, 1,
-        f"Reste dû au {format_date_short(aged.on)} par retard en jours calendaires depuis "
-        "l'échéance (échéance du jour : non échu). Factures en litige comprises ; avoirs et "
-        "règlements non affectés déduits du total ; factures payées et lignes illisibles "
-        "exclues.").font = GREY  # fmt: skip
+    note = put(ws, last + 3, 1,
+               f"Reste dû au {format_date_short(aged.on)} par retard en jours calendaires depuis "
+               "l'échéance (échéance du jour : non échu). Factures en litige comprises ; avoirs "
+               "et règlements non affectés déduits du total ; factures payées et lignes "
+               "illisibles exclues.")  # fmt: skip
+    note.font = GREY
+    note.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.merge_cells(start_row=last + 3, start_column=1, end_row=last + 3,
+                   end_column=len(AGED_COLUMNS))  # fmt: skip
+    ws.row_dimensions[last + 3].height = 30
     if rows:
-        _aged_chart(ws, aged, len(AGED_COLUMNS) + 2)
+        _aged_chart(ws, aged, last + 5)
     return ws
 
 
-def _aged_chart(ws: Worksheet, aged: AgedBalance, col: int) -> None:
-    """A stacked bar per client (largest balances) plus one for all the others."""
+def _aged_chart(ws: Worksheet, aged: AgedBalance, top: int) -> None:
+    """Below the table: the largest balances (plus all the others) and their stacked bars."""
     ranked = sorted(aged.rows, key=lambda r: -sum(max(b, 0.0) for b in r.buckets))
-    top, rest = ranked[:CHARTED_CLIENTS], ranked[CHARTED_CLIENTS:]
-    _header(ws, 1, ("Graphique : plus gros encours", *BUCKETS), col=col,
-            kinds=("text",) + ("eur",) * len(BUCKETS))  # fmt: skip
-    lines = [(r.client, r.buckets) for r in top]
+    shown, rest = ranked[:CHARTED_CLIENTS], ranked[CHARTED_CLIENTS:]
+    _header(ws, top, ("Graphique : plus gros encours", "", *BUCKETS),
+            kinds=("text", "text") + ("eur",) * len(BUCKETS))  # fmt: skip
+    ws.row_dimensions[top].height = 30
+    lines = [(r.client, r.buckets) for r in shown]
     if rest:
         others = tuple(round(sum(r.buckets[i] for r in rest), 2) for i in range(len(BUCKETS)))
         lines.append((f"Autres clients ({len(rest)})", others))
-    for i, (name, buckets) in enumerate(lines, start=2):
-        put(ws, i, col, name)
-        for j, value in enumerate(buckets, start=1):
-            put(ws, i, col + j, value, "eur")
-    ws.column_dimensions[get_column_letter(col)].width = 30
-    for j in range(1, len(BUCKETS) + 1):
-        ws.column_dimensions[get_column_letter(col + j)].width = 14
+    for i, (name, buckets) in enumerate(lines, start=top + 1):
+        put(ws, i, 1, name)
+        for j, value in enumerate(buckets, start=3):
+            put(ws, i, j, value, "eur")
     chart = BarChart()
     chart.type = "bar"
     chart.grouping = "stacked"
     chart.overlap = 100
     chart.style = 10
-    chart.title = f"Balance âgée au {format_date_short(aged.on)}"
-    data = Reference(ws, min_col=col + 1, max_col=col + len(BUCKETS), min_row=1,
-                     max_row=len(lines) + 1)  # fmt: skip
+    chart.title = f"Balance âgée au {format_date_short(aged.on)} : plus gros encours"
+    data = Reference(ws, min_col=3, max_col=2 + len(BUCKETS), min_row=top,
+                     max_row=top + len(lines))  # fmt: skip
     chart.add_data(data, titles_from_data=True)
-    chart.set_categories(Reference(ws, min_col=col, min_row=2, max_row=len(lines) + 1))
+    chart.set_categories(Reference(ws, min_col=1, min_row=top + 1, max_row=top + len(lines)))
     for series, colour in zip(chart.series, BUCKET_COLOURS, strict=True):
         series.graphicalProperties.solidFill = colour
         series.graphicalProperties.line.solidFill = colour
@@ -714,11 +717,12 @@ def _aged_chart(ws: Worksheet, aged: AgedBalance, col: int) -> None:
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     chart.y_axis.numFmt = "#,##0"
+    chart.y_axis.majorGridlines = None
     chart.legend.position = "b"
     chart.gapWidth = 50
-    chart.height = 10
-    chart.width = 22
-    ws.add_chart(chart, f"{get_column_letter(col)}{len(lines) + 3}")
+    chart.height = 3 + 0.8 * len(lines)
+    chart.width = 24
+    ws.add_chart(chart, f"A{top + len(lines) + 2}")
 
 
 def payment_terms_sheet(
@@ -753,7 +757,7 @@ def payment_terms_sheet(
         put(ws, 6, c, count, "int")
         put(ws, 7, c, amount, "eur")
         if share is not None:
-            put(ws, 8, c, share).number_format = PERCENT
+            put(ws, 8, c, share, "pct").number_format = PERCENT
     section(9, "(B) Factures exclues du (A) relatives à des dettes et créances litigieuses ou "
             "non comptabilisées")  # fmt: skip
     label(10, "Nombre des factures exclues")
@@ -848,7 +852,7 @@ def _summary_indicators(ws: Worksheet, ind: Indicators) -> None:
         for j, d in enumerate(WINDOWS, start=2):
             share = t.share(d)
             if share is not None:
-                put(ws, row, j, share).number_format = "0\\ %"
+                put(ws, row, j, share, "pct").number_format = "0\\ %"
                 ws.cell(row, j).alignment = CENTRED
     row += 1
     period = f"du {format_date_short(rec.start)} au {format_date_short(rec.end)}" \
