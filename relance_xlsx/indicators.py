@@ -105,13 +105,15 @@ def aged_balance(invoices: pd.DataFrame, on: date) -> AgedBalance:
     table = table.reindex(columns=range(len(BUCKETS) + 1), fill_value=0.0)
     names = open_.groupby(open_["cle_client"].astype(str)).agg(
         client=("client", "first"), code_client=("code_client", "first"))
+    clients = dict(zip(names.index, names["client"], strict=True))  # .at per row is slow
+    codes = dict(zip(names.index, names["code_client"], strict=True))
     rows = []
     for key, values in zip(table.index, table.to_numpy(), strict=True):
         amounts = tuple(round(float(v), 2) for v in values)
         total = round(sum(amounts), 2)
         if not any(amounts):
             continue
-        client, code = _text(names.at[key, "client"]), _text(names.at[key, "code_client"])
+        client, code = _text(clients[key]), _text(codes[key])
         rows.append(AgedRow(key, client or code or key, code, amounts[:-1], amounts[-1], total))
     rows.sort(key=lambda r: (r.client.casefold(), r.code_client))
     sums = table.sum(axis=0).to_numpy()
