@@ -773,7 +773,11 @@ def payment_terms_sheet(
         ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=7)
     for row in range(4, 15):
         for col in range(1, 8):
-            ws.cell(row, col).border = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+            cell = ws.cell(row, col)
+            cell.border = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+            if col > 1 and row not in (4, 13, 14):
+                cell.alignment = Alignment(horizontal="center" if row in (6, 10) else "right",
+                                           vertical="center")  # fmt: skip
     for row in (6, 7, 8, 10, 11, 13):
         ws.row_dimensions[row].height = 30
 
@@ -829,7 +833,8 @@ def _summary_indicators(ws: Worksheet, ind: Indicators) -> None:
         cell.number_format = DAYS
         cell.font = BOLD
         cell.comment = Comment(ind.dso.formula, "relance-xlsx", width=320, height=90)
-        put(ws, row, 3, ind.dso.formula).font = GREY
+        row += 1
+        _summary_note(ws, row, ind.dso.formula)
     if ind.terms is not None:
         row += 2
         put(ws, row, 1, f"Délais de paiement (D441-6) au "
@@ -840,12 +845,13 @@ def _summary_indicators(ws: Worksheet, ind: Indicators) -> None:
     rec = ind.recovery
     if rec is None or not rec.complete:
         put(ws, row, 1, "Ce que rapporte chaque relance").font = SECTION_FONT
-        put(ws, row + 1, 1, f"Affiché quand le journal couvre au moins un cycle complet : un "
-            f"courrier suivi d'exécutions pendant {CYCLE_DAYS} jours.").font = GREY
+        _summary_note(ws, row + 1, f"Affiché quand le journal couvre au moins un cycle complet "
+                      f": un courrier suivi d'exécutions pendant {CYCLE_DAYS} jours.")
         return
     labels = tuple(f"Payé sous {d} j" for d in WINDOWS)
     _header(ws, row, ("Ce que rapporte chaque relance", *labels),
             kinds=("text",) + ("int",) * len(labels))  # fmt: skip
+    ws.row_dimensions[row].height = 30
     for t in rec.tiers:
         row += 1
         put(ws, row, 1, f"{t.label} : {t.letters} courrier(s), {format_eur(t.chased)}")
@@ -857,10 +863,19 @@ def _summary_indicators(ws: Worksheet, ind: Indicators) -> None:
     row += 1
     period = f"du {format_date_short(rec.start)} au {format_date_short(rec.end)}" \
         if rec.start and rec.end else ""  # fmt: skip
-    put(ws, row, 1, f"Courriers des 12 derniers mois ({period}) : part du montant relancé "
-        "payée dans les 15 et 30 jours suivant le courrier, selon les exports des exécutions "
-        "suivantes (facture disparue ou solde en baisse). Seuls comptent les courriers dont "
-        "le délai est écoulé.").font = GREY  # fmt: skip
+    _summary_note(ws, row, f"Courriers des 12 derniers mois ({period}) : part du montant "
+                  "relancé payée dans les 15 et 30 jours suivant le courrier, selon les exports "
+                  "des exécutions suivantes (facture disparue ou solde en baisse). Seuls "
+                  "comptent les courriers dont le délai est écoulé.")  # fmt: skip
     for extra in ind.warnings:
         row += 1
-        put(ws, row, 1, extra).font = GREY
+        _summary_note(ws, row, extra)
+
+
+def _summary_note(ws: Worksheet, row: int, text: str) -> None:
+    """A grey note wrapped over the Synthèse's three columns: no text past the page."""
+    cell = put(ws, row, 1, text)
+    cell.font = GREY
+    cell.alignment = Alignment(wrap_text=True, vertical="top")
+    ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=3)
+    ws.row_dimensions[row].height = 13 * (1 + len(text) // 80)

@@ -151,9 +151,10 @@ def test_report_sheets_and_summary(export, runner_cwd):
              for r in range(1, summary.max_row + 1)}  # fmt: skip
     assert cells["Total net (onglet « Balance âgée »)"][1].value == 4605.0
     assert cells["Plus de 90 jours"][1].value == 975.0
-    days, formula = cells["DSO (délai moyen de paiement clients)"]
+    days = cells["DSO (délai moyen de paiement clients)"][0]
     assert days.value == 14.0 and days.comment is not None
-    assert formula.value.startswith("DSO = encours clients TTC")
+    assert days.comment.text.startswith("DSO = encours clients TTC")
+    assert any(str(k).startswith("DSO = encours clients TTC ÷") for k in cells)
 
 
 def test_no_dso_and_no_d441_without_settings(export, runner_cwd):
