@@ -111,6 +111,7 @@ def cli() -> None:
       relance-xlsx run a_traiter --pdf --emails        tout un dossier, PDF et e-mails
       relance-xlsx annuler 2026-11-23 --client Dupont  annule un courrier non posté
       relance-xlsx init MonDossier                     dossier de travail, lanceurs
+      relance-xlsx delais-paiement export.xlsx --cloture 2026-12-31   tableau D441-6
     """
 
 
@@ -319,6 +320,65 @@ def templates_command(config: Path | None, dossier: Path | None, show_variables:
             click.echo(f"\n{len(problems)} problème(s) dans les modèles ({where}).", err=True)
             sys.exit(EXIT_FAILED)
         click.echo(f"Modèles corrects ({where}).")
+
+
+class FrenchAmount(click.ParamType):
+    """An amount in euros: 1250000, 1 250 000,50 or 1250000.50, with a French error."""
+
+    name = "MONTANT"
+
+    def convert(self, value, param, ctx):  # noqa: ANN001 - click's signature
+        if isinstance(value, int | float):
+            return float(value)
+        text = re.sub(r"[\s\u00a0\u202f€]", "", str(value)).replace(",", ".")
+        try:
+            amount = float(text)
+        except ValueError:
+            amount = -1.0
+        if amount <= 0 or amount != amount or amount == float("inf"):
+            self.fail(f"montant « {value} » incorrect : un montant positif en euros est "
+                      "attendu, ex. : 1250000 ou 1 250 000,50", param, ctx)  # fmt: skip
+        return amount
+
+
+@cli.command("delais-paiement", context_settings=CONTEXT)
+@click.argument("export", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--cloture", type=FrenchDate(), required=True,
+              help="Date de clôture de l'exercice (AAAA-MM-JJ).")
+@click.option("--ht", is_flag=True,
+              help="Les montants de l'export sont hors taxes : le tableau est établi en HT.")
+@click.option("--ca", "turnover", type=FrenchAmount(), default=None,
+              help="Chiffre d'affaires de l'exercice (TTC, ou HT avec --ht), pour les "
+                   "pourcentages (sinon celui des réglages ; sinon laissés vides).")
+@click.option("--config", type=click.Path(path_type=Path), default=None,
+              help="Fichier de réglages (par défaut : relance.toml du dossier courant, "
+                   "du dossier de l'export ou du dossier au-dessus).")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Dossier où écrire le tableau (par défaut : à côté de l'export).")
+@click.option("--debug", is_flag=True, help="Affiche le détail technique des erreurs.")
+def payment_terms_command(export: Path, cloture: date, ht: bool, turnover: float | None,
+                          config: Path | None, out: Path | None, debug: bool) -> None:  # fmt: skip
+    """Tableau des délais de paiement clients (article D441-6) à la date de clôture.
+
+    Écrit « délais de paiement – AAAA-MM-JJ.xlsx » selon le modèle officiel : factures
+    émises non réglées, par tranche de retard, litiges à part. Utilisez l'export arrêté à la
+    date de clôture. Rien n'est écrit dans le journal ni dans l'export.
+    """
+    from .formatting import format_eur
+    from .payment_terms import COLUMNS, write_payment_terms
+
+    with _errors(debug):
+        written = write_payment_terms(export, cloture, ht, turnover, config, out)
+    terms = written.terms
+    click.echo(f"Tableau écrit : {written.path}")
+    for name, count, amount in zip(COLUMNS, terms.counts, terms.amounts, strict=True):
+        click.echo(f"  {name} : {count} facture(s), {format_eur(amount)} {terms.basis}")
+    click.echo(f"  Litiges exclus (B) : {terms.disputed_count} facture(s), "
+               f"{format_eur(terms.disputed_amount)} {terms.basis}")  # fmt: skip
+    if not terms.turnover:
+        click.echo("  Pourcentages du chiffre d'affaires non remplis : indiquez --ca MONTANT.")
+    for w in written.warnings:
+        click.echo(f"Avertissement : {w}")
 
 
 class _errors:

@@ -10,6 +10,7 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -62,6 +63,19 @@ class Societe:
 
 
 @dataclass(frozen=True)
+class Indicateurs:
+    """Figures the export cannot give: turnover (for DSO and D441-6) and the closing date.
+
+    ``None`` means not set: the report then shows nothing rather than a guess.
+    """
+
+    chiffre_affaires_ttc_12_mois: float | None = None
+    date_cloture: date | None = None
+    chiffre_affaires_exercice_ttc: float | None = None
+    chiffre_affaires_exercice_ht: float | None = None
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting of a run, validated. ``path`` is the settings file, if any."""
 
@@ -75,6 +89,7 @@ class Settings:
     modeles_dossier: Path | None = None
     clients_particuliers: tuple[str, ...] = ()
     taux_bce: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    indicateurs: Indicateurs = field(default_factory=Indicateurs)
     path: Path | None = None
 
     @property
@@ -130,6 +145,31 @@ def _subdivision(v: Any) -> str | None:
     if v not in known:
         return f"subdivision inconnue ; codes possibles : {', '.join(sorted(known))}"
     return None
+
+
+def _turnover(v: Any) -> str | None:
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return "un montant en euros est attendu, écrit avec un point (ex. : 1250000.00)"
+    return "un montant supérieur à zéro est attendu" if v <= 0 else None
+
+
+def _as_day(v: Any) -> date | None:
+    """A TOML date (2026-12-31) or a quoted one ("2026-12-31" or "31/12/2026")."""
+    if isinstance(v, datetime):
+        return None
+    if isinstance(v, date):
+        return v
+    if isinstance(v, str):
+        for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+            try:
+                return datetime.strptime(v.strip(), fmt).date()
+            except ValueError:
+                continue
+    return None
+
+
+def _day(v: Any) -> str | None:
+    return None if _as_day(v) else "une date est attendue, ex. : 2026-12-31"
 
 
 def _tiers(v: Any) -> str | None:
@@ -252,6 +292,38 @@ SCHEMA: dict[str, dict[str, tuple[Check, Any, str]]] = {
         ),
     },
     "taux_bce": {},  # free: "AAAA-01-01" or "AAAA-07-01" = rate, completes the shipped table
+    "indicateurs": {
+        "chiffre_affaires_ttc_12_mois": (
+            _turnover,
+            None,
+            "Chiffre d'affaires TTC des 12 derniers mois, en euros : le rapport affiche alors "
+            "le DSO (délai moyen de paiement clients). Laissé en commentaire : pas de DSO.",
+        ),
+        "date_cloture": (
+            _day,
+            None,
+            "Date de clôture de l'exercice : le rapport ajoute alors le tableau des délais de "
+            "paiement (article D441-6 du Code de commerce) à cette date.",
+        ),
+        "chiffre_affaires_exercice_ttc": (
+            _turnover,
+            None,
+            "Chiffre d'affaires TTC de l'exercice, pour les pourcentages du tableau D441-6.",
+        ),
+        "chiffre_affaires_exercice_ht": (
+            _turnover,
+            None,
+            "Chiffre d'affaires HT de l'exercice, pour le tableau D441-6 établi en HT (--ht).",
+        ),
+    },
+}
+
+# What a key left as a comment shows in the file written by ``init`` (default: 15).
+COMMENTED_EXAMPLES = {
+    "chiffre_affaires_ttc_12_mois": "1250000.00",
+    "date_cloture": "2026-12-31",
+    "chiffre_affaires_exercice_ttc": "1250000.00",
+    "chiffre_affaires_exercice_ht": "1041666.67",
 }
 
 _HALF_YEAR_KEY = re.compile(r"^\d{4}-(01|07)-01$")
@@ -397,7 +469,22 @@ def settings_from_dict(data: Mapping[str, Any], path: Path, text: str = "") -> S
         modeles_dossier=modeles_dossier,
         clients_particuliers=tuple(get("clients", "particuliers")),
         taux_bce=MappingProxyType(dict(values.get("taux_bce", {}))),
+        indicateurs=_indicateurs(get),
         path=path,
+    )
+
+
+def _indicateurs(get: Callable[[str, str], Any]) -> Indicateurs:
+    def amount(key: str) -> float | None:
+        value = get("indicateurs", key)
+        return None if value is None else float(value)
+
+    closing = get("indicateurs", "date_cloture")
+    return Indicateurs(
+        chiffre_affaires_ttc_12_mois=amount("chiffre_affaires_ttc_12_mois"),
+        date_cloture=None if closing is None else _as_day(closing),
+        chiffre_affaires_exercice_ttc=amount("chiffre_affaires_exercice_ttc"),
+        chiffre_affaires_exercice_ht=amount("chiffre_affaires_exercice_ht"),
     )
 
 
@@ -438,6 +525,7 @@ SECTION_INTRO = {
         "pour compléter la table fournie quand un semestre y manque. Exemple :\n"
         '  "2027-01-01" = 2.15'
     ),
+    "indicateurs": "Indicateurs du rapport : DSO, tableau des délais de paiement (D441-6).",
 }
 
 
@@ -461,7 +549,7 @@ def default_settings_text() -> str:
             if comment:
                 out.append("# " + comment)
             if default is None:
-                out.append(f"# {key} = 15")
+                out.append(f"# {key} = {COMMENTED_EXAMPLES.get(key, 15)}")
             else:
                 out.append(f"{key} = {_toml_value(default)}")
         out.append("")
