@@ -36,13 +36,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .tiers import LETTER_TIERS
+from .business_days import days_late
+from .tiers import LETTER_TIERS, Etat
 
 BUCKETS = ("Non échu", "1 à 30 jours", "31 à 60 jours", "61 à 90 jours", "Plus de 90 jours")
 EDGES = (0, 30, 60, 90)  # upper bounds (days late, inclusive) of the first four buckets
 CREDITS = "Avoirs et règlements non affectés"
-CLOSED = ("Payée", "Erreur")  # lines that are owed nothing / could not be read
-CREDIT_STATE = "Avoir"
+CLOSED = (Etat.PAYEE.value, Etat.ERREUR.value)  # owed nothing / could not be read
+CREDIT_STATE = Etat.AVOIR.value
 WINDOWS = (15, 30)  # days after a letter
 CYCLE_DAYS = max(WINDOWS)
 
@@ -55,11 +56,12 @@ def bucket_of(days_late: np.ndarray) -> np.ndarray:
     return np.searchsorted(np.asarray(EDGES), days_late, side="left")
 
 
-def days_late(due: pd.Series, on: date) -> np.ndarray:
-    """Calendar days from each due date to ``on`` (an unknown due date counts as not due)."""
+def late_at(due: pd.Series, on: date) -> np.ndarray:
+    """Calendar days late at ``on`` (the rule of business_days.days_late); an unknown due
+    date counts as not due."""
     d = due.to_numpy(dtype="datetime64[D]")
-    late = (np.datetime64(on, "D") - d).astype("timedelta64[D]").astype("int64")
-    return np.where(np.isnat(d), 0, late)
+    return np.where(np.isnat(d), 0, days_late(np.where(np.isnat(d), np.datetime64(on, "D"), d),
+                                                on))
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ def aged_balance(invoices: pd.DataFrame, on: date) -> AgedBalance:
         return AgedBalance(on, (), empty)
     rest = open_["reste_du"].fillna(0.0).to_numpy(dtype=float)
     credit = (open_["etat"] == CREDIT_STATE).to_numpy()
-    column = np.where(credit, len(BUCKETS), bucket_of(days_late(open_["date_echeance"], on)))
+    column = np.where(credit, len(BUCKETS), bucket_of(late_at(open_["date_echeance"], on)))
     frame = pd.DataFrame({"cle_client": open_["cle_client"].astype(str).to_numpy(),
                           "column": column, "amount": rest})  # fmt: skip
     table = frame.pivot_table(index="cle_client", columns="column", values="amount",

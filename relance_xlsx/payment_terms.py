@@ -19,11 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .indicators import bucket_of, days_late
+from .indicators import bucket_of, late_at
+from .tiers import Etat
 
 COLUMNS = ("0 jour (indicatif)", "1 à 30 jours", "31 à 60 jours", "61 à 90 jours",
            "91 jours et plus", "Total (1 jour et plus)")  # fmt: skip
-EXCLUDED_STATES = ("Payée", "Erreur", "Avoir")
+EXCLUDED_STATES = (Etat.PAYEE.value, Etat.ERREUR.value, Etat.AVOIR.value)
 
 
 @dataclass(frozen=True)
@@ -56,17 +57,17 @@ def payment_terms(
     if invoices.empty:
         return PaymentTerms(closing, basis, (0,) * 6, (0.0,) * 6, turnover, 0, 0.0, 0, 0)
     state = invoices["etat"]
-    credit_notes = int((state == "Avoir").sum())
+    credit_notes = int((state == Etat.AVOIR).sum())
     issued = invoices["date_facture"].to_numpy(dtype="datetime64[D]")
     later = ~np.isnat(issued) & (issued > np.datetime64(closing, "D"))
     keep = ~state.isin(EXCLUDED_STATES).to_numpy()
     after_closing = int((keep & later).sum())
     rows = invoices[keep & ~later]
-    disputed = (rows["etat"] == "Litige").to_numpy() | rows["litige"].fillna(False).to_numpy(
+    disputed = (rows["etat"] == Etat.LITIGE).to_numpy() | rows["litige"].fillna(False).to_numpy(
         dtype=bool)
     rest = rows["reste_du"].fillna(0.0).to_numpy(dtype=float)
     keys = rows["cle_facture"].astype(str).to_numpy()
-    column = bucket_of(days_late(rows["date_echeance"], closing))
+    column = bucket_of(late_at(rows["date_echeance"], closing))
     counts, amounts = [], []
     for i in range(5):
         chosen = ~disputed & (column == i)
@@ -107,7 +108,7 @@ def write_payment_terms(
     from .journal import JournalData
     from .pipeline import classify_export
     from .reader import read_export
-    from .report_xlsx import payment_terms_sheet
+    from .report_numbers import payment_terms_sheet
 
     settings = load_settings(find_settings(config, export))
     if turnover is None:
