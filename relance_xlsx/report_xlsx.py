@@ -370,7 +370,30 @@ def _summary_sheet(
         source += f", feuille « {result.sheet} »"
     put(ws, 2, 1, f"{source} — {len(inv)} ligne(s) lue(s)").font = GREY
 
-    # What to do this week, first: the reason the report exists.
+    _todo_block(ws, letters, calls, litigation, errors)
+    top = 10
+    row = _states_block(ws, inv, top)
+    row = _letters_block(ws, letters, row + 2)
+    row = _files_block(ws, result, row + 2)
+    row = _warnings_block(ws, warnings, row + 2)
+    ws.column_dimensions["A"].width = 44
+    ws.column_dimensions["B"].width = 12
+    ws.column_dimensions["C"].width = 18
+    ws.column_dimensions["D"].width = 3
+    charted = [float(ws.cell(top + 1 + i, 3).value or 0) for i, e in enumerate(ETATS)
+               if e.value in CHARTED]  # fmt: skip
+    _state_chart(ws, top, max(charted, default=0.0))
+    ws.sheet_view.showGridLines = False  # a dashboard, not a table
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+
+
+def _todo_block(ws: Worksheet, letters: Sequence[Sequence[Any]], calls: int,
+                litigation: Sequence[Sequence[Any]], errors: int) -> None:  # fmt: skip
+    """What to do this week, first: the reason the report exists."""
     put(ws, 4, 1, "À faire cette semaine").font = SECTION_FONT
     registered = sum(1 for r in letters if r[L_REGISTERED] == "Oui")
     to_collect = sum(r[C_TOTAL] for r in litigation)
@@ -389,8 +412,10 @@ def _summary_sheet(
         put(ws, i, 2, count, "int").font = BOLD
         put(ws, i, 3, where).font = GREY
 
-    # Counts and amounts per state (every state, 0 when absent: the chart reads rows 11-17).
-    top = 10
+
+def _states_block(ws: Worksheet, inv: pd.DataFrame, top: int) -> int:
+    """Counts and amounts per state (every state, 0 when absent: the chart reads these
+    rows); returns the total's row."""
     _header(ws, top, ("État", "Factures", "Reste dû"), kinds=("text", "int", "eur"))
     table = state_table(inv).set_index("etat") if not inv.empty else None
     for i, state in enumerate(ETATS, start=top + 1):
@@ -408,8 +433,11 @@ def _summary_sheet(
     for col in (1, 2, 3):
         ws.cell(total_row, col).border = Border(top=THIN)
 
-    # Letters produced, per tier.
-    row = total_row + 2
+    return total_row
+
+
+def _letters_block(ws: Worksheet, letters: Sequence[Sequence[Any]], row: int) -> int:
+    """Letters produced, per tier; returns the last row written."""
     _header(ws, row, ("Courriers produits", "Courriers", "Total réclamé"),
             kinds=("text", "int", "eur"))  # fmt: skip
     for t in LETTER_TIERS:
@@ -426,7 +454,11 @@ def _summary_sheet(
     for col in (1, 2, 3):
         ws.cell(row, col).border = Border(top=THIN)
 
-    # Where things are: relative to the working folder (where relance.toml is), shorter.
+    return row
+
+
+def _files_block(ws: Worksheet, result: RunResult, row: int) -> int:
+    """Where things are: relative to the working folder (where relance.toml is), shorter."""
     base = Path(result.files.settings).resolve().parent if result.files.settings else \
         result.source.resolve().parent  # fmt: skip
 
@@ -446,7 +478,6 @@ def _summary_sheet(
         ("Sauvegarde du classeur d'origine", where(result.backup)),
         ("Journal des relances", where(result.files.journal)),
     ]  # fmt: skip
-    row += 2
     put(ws, row, 1, "Fichiers").font = SECTION_FONT
     for label, value in files:
         if value:
@@ -454,7 +485,10 @@ def _summary_sheet(
             put(ws, row, 1, label)
             put(ws, row, 2, str(value)).font = GREY
 
-    row += 2
+    return row
+
+
+def _warnings_block(ws: Worksheet, warnings: Sequence[str], row: int) -> int:
     put(ws, row, 1, "Avertissements").font = SECTION_FONT
     if not warnings:
         row += 1
@@ -466,19 +500,7 @@ def _summary_sheet(
         cell.alignment = Alignment(wrap_text=True, vertical="top")
         ws.row_dimensions[row].height = 15 * (1 + len(w) // 130)
 
-    ws.column_dimensions["A"].width = 44
-    ws.column_dimensions["B"].width = 12
-    ws.column_dimensions["C"].width = 18
-    ws.column_dimensions["D"].width = 3
-    charted = [float(ws.cell(top + 1 + i, 3).value or 0) for i, e in enumerate(ETATS)
-               if e.value in CHARTED]  # fmt: skip
-    _state_chart(ws, top, max(charted, default=0.0))
-    ws.sheet_view.showGridLines = False  # a dashboard, not a table
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    return row
 
 
 def _eur_text(value: float) -> str:
