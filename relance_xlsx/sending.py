@@ -323,14 +323,23 @@ def _reason(exc: BaseException, settings: Settings) -> str:
         return f"connexion chiffrée (TLS) impossible avec {cfg.serveur} ({exc.reason or exc})"
     if isinstance(exc, smtplib.SMTPNotSupportedError):
         return f"le serveur {cfg.serveur} ne propose pas ce qui est demandé ({exc})"
+    if _timed_out(exc):
+        return f"le serveur ne répond pas (plus de {cfg.delai_reponse} s d'attente)"
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return "connexion interrompue par le serveur"
     if isinstance(exc, smtplib.SMTPResponseException):
         return f"réponse du serveur : {exc.smtp_code} {_text(exc.smtp_error)}"
-    if isinstance(exc, TimeoutError):
-        return f"le serveur ne répond pas (plus de {cfg.delai_reponse} s d'attente)"
     return f"connexion impossible à {cfg.serveur}:{cfg.port} ({exc.strerror or exc})" \
         if isinstance(exc, OSError) else str(exc)
+
+
+def _timed_out(exc: BaseException) -> bool:
+    """A timeout, also when smtplib reports it as a lost connection."""
+    while exc is not None:
+        if isinstance(exc, TimeoutError):
+            return True
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return False
 
 
 class _Connection:
@@ -492,7 +501,7 @@ def _send_one(connection: _Connection, log: SendLog, plan: SendPlan, out: Outgoi
             break
         except smtplib.SMTPServerDisconnected as exc:
             connection.drop()  # nothing was handed over: safe to try again
-            if attempt == 2:
+            if attempt == 2 or _timed_out(exc):
                 return refused(_reason(exc, plan.settings))
         except (OSError, smtplib.SMTPException) as exc:
             connection.drop()
