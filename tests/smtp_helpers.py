@@ -129,16 +129,22 @@ def free_port() -> int:
 class SmtpServer:
     """aiosmtpd on 127.0.0.1 with STARTTLS required before AUTH and before MAIL."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, implicit_tls: bool = False) -> None:
         self.cert, self.key = make_certificate(folder)
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         tls.load_cert_chain(self.cert, self.key)
         self.handler = Recorder()
         self.port = free_port()
+        self.implicit_tls = implicit_tls
+        if implicit_tls:  # "ssl" (port 465): TLS from the first byte
+            tls_options: dict[str, object] = {"ssl_context": tls, "auth_require_tls": False}
+        else:  # "starttls" (port 587): STARTTLS required before AUTH and MAIL
+            tls_options = {"tls_context": tls, "require_starttls": True,
+                           "auth_require_tls": True}  # fmt: skip
         self.controller = Controller(
-            self.handler, hostname="127.0.0.1", port=self.port, tls_context=tls,
-            require_starttls=True, authenticator=self.handler.authenticate,
-            auth_required=True, auth_require_tls=True, server_hostname="localhost",
+            self.handler, hostname="127.0.0.1", port=self.port,
+            authenticator=self.handler.authenticate, auth_required=True,
+            server_hostname="localhost", **tls_options,
         )  # fmt: skip
 
     @property
@@ -159,7 +165,8 @@ class SmtpServer:
     def settings_text(self, **overrides: object) -> str:
         """The [email] section that points at this server."""
         values: dict[str, object] = {"serveur": "127.0.0.1", "port": self.port,
-                                     "securite": "starttls", "utilisateur": USER,
+                                     "securite": "ssl" if self.implicit_tls else "starttls",
+                                     "utilisateur": USER,
                                      "par_minute": 0, "delai_reponse": 5}  # fmt: skip
         values.update(overrides)
         lines = ["[email]"]

@@ -370,3 +370,41 @@ def test_settings_without_a_server_are_refused_before_anything(runner_cwd, serve
     result = run_cli("envoyer", "--oui")
     assert result.exit_code == 2
     assert "Aucun serveur d'envoi dans les réglages (relance.toml)" in result.output
+
+
+def test_the_launchers_have_an_envoyer_line_off_by_default(runner_cwd):
+    folder = runner_cwd / "d"
+    assert run_cli("init", folder).exit_code == 0
+    sh = (folder / "relancer.sh").read_text(encoding="utf-8")
+    bat = (folder / "Relancer.bat").read_bytes().decode("utf-8")
+    assert 'ENVOYER="0"' in sh and 'set "ENVOYER=0"' in bat
+    assert 'envoyer "$(date +%F)" --config relance.toml --oui' in sh
+    assert "envoyer %TODAY% --config relance.toml --oui" in bat
+    text = (folder / "relance.toml").read_text(encoding="utf-8")
+    assert "[email]" in text and "par_minute = 20" in text
+    assert "RELANCE_SMTP_MOT_DE_PASSE" in text
+
+
+def test_ssl_mode_defaults_to_port_465(tmp_path):
+    from relance_xlsx.config import load_settings
+
+    path = tmp_path / "relance.toml"
+    path.write_text('[email]\nserveur = "smtp.exemple.fr"\nsecurite = "ssl"\n', encoding="utf-8")
+    assert load_settings(path).email.port == 465
+    path.write_text('[email]\nsecurite = "clair"\n', encoding="utf-8")
+    from relance_xlsx.errors import SettingsError
+
+    with pytest.raises(SettingsError, match=r'\[email\] securite : "starttls" ou "ssl"'):
+        load_settings(path)
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # TLS is implicit
+def test_ssl_mode_sends_over_implicit_tls(runner_cwd, tmp_path, monkeypatch):
+    with SmtpServer(tmp_path / "tls465", implicit_tls=True) as srv:
+        monkeypatch.setenv("SSL_CERT_FILE", str(srv.cert))
+        monkeypatch.setenv("RELANCE_SMTP_MOT_DE_PASSE", PASSWORD)
+        make_run(runner_cwd, srv, clients=CLIENTS[:2])
+        result = run_cli("envoyer", "--oui")
+        assert result.exit_code == 0, result.output
+        assert f"127.0.0.1:{srv.port} (SSL)" in result.output
+        assert received_by(srv) == {"compta@alpha.fr": 1, "factures@beta.fr": 1}
