@@ -292,7 +292,7 @@ def send_command(jour: date | None, config: Path | None, journal: Path | None,
             click.echo("")
             result = send(plan, password, renvoyer, progress=_echo_outcome)
             if password is not None:
-                if result.stopped and "mot de passe" in result.stopped:
+                if result.bad_login:
                     forget(cfg, password)
                 elif result.count(SENT):
                     warning = remember(cfg, password)

@@ -115,6 +115,7 @@ class Outcome:
 class SendResult:
     outcomes: list[Outcome]
     stopped: str = ""  # why the batch stopped early (bad login, server unreachable)
+    bad_login: bool = False  # the server refused the password: the store must forget it
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -465,6 +466,7 @@ def send(
             except _Stop as exc:
                 first = " dès le premier message" if index == 0 else ""
                 result.stopped = f"envoi arrêté{first} ({out.letter.client}) : {exc}"
+                result.bad_login = True
                 outcome = Outcome(out.letter, NOT_TRIED, str(exc))
             except _Unreachable as exc:
                 failures += 1
@@ -517,6 +519,10 @@ def _send_one(connection: _Connection, log: SendLog, plan: SendPlan, out: Outgoi
     try:
         code, resp = smtp.data(out.message.as_bytes(policy=SMTP))
     except smtplib.SMTPDataError as exc:  # the server said no: nothing delivered
+        try:
+            smtp.rset()  # DATA itself refused: the envelope is still open on the server
+        except (OSError, smtplib.SMTPException):
+            connection.drop()
         return refused(f"message refusé par le serveur ({exc.smtp_code} {_text(exc.smtp_error)})")
     except (OSError, smtplib.SMTPException) as exc:  # it may hold the message: unknown
         connection.drop()

@@ -354,6 +354,13 @@ def test_the_password_is_asked_once_and_kept_in_the_store(runner_cwd, server, mo
     assert list(Memory.store.values()) == [PASSWORD]
     assert len(server.messages) == 1
 
+    key = next(iter(Memory.store))
+    Memory.store[key] = "ancien-mot-de-passe"  # changed on the server since: refused
+    make_run(runner_cwd, server, clients=CLIENTS[:2])
+    refused = run_cli("envoyer", "--oui")
+    assert refused.exit_code == 1 and "mot de passe refusé" in refused.output
+    assert Memory.store == {}  # forgotten: asked again next time
+
 
 def test_without_a_store_or_a_keyboard_the_error_says_what_to_do(runner_cwd, server,
                                                                  monkeypatch):  # fmt: skip
