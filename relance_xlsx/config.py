@@ -465,6 +465,45 @@ def load_settings(path: Path | None) -> Settings:
     return settings_from_dict(data, path, text)
 
 
+def _validated(section: str, key: str, value: Any, path: Path, text: str) -> Any:
+    """One key of the file, checked against ``SCHEMA``: its value, or a SettingsError that
+    names the key and its line."""
+    if section == "colonnes":
+        if key not in CANONICAL_FIELDS:
+            raise SettingsError(
+                f"Champ inconnu {_where(path, text, section, key)}.\n"
+                f"Champs possibles : {', '.join(CANONICAL_FIELDS)}."
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise SettingsError(
+                f"{_where(path, text, section, key)} : le titre de colonne de votre "
+                f'export est attendu entre guillemets, ex. : {key} = "N° pièce".'
+            )
+        return value
+    if section == "taux_bce":
+        if not _HALF_YEAR_KEY.match(key):
+            raise SettingsError(
+                f"{_where(path, text, section, key)} : la clé doit être une date de "
+                'début de semestre entre guillemets, ex. : "2027-01-01" = 2.15'
+            )
+        complaint = _rate(value)
+        if complaint:
+            raise SettingsError(f"{_where(path, text, section, key)} : {complaint}.")
+        return float(value)
+    if key not in SCHEMA[section]:
+        raise SettingsError(
+            f"Clé inconnue {_where(path, text, section, key)}.\n"
+            f"Clés possibles dans [{section}] : {', '.join(SCHEMA[section])}."
+        )
+    check = SCHEMA[section][key][0]
+    complaint = check(value)
+    if complaint:
+        raise SettingsError(
+            f"Valeur incorrecte {_where(path, text, section, key)} : {complaint}."
+        )
+    return value
+
+
 def settings_from_dict(data: Mapping[str, Any], path: Path, text: str = "") -> Settings:
     """Validate parsed TOML against ``SCHEMA`` and build a frozen ``Settings``."""
     values: dict[str, dict[str, Any]] = {}
@@ -478,44 +517,9 @@ def settings_from_dict(data: Mapping[str, Any], path: Path, text: str = "") -> S
             raise SettingsError(
                 f"{_where(path, text, section)} : une section [{section}] est attendue."
             )
-        values[section] = {}
-        for key, value in content.items():
-            if section == "colonnes":
-                if key not in CANONICAL_FIELDS:
-                    raise SettingsError(
-                        f"Champ inconnu {_where(path, text, section, key)}.\n"
-                        f"Champs possibles : {', '.join(CANONICAL_FIELDS)}."
-                    )
-                if not isinstance(value, str) or not value.strip():
-                    raise SettingsError(
-                        f"{_where(path, text, section, key)} : le titre de colonne de votre "
-                        f'export est attendu entre guillemets, ex. : {key} = "N° pièce".'
-                    )
-                values[section][key] = value
-                continue
-            if section == "taux_bce":
-                if not _HALF_YEAR_KEY.match(key):
-                    raise SettingsError(
-                        f"{_where(path, text, section, key)} : la clé doit être une date de "
-                        'début de semestre entre guillemets, ex. : "2027-01-01" = 2.15'
-                    )
-                complaint = _rate(value)
-                if complaint:
-                    raise SettingsError(f"{_where(path, text, section, key)} : {complaint}.")
-                values[section][key] = float(value)
-                continue
-            if key not in SCHEMA[section]:
-                raise SettingsError(
-                    f"Clé inconnue {_where(path, text, section, key)}.\n"
-                    f"Clés possibles dans [{section}] : {', '.join(SCHEMA[section])}."
-                )
-            check = SCHEMA[section][key][0]
-            complaint = check(value)
-            if complaint:
-                raise SettingsError(
-                    f"Valeur incorrecte {_where(path, text, section, key)} : {complaint}."
-                )
-            values[section][key] = value
+        values[section] = {
+            key: _validated(section, key, value, path, text) for key, value in content.items()
+        }
 
     def get(section: str, key: str) -> Any:
         return values.get(section, {}).get(key, SCHEMA[section][key][1])

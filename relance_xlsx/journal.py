@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -207,7 +207,7 @@ def _empty(columns: dict[str, str]) -> pd.DataFrame:
 # --- errors --------------------------------------------------------------------------------
 
 
-def _fail(path: Path, exc: Exception) -> RelanceError:
+def unreadable(path: Path, exc: Exception) -> RelanceError:
     return RelanceError(
         f"Journal des relances illisible : « {path} » ({exc}).\n"
         "Ce fichier garde la mémoire des relances envoyées. S'il a été abîmé, restaurez-le "
@@ -215,7 +215,7 @@ def _fail(path: Path, exc: Exception) -> RelanceError:
     )
 
 
-def _locked(path: Path, exc: Exception) -> RelanceError:
+def locked(path: Path, exc: Exception) -> RelanceError:
     return RelanceError(
         f"Le journal des relances « {path} » est utilisé par un autre programme ({exc}).\n"
         "Fermez le programme qui l'a ouvert (une autre exécution en cours ?), puis relancez."
@@ -245,7 +245,7 @@ def check_journal(path: Path) -> None:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _connect_ro(path: Path) -> sqlite3.Connection:
+def connect_readonly(path: Path) -> sqlite3.Connection:
     """A connection that reads and never writes (a dry run writes nothing).
 
     Opened read-write when the file allows it, so that SQLite itself rolls back what a run
@@ -275,21 +275,21 @@ def load_journal(path: Path) -> JournalData:
     A journal of version 1 is converted in memory, the way the migration writes it.
     """
     try:
-        with _reading(path) as con:
+        with reading(path) as con:
             return JournalData.empty() if con is None else _read(con)
     except (sqlite3.Error, pd.errors.DatabaseError, ValueError) as exc:
-        raise _fail(path, exc) from exc
+        raise unreadable(path, exc) from exc
 
 
 @contextmanager
-def _reading(path: Path) -> Iterator[sqlite3.Connection | None]:
+def reading(path: Path) -> Iterator[sqlite3.Connection | None]:
     """A read-only connection to the journal in this version's format (a journal of
     version 1 converted in memory, the way the migration writes it); None when there is
     no journal yet."""
     if not path.exists():
         yield None
         return
-    with closing(_connect_ro(path)) as con:
+    with closing(connect_readonly(path)) as con:
         version = _version(con)
         if version > VERSION:
             raise _too_new(path, version)
@@ -339,7 +339,7 @@ def same_date_runs(path: Path, run_date: date) -> list[tuple[int, str, frozenset
     if not path.exists():
         return []
     try:
-        with closing(_connect_ro(path)) as con:
+        with closing(connect_readonly(path)) as con:
             if _version(con) < 2:
                 return []  # version 1 kept no balances: re-runs matched by export only
             rows = con.execute(
@@ -348,7 +348,7 @@ def same_date_runs(path: Path, run_date: date) -> list[tuple[int, str, frozenset
             ).fetchall()
             return [(i, e, frozenset(seen_invoices(con, i))) for i, e in rows]
     except sqlite3.Error as exc:
-        raise _fail(path, exc) from exc
+        raise unreadable(path, exc) from exc
 
 
 def export_key(export: Path) -> str:
@@ -374,7 +374,7 @@ def processed_before(path: Path, export_fingerprint: str, run_date: date) -> dat
     if not path.exists() or not export_fingerprint:
         return None
     try:
-        with closing(_connect_ro(path)) as con:
+        with closing(connect_readonly(path)) as con:
             columns = {row[1] for row in con.execute("PRAGMA table_info(executions)")}
             if "empreinte" not in columns:
                 return None
@@ -383,7 +383,7 @@ def processed_before(path: Path, export_fingerprint: str, run_date: date) -> dat
                 (export_fingerprint, run_date.isoformat()),
             ).fetchone()
     except sqlite3.Error as exc:
-        raise _fail(path, exc) from exc
+        raise unreadable(path, exc) from exc
     return date.fromisoformat(row[0]) if row and row[0] else None
 
 
@@ -410,9 +410,9 @@ class JournalWriter:
             con = sqlite3.connect(self.path, timeout=5, isolation_level=None)
             con.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise _locked(self.path, exc) from exc
+            raise locked(self.path, exc) from exc
         except sqlite3.Error as exc:
-            raise _fail(self.path, exc) from exc
+            raise unreadable(self.path, exc) from exc
         try:
             version = _version(con)
             if version > VERSION:
@@ -426,10 +426,10 @@ class JournalWriter:
             else:
                 create_schema(con)
         except RelanceError:
-            _close(con, rollback=True)
+            close_connection(con, rollback=True)
             raise
         except (sqlite3.Error, OSError) as exc:
-            _close(con, rollback=True)
+            close_connection(con, rollback=True)
             raise RelanceError(
                 f"Le journal des relances « {self.path} » n'a pas pu être mis au format de "
                 f"cette version ({exc}).\nIl n'a pas été modifié. Gardez-le, et signalez le "
@@ -464,7 +464,7 @@ class JournalWriter:
              for b in run.balances],
         )  # fmt: skip
         for event in run.events:
-            _insert_event(con, execution, now, day, event)
+            insert_event(con, execution, now, day, event)
         return stale
 
     def set_fingerprint(self, fingerprint: str) -> None:
@@ -479,19 +479,19 @@ class JournalWriter:
             try:
                 self.con.execute("COMMIT")
             finally:
-                _close(self.con)
+                close_connection(self.con)
                 self.con = None
 
     def rollback(self) -> None:
         if self.con is not None:
-            _close(self.con, rollback=True)
+            close_connection(self.con, rollback=True)
             self.con = None
         if self.migrated_from is not None:
             self.migrated_from.unlink(missing_ok=True)  # nothing was migrated after all
             self.migrated_from = None
 
 
-def _close(con: sqlite3.Connection, rollback: bool = False) -> None:
+def close_connection(con: sqlite3.Connection, rollback: bool = False) -> None:
     try:
         if rollback and con.in_transaction:
             con.execute("ROLLBACK")
@@ -510,7 +510,7 @@ def _superseded_files(con: sqlite3.Connection, runs: Sequence[int]) -> list[str]
     return files
 
 
-def _insert_event(
+def insert_event(
     con: sqlite3.Connection, execution: int | None, now: str, day: str, event: Event,
     target: int | None = None,
 ) -> int:
@@ -528,203 +528,3 @@ def _insert_event(
           f.interets, f.indemnite) for f in event.factures],
     )  # fmt: skip
     return event_id
-
-
-# --- cancellations -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IssuedLetter:
-    """A letter in force, as ``annuler`` lists it."""
-
-    id: int
-    date: date
-    cle_client: str
-    client: str
-    niveau: int
-    fichier: str
-    export: str
-    factures: str
-
-
-def letters_of(path: Path, day: date) -> list[IssuedLetter]:
-    """The letters in force issued on ``day`` (not cancelled, not superseded)."""
-    try:
-        with _reading(path) as con:
-            if con is None:
-                return []
-            rows = con.execute(
-                "SELECT e.id, e.date, e.cle_client, e.client, e.niveau, e.fichier, e.export, "
-                "(SELECT group_concat(f.numero_facture, ', ') FROM evenement_factures f "
-                " WHERE f.evenement = e.id) FROM evenements_en_vigueur e "
-                "WHERE e.type = ? AND e.date = ? ORDER BY e.client, e.id",
-                (LETTER, day.isoformat()),
-            ).fetchall()
-    except sqlite3.Error as exc:
-        raise _fail(path, exc) from exc
-    return [IssuedLetter(r[0], date.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6], r[7] or "")
-            for r in rows]  # fmt: skip
-
-
-def record_cancellations(writer: JournalWriter, letters: Iterable[IssuedLetter],
-                         day: date) -> None:  # fmt: skip
-    """One ``annulation`` event per letter, naming it: the letter stays in the journal."""
-    assert writer.con is not None, "begin() first"
-    now = datetime.now().isoformat(timespec="seconds")
-    for letter in letters:
-        event = Event(CANCELLATION, letter.cle_client, letter.client, letter.niveau, (),
-                      letter.fichier)  # fmt: skip
-        _insert_event(writer.con, None, now, day.isoformat(), event, target=letter.id)
-
-
-# --- e-mail sending (``relance-xlsx envoyer``) ---------------------------------------------------
-#
-# One row per step of a message, never rewritten: ``preparation`` (its Message-ID, written and
-# committed before the message is handed to the server), then ``envoye`` (the server accepted
-# it), ``refuse`` (the server refused it: nothing was delivered) or ``inconnu`` (the connection
-# broke while the server held the message). A message is keyed by its run date and client: one
-# e-mail per client and date, even when the date is re-run. Its state is its last row; a last
-# row ``preparation`` means the process died in between: the outcome is unknown.
-
-SENDING_SCHEMA = """
-CREATE TABLE IF NOT EXISTS envois_email (
-    id INTEGER PRIMARY KEY,
-    horodatage TEXT NOT NULL,
-    jour TEXT NOT NULL,
-    cle_client TEXT NOT NULL,
-    client TEXT NOT NULL DEFAULT '',
-    courrier INTEGER REFERENCES evenements(id),
-    fichier TEXT NOT NULL DEFAULT '',
-    message_id TEXT NOT NULL,
-    etat TEXT NOT NULL,
-    destinataires TEXT NOT NULL DEFAULT '',
-    expediteur TEXT NOT NULL DEFAULT '',
-    raison TEXT NOT NULL DEFAULT ''
-);
-CREATE INDEX IF NOT EXISTS envois_email_client ON envois_email(jour, cle_client);
-CREATE VIEW IF NOT EXISTS etat_envois_email AS
-    SELECT e.* FROM envois_email e
-    WHERE e.id = (SELECT MAX(x.id) FROM envois_email x
-                  WHERE x.jour = e.jour AND x.cle_client = e.cle_client);
-"""
-
-SEND_PREPARED = "preparation"
-SEND_DONE = "envoye"
-SEND_REFUSED = "refuse"
-SEND_UNKNOWN = "inconnu"
-
-
-@dataclass(frozen=True)
-class SendingState:
-    """The last recorded step of one client's e-mail for a date."""
-
-    cle_client: str
-    etat: str
-    message_id: str
-    horodatage: str
-    destinataires: str
-    raison: str
-
-    @property
-    def unknown(self) -> bool:
-        """Handed to the server, and no answer recorded: perhaps delivered."""
-        return self.etat in (SEND_PREPARED, SEND_UNKNOWN)
-
-
-def create_sending_schema(con: sqlite3.Connection) -> None:
-    """The sending table and view, when missing (statement by statement, as create_schema)."""
-    for statement in SENDING_SCHEMA.split(";\n"):
-        if statement.strip():
-            con.execute(statement)
-
-
-def latest_run_date(path: Path) -> date | None:
-    """The date of the latest run in force that issued letters."""
-    try:
-        with _reading(path) as con:
-            if con is None:
-                return None
-            row = con.execute(
-                "SELECT MAX(date) FROM evenements_en_vigueur WHERE type = ?", (LETTER,)
-            ).fetchone()
-    except sqlite3.Error as exc:
-        raise _fail(path, exc) from exc
-    return date.fromisoformat(row[0]) if row and row[0] else None
-
-
-def sending_states(path: Path, day: date) -> dict[str, SendingState]:
-    """Client key -> the last step of its e-mail of ``day`` (empty before any sending)."""
-    if not path.exists():
-        return {}
-    try:
-        with closing(_connect_ro(path)) as con:
-            if "envois_email" not in table_names(con):
-                return {}
-            rows = con.execute(
-                "SELECT cle_client, etat, message_id, horodatage, destinataires, raison "
-                "FROM etat_envois_email WHERE jour = ?", (day.isoformat(),)
-            ).fetchall()
-    except sqlite3.Error as exc:
-        raise _fail(path, exc) from exc
-    return {r[0]: SendingState(*r) for r in rows}
-
-
-class SendLog:
-    """The sending steps, each in its own short transaction committed before going on: a
-    message must be on disk as « handed over » before the server sees it."""
-
-    def __init__(self, path: Path, day: date) -> None:
-        self.path = path
-        self.day = day.isoformat()
-        try:
-            self.con = sqlite3.connect(path, timeout=10, isolation_level=None)
-            self.con.execute("BEGIN IMMEDIATE")
-            create_sending_schema(self.con)
-            self.con.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            raise _locked(path, exc) from exc
-        except sqlite3.Error as exc:
-            raise _fail(path, exc) from exc
-
-    def close(self) -> None:
-        _close(self.con, rollback=True)
-
-    def prepare(self, letter: IssuedLetter, message_id: str, recipients: str, sender: str,
-                resend_unknown: bool) -> bool:  # fmt: skip
-        """Record the message as handed over, unless another run already sent it (or holds
-        it, outcome unknown): checked and written in one transaction."""
-        try:
-            self.con.execute("BEGIN IMMEDIATE")
-            row = self.con.execute(
-                "SELECT etat FROM envois_email WHERE jour = ? AND cle_client = ? "
-                "ORDER BY id DESC LIMIT 1", (self.day, letter.cle_client)
-            ).fetchone()
-            state = row[0] if row else None
-            if state == SEND_DONE or (state in (SEND_PREPARED, SEND_UNKNOWN)
-                                      and not resend_unknown):  # fmt: skip
-                self.con.execute("ROLLBACK")
-                return False
-            self._insert(letter, message_id, SEND_PREPARED, recipients, sender, "")
-            self.con.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            _close(self.con, rollback=True)
-            raise _locked(self.path, exc) from exc
-        return True
-
-    def outcome(self, letter: IssuedLetter, message_id: str, state: str,
-                reason: str = "") -> None:  # fmt: skip
-        """What became of a message handed over: sent, refused or unknown."""
-        self.con.execute("BEGIN IMMEDIATE")
-        self._insert(letter, message_id, state, "", "", reason)
-        self.con.execute("COMMIT")
-
-    def _insert(self, letter: IssuedLetter, message_id: str, state: str, recipients: str,
-                sender: str, reason: str) -> None:  # fmt: skip
-        self.con.execute(
-            "INSERT INTO envois_email (horodatage, jour, cle_client, client, courrier, fichier, "
-            "message_id, etat, destinataires, expediteur, raison) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (datetime.now().isoformat(timespec="seconds"), self.day, letter.cle_client,
-             letter.client, letter.id, letter.fichier, message_id, state, recipients, sender,
-             reason),
-        )  # fmt: skip

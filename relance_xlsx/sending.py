@@ -32,21 +32,19 @@ from email.policy import SMTP
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from .cancel import CANCELLED_DIRNAME
+from .cancel import CANCELLED_DIRNAME, IssuedLetter, letters_of
 from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, Settings, find_settings, load_settings
 from .credentials import Password
 from .emails import parse_addresses
 from .errors import InputError, SettingsError
 from .files import atomic_target
-from .journal import (
+from .sendlog import (
     SEND_DONE,
     SEND_REFUSED,
     SEND_UNKNOWN,
-    IssuedLetter,
     SendingState,
     SendLog,
     latest_run_date,
-    letters_of,
     sending_states,
 )
 
