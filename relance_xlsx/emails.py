@@ -23,6 +23,7 @@ from .config import Settings
 from .files import write_bytes_atomic
 from .formatting import format_date_long, format_eur
 from .model import PlannedLetter, PricedLetter, RenderedLetter
+from .salutation import addressee
 from .tiers import LETTER_LEVELS, tier
 
 DOCX_TYPE = ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document")
@@ -185,8 +186,7 @@ def _paragraphs(letter: PlannedLetter, settings: Settings, amounts: LetterAmount
 def body(letter: PlannedLetter, settings: Settings, amounts: LetterAmounts) -> str:
     """A short French text, its tone set by the tier; the letter attached says the rest."""
     soc = settings.societe
-    formal = tier(letter.niveau).formal or not _one_line(letter.contact)
-    greeting = "Madame, Monsieur," if formal else f"Bonjour {_one_line(letter.contact)},"
+    greeting = addressee(_one_line(letter.contact), _one_line(letter.client)).salutation
     paragraphs = _paragraphs(letter, settings, amounts)
     signature = [x for x in (soc.signataire, soc.fonction, soc.nom, soc.telephone) if x]
     if soc.nom == "Votre société":

@@ -328,7 +328,7 @@ def subject_block(doc) -> None:  # noqa: ANN001
         ("b", "Objet : "), "{{ objet }}",
         "{% if client.code %}", BR, ("b", "Réf. client : "), "{{ client.code }}{% endif %}",
     ], before=16, after=12)
-    par(doc, ["Madame, Monsieur,"], after=8)
+    par(doc, ["{{ salutation }}"], after=8)
 
 
 def payment_block(doc) -> None:  # noqa: ANN001
@@ -346,7 +346,7 @@ def closing_block(doc) -> None:  # noqa: ANN001
         if not p.text.startswith("{%p"):
             p.paragraph_format.keep_with_next = True
             break
-    body(doc, ["Nous vous prions d'agréer, Madame, Monsieur, l'expression de nos salutations "
+    body(doc, ["Nous vous prions d'agréer, {{ appel }}, l'expression de nos salutations "
                "distinguées."], before=4, keep=True)
     par(doc, [
         "{% if societe.signataire %}", ("b", "{{ societe.signataire }}"), BR, "{% endif %}",

@@ -112,7 +112,10 @@ def test_each_default_template_renders(tmp_path: Path, tier: int) -> None:
     assert "{{" not in text and "{%" not in text and "}}" not in text
     assert "23 novembre 2026" in text
     assert "FR76 3000 6000 0112 3456 7890 189" in text
-    assert "Claire Martin" in text and "Madame, Monsieur," in text
+    assert "Claire Martin" in text
+    assert "\nMonsieur Dupont,\n" in text and "Madame, Monsieur" not in text  # the contact's
+    assert "À l'attention de M. Jean Dupont" in text
+    assert "Nous vous prions d'agréer, Monsieur, l'expression" in text
     assert "Bâtiment B" in text  # second line of the address kept
     if tier == 1:
         assert "croisé ce courrier" in text and "échéancier" in text

@@ -19,6 +19,7 @@ from ..business_days import BusinessCalendar
 from ..config import Settings, Societe
 from ..formatting import format_date_long, format_date_short, format_eur
 from ..model import LetterLine, PlannedLetter
+from ..salutation import addressee
 from ..tiers import LETTER_KEYS, LETTER_LEVELS
 from ..tiers import tier as tier_of
 from .variables import SOCIETE_FIELDS
@@ -106,11 +107,14 @@ def letter_context(letter: PlannedLetter, settings: Settings,
     soc = settings.societe
     societe = {k: clean_text(getattr(soc, k), multiline=k == "adresse") for k in SOCIETE_FIELDS}
     numbers = [clean_text(n) for n in letter.numeros]
+    greet = addressee(clean_text(letter.contact), clean_text(letter.client))
     context: dict[str, Any] = {
         "societe": societe,
         "client": _client(letter),
         "lieu": societe["ville"],
         "date_courrier": format_date_long(letter.date),
+        "salutation": greet.salutation,
+        "appel": greet.appel,
         "niveau": tier_of(letter.niveau).label,
         "numero_relance": letter.niveau,
         "objet": f"{tier_of(letter.niveau).subject} – {_invoice_phrase(numbers)}",

@@ -62,6 +62,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("lieu", "Ville d'où part le courrier (celle de votre société)", "Grenoble",
              G_COURRIER),
     Variable("date_courrier", "Date du courrier", "23 novembre 2026", G_COURRIER),
+    Variable("salutation", "Formule d'appel, tirée du contact (ou d'un nom de client précédé "
+             "de M., Mme, Monsieur, Madame) ; sinon « Madame, Monsieur, »", "Madame Lambert,",
+             G_COURRIER),
+    Variable("appel", "La même, sans le nom, pour la formule de politesse",
+             "Madame", G_COURRIER),
     Variable("niveau", "Niveau de relance, en toutes lettres", "Relance 2", G_COURRIER),
     Variable("numero_relance", "Niveau de relance, en chiffre : 1, 2 ou 3 (mise en demeure)",
              "2", G_COURRIER),
