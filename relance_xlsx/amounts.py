@@ -24,8 +24,11 @@ Rules (DESIGN.md, "Late-payment amounts"; Code de commerce L441-10 and D441-5):
   (``mention_consommateur``): at the mise en demeure, that interest at the legal rate runs
   from the notice; at relance 2, that it will once a notice is sent; empty at relance 1.
 * Which tiers show amounts is ``Montants.afficher_penalites``; lines are computed anyway.
-* Mise en demeure deadline: letter date + ``delai_mise_en_demeure`` calendar days, moved to
-  the next business day (Monday–Friday, not a French public holiday).
+* Only invoices late by at least ``penalites_apres`` business days (default: the relance 1
+  delay) carry interest and the indemnity: an invoice a few days late is listed, not charged.
+* Mise en demeure deadline: counted from the presumed receipt of the letter (``[delais]
+  reception_courrier`` business days after its date), + ``delai_mise_en_demeure`` calendar
+  days, moved to the next business day (Monday–Friday, not a French public holiday).
 
 This module never prints: missing ECB half-years are returned as French warnings.
 """
@@ -288,13 +291,15 @@ def line_amounts(
     fixed_rate: Decimal | None,
     indemnite: Decimal,
     particulier: bool,
+    late_enough: Callable[[date], bool] | None = None,
 ) -> tuple[LineAmounts, tuple[str, ...]]:
-    """Days late, interest (rounded once per invoice) and indemnity of one line at ``as_of``."""
+    """Days late, interest (rounded once per invoice) and indemnity of one line at ``as_of``;
+    nothing charged when ``late_enough(due date)`` says the invoice is only a few days late."""
     reste = to_decimal(line.reste_du)
     credit = line.avoir or reste < 0
     due = line.date_echeance
     days = 0 if credit or due is None else int(days_late(due, as_of))
-    if days == 0 or reste <= 0 or particulier:
+    if days == 0 or reste <= 0 or particulier or (late_enough and not late_enough(due)):
         return LineAmounts(days, ZERO, ZERO, ()), ()
     segments, warnings = interest_segments(due, as_of, table, fixed_rate)
     exact = sum((segment_interest(reste, s) for s in segments), Decimal(0))
@@ -319,6 +324,42 @@ def deadline(start: date, days: int, is_business_day: BusinessDay) -> date:
             return day
         day += timedelta(days=1)
     raise ValueError(f"aucun jour ouvré trouvé après le {day.isoformat()}")
+
+
+def business_days_after(start: date, count: int, is_business_day: BusinessDay) -> date:
+    """The ``count``-th business day d with start < d (``start`` itself for 0)."""
+    day = start
+    for _ in range(count):
+        day += timedelta(days=1)
+        for _ in range(60):
+            if is_business_day(day):
+                break
+            day += timedelta(days=1)
+    return day
+
+
+def notice_deadline(letter_date: date, reception: int, days: int,
+                    is_business_day: BusinessDay) -> date:
+    """Deadline of a formal notice: presumed receipt (``reception`` business days after the
+    letter), + ``days`` calendar days, moved to the next business day."""
+    received = business_days_after(letter_date, reception, is_business_day)
+    return deadline(received, days, is_business_day)
+
+
+def _late_by(as_of: date, minimum: int, is_business_day: BusinessDay) -> Callable[[date], bool]:
+    """Whether a due date is at least ``minimum`` business days before ``as_of``."""
+    if minimum <= 0:
+        return lambda due: True
+    # walk back to the ``minimum``-th business day up to ``as_of``: due dates before it are
+    # late by at least ``minimum`` business days (counted as in business_days.py)
+    day, found = as_of, 0
+    while found < minimum:
+        if is_business_day(day):
+            found += 1
+        day -= timedelta(days=1)
+        if as_of - day > timedelta(days=60 + 2 * minimum):
+            break
+    return lambda due: due <= day
 
 
 def is_consumer(letter: PlannedLetter, settings: Settings) -> bool:
@@ -372,6 +413,10 @@ def letter_amounts(
     if fixed is None and not particulier:
         table = (table or load_rate_table()).updated(settings.taux_bce)
     indemnite = ZERO if particulier else to_decimal(montants.indemnite_forfaitaire)
+    check = is_business_day or default_business_day(settings.subdivision)
+    threshold = montants.penalites_apres
+    late_enough = _late_by(letter.date, settings.delais.relance_1 if threshold is None
+                           else threshold, check)  # fmt: skip
 
     lines: list[LineAmounts] = []
     warnings: list[str | None] = []
@@ -383,6 +428,7 @@ def letter_amounts(
             fixed_rate=fixed,
             indemnite=indemnite,
             particulier=particulier,
+            late_enough=late_enough,
         )
         lines.append(amounts)
         warnings.extend(line_warnings)
@@ -398,8 +444,8 @@ def letter_amounts(
 
     date_limite = None
     if letter.niveau == LAST_LETTER_LEVEL:
-        check = is_business_day or default_business_day(settings.subdivision)
-        date_limite = deadline(letter.date, montants.delai_mise_en_demeure, check)
+        date_limite = notice_deadline(letter.date, settings.delais.reception_courrier,
+                                      montants.delai_mise_en_demeure, check)
 
     return LetterAmounts(
         lines=tuple(lines),

@@ -32,6 +32,7 @@ class Delais:
     mise_en_demeure: int = 20
     contentieux: int = 10
     intervalle_minimum: int = 10
+    reception_courrier: int = 3  # business days for a letter to arrive (formal notice)
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Montants:
     indemnite_forfaitaire: float = 40.0
     afficher_penalites: tuple[str, ...] = ("relance_2", "mise_en_demeure")
     delai_mise_en_demeure: int = 8  # calendar days given by the formal notice
+    penalites_apres: int | None = None  # business days late; None: [delais] relance_1
 
 
 @dataclass(frozen=True)
@@ -255,6 +257,8 @@ SCHEMA: dict[str, dict[str, tuple[Check, Any, str]]] = {
             "Pas de nouveau courrier à un client moins de N jours ouvrés après le précédent "
             "(un client relancé chaque semaine ne lit plus les courriers).",
         ),
+        "reception_courrier": (_non_negative_int, 3, "Jours ouvrés d'acheminement du "
+                               "courrier : le délai de la mise en demeure court de sa réception."),
     },
     "montants": {
         "minimum": (
@@ -285,6 +289,9 @@ SCHEMA: dict[str, dict[str, tuple[Check, Any, str]]] = {
             8,
             "Délai laissé par la mise en demeure, en jours (reporté au jour ouvré suivant).",
         ),
+        "penalites_apres": (_non_negative_int, None, "Pénalités et indemnité chiffrées "
+                            "seulement pour les factures en retard d'au moins N jours ouvrés. "
+                            "Laissé en commentaire : le délai de la relance 1."),
     },
     "colonnes": {},  # free: canonical field = header in the export (checked separately)
     "classeur": {
@@ -524,6 +531,7 @@ def settings_from_dict(data: Mapping[str, Any], path: Path, text: str = "") -> S
         indemnite_forfaitaire=float(get("montants", "indemnite_forfaitaire")),
         afficher_penalites=tuple(get("montants", "afficher_penalites")),
         delai_mise_en_demeure=get("montants", "delai_mise_en_demeure"),
+        penalites_apres=get("montants", "penalites_apres"),
     )
     societe = Societe(
         **{k: get("societe", k).replace("\\n", "\n") for k in SCHEMA["societe"]}

@@ -481,8 +481,8 @@ def mise_en_demeure(doc) -> None:  # noqa: ANN001
     body(doc, ["En conséquence, par la présente lettre, nous vous mettons en demeure de nous "
                "régler la somme de ",
                ("b", "{{ total_reclame }}"), " ({{ total_reclame_lettres }}) dans un délai de "
-               "{{ delai_jours }}\u00a0jours, soit ", ("b", "au plus tard le {{ date_limite }}"),
-               "."])
+               "{{ delai_jours }}\u00a0jours à compter de la réception de la présente, soit ",
+               ("b", "au plus tard le {{ date_limite }}"), "."])
     consumer_block(doc)
     body(doc, ["À défaut de règlement dans ce délai, nous engagerons sans autre avis une "
                "procédure judiciaire de recouvrement (requête en injonction de payer ou "

@@ -112,8 +112,8 @@ def test_reference_case_split_over_30_june():
     assert am.taux_description == (
         f"taux de refinancement de la BCE majoré de 10 points (12,15{NBSP}% au 2e semestre 2025)"
     )
-    # 01/09/2025 (Monday) + 8 = Tuesday 09/09/2025, a business day
-    assert am.date_limite == date(2025, 9, 9)
+    # 01/09/2025 (Monday), received Thursday 04/09 (3 business days) + 8 = Friday 12/09
+    assert am.date_limite == date(2025, 9, 12)
 
 
 def test_reference_case_context():
@@ -136,7 +136,7 @@ def test_reference_case_context():
     assert ctx["taux_penalites"] == f"12,15{NBSP}%"
     assert ctx["base_taux"] == am.taux_description
     assert ctx["indemnite_unitaire"] == f"40,00{NBSP}€"
-    assert ctx["date_limite"] == "9 septembre 2025"
+    assert ctx["date_limite"] == "12 septembre 2025"
     assert ctx["delai_jours"] == 8
     assert ctx["mention_consommateur"] == ""
     assert ctx["factures_montants"] == [
@@ -336,7 +336,8 @@ def test_totals_are_sums_of_rounded_lines():
     # the table says 3 × 0,01 = 0,03 € (rounding the exact 0,01504 sum would say 0,02 €)
     due = date(2025, 3, 1)
     lines = [line("12.20", due, numero=f"F{i}") for i in range(3)]
-    am = letter_amounts(letter(lines, date(2025, 3, 2), 2), with_montants(taux_penalites=15.0))
+    am = letter_amounts(letter(lines, date(2025, 3, 2), 2),
+                        with_montants(taux_penalites=15.0, penalites_apres=0))
     assert [x.interets for x in am.lines] == [D("0.01")] * 3
     assert am.total_interets == D("0.03") == sum(x.interets for x in am.lines)
     assert am.total_indemnites == D("120.00") == sum(x.indemnite for x in am.lines)
@@ -364,7 +365,7 @@ def test_consumer_has_no_indemnity_and_no_penalty_amounts(niveau):
     if niveau == 3:
         assert "taux légal à compter de la présente mise en demeure" in am.mention_consommateur
         assert "1231-6" in am.mention_consommateur
-        assert am.date_limite == date(2025, 3, 25)
+        assert am.date_limite == date(2025, 3, 28)  # received 20/03, + 8 days
     elif niveau == 2:
         assert "taux légal" in am.mention_consommateur
     else:
@@ -382,14 +383,23 @@ def test_consumer_listed_in_settings():
 
 
 def test_deadline_moved_over_weekend():
-    # Friday 05/09/2025 + 8 = Saturday 13/09/2025 -> Monday 15/09/2025
-    lt = letter([line("100.00", date(2025, 6, 1))], date(2025, 9, 5), 3)
+    # Tuesday 02/09/2025, received Friday 05/09 + 8 = Saturday 13/09 -> Monday 15/09/2025
+    lt = letter([line("100.00", date(2025, 6, 1))], date(2025, 9, 2), 3)
     assert letter_amounts(lt, Settings()).date_limite == date(2025, 9, 15)
 
 
+def test_deadline_counts_receipt_in_business_days():
+    # Friday 05/09/2025: received Wednesday 10/09 (weekend skipped) + 8 = Thursday 18/09
+    lt = letter([line("100.00", date(2025, 6, 1))], date(2025, 9, 5), 3)
+    assert letter_amounts(lt, Settings()).date_limite == date(2025, 9, 18)
+    slow = Settings(delais=replace(Settings().delais, reception_courrier=0))
+    assert letter_amounts(lt, slow).date_limite == date(2025, 9, 15)  # as sent: 13/09 -> 15/09
+
+
 def test_deadline_moved_over_holiday():
-    # Wednesday 06/05/2026 + 8 = Thursday 14/05/2026, Ascension -> Friday 15/05/2026
-    lt = letter([line("100.00", date(2026, 3, 1))], date(2026, 5, 6), 3)
+    # Thursday 30/04/2026, received Wednesday 06/05 (1 May skipped) + 8 = Thursday 14/05,
+    # Ascension -> Friday 15/05/2026
+    lt = letter([line("100.00", date(2026, 3, 1))], date(2026, 4, 30), 3)
     am = letter_amounts(lt, Settings())
     assert am.date_limite == date(2026, 5, 15)
     assert amounts_context(lt, am)["date_limite"] == "15 mai 2026"
@@ -402,7 +412,7 @@ def test_deadline_uses_given_calendar_and_subdivision():
     assert deadline(date(2026, 3, 26), 8, default_business_day("57")) == date(2026, 4, 7)
     lt = letter([line("100.00", date(2026, 1, 1))], date(2026, 5, 6), 3)
     am = letter_amounts(lt, with_montants(delai_mise_en_demeure=15), is_business_day=always_open)
-    assert am.date_limite == date(2026, 5, 21) and am.delai_jours == 15
+    assert am.date_limite == date(2026, 5, 24) and am.delai_jours == 15  # 9/05 + 15
 
 
 # --- amounts in words ----------------------------------------------------------------------
@@ -454,3 +464,21 @@ def test_interest_properties(due, late, more, cents, fixed):
         assert la.indemnite == (D("40.00") if la.jours_retard > 0 else D("0.00"))
         for prev, nxt in zip(la.segments, la.segments[1:], strict=False):
             assert prev.end == nxt.start
+
+
+# --- penalties only for invoices late enough -----------------------------------------------
+
+
+def test_invoice_a_few_days_late_carries_no_penalty():
+    # letter Monday 01/09/2025; relance 1 delay 5 business days: due 25/08 is late by 5
+    # business days (26, 27, 28, 29/08, 01/09), due 26/08 by 4 only
+    lines = [line("1000.00", date(2025, 8, 25), numero="F1"),
+             line("1000.00", date(2025, 8, 26), numero="F2")]
+    am = letter_amounts(letter(lines, date(2025, 9, 1), 2), Settings())
+    assert am.lines[0].indemnite == D("40.00") and am.lines[0].interets > 0
+    assert am.lines[1] == LineAmounts(6, D("0.00"), D("0.00"), ())
+    assert am.total_indemnites == D("40.00")
+    every = letter_amounts(letter(lines, date(2025, 9, 1), 2), with_montants(penalites_apres=0))
+    assert every.total_indemnites == D("80.00")
+    late = letter_amounts(letter(lines, date(2025, 9, 1), 2), with_montants(penalites_apres=30))
+    assert late.total_indemnites == D("0.00") and late.total_interets == D("0.00")

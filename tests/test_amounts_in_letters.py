@@ -48,8 +48,8 @@ def test_relance_2_and_mise_en_demeure_show_the_hand_computed_figures(runner_cwd
                    "dix mille trois cent vingt et un euros et soixante-dix-sept centimes",
                    "L441-10", "FA-100", "Alpha Industrie"):  # fmt: skip
         assert figure in med, figure
-    # deadline: 01/09/2025 + 8 days = Tue 09/09/2025, a business day
-    assert "9 septembre 2025" in med
+    # deadline: 01/09/2025, received Thu 04/09 (3 business days) + 8 days = Fri 12/09/2025
+    assert "12 septembre 2025" in med and "à compter de la réception de la présente" in med
     assert "{{" not in med and "{%" not in med
 
     r2 = docx_text(folder / "Beta Services – Relance 2 – 2025-09-01.docx")

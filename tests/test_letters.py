@@ -124,7 +124,8 @@ def test_each_default_template_renders(tmp_path: Path, tier: int) -> None:
         assert "Total réclamé" in text
     if tier == 3:
         assert "Lettre recommandée avec accusé de réception" in text
-        assert "1er décembre 2026" in text  # date limite: 8 days later
+        assert "4 décembre 2026" in text  # received Thu 26/11, + 8 days
+        assert "à compter de la réception de la présente" in text
         assert "trois mille cinq cent soixante-cinq euros" in text  # total in words
         assert "injonction de payer" in text
 

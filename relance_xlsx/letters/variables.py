@@ -106,8 +106,9 @@ VARIABLES: tuple[Variable, ...] = (
              "articles L441-10 et D441-5 du Code de commerce", G_MONTANTS),
     Variable("indemnite_unitaire", "Indemnité forfaitaire par facture (vide pour un "
              "particulier)", "40,00 €", G_MONTANTS),
-    Variable("date_limite", "Date limite de paiement de la mise en demeure (vide sinon)",
-             "1er décembre 2026", G_MONTANTS),
+    Variable("date_limite", "Date limite de paiement de la mise en demeure : sa réception "
+             "présumée ([delais] reception_courrier, jours ouvrés), plus le délai (vide sinon)",
+             "4 décembre 2026", G_MONTANTS),
     Variable("delai_jours", "Délai de la mise en demeure, en jours", "8", G_MONTANTS),
     Variable("mention_consommateur", "Phrase légale pour un particulier (vide sinon)",
              "Conformément à l'article 1231-6 du Code civil, les sommes dues porteront "
