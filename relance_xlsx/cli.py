@@ -431,6 +431,9 @@ def templates_command(config: Path | None, dossier: Path | None, show_variables:
             click.echo(f"\n{len(problems)} problème(s) dans les modèles ({where}).", err=True)
             sys.exit(EXIT_FAILED)
         click.echo(f"Modèles corrects ({where}).")
+        legal = letters.legal_mentions_warning(settings.societe)
+        if legal:
+            click.echo(f"Attention : {legal}", err=True)
 
 
 class FrenchAmount(click.ParamType):

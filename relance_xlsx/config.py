@@ -58,6 +58,10 @@ class Societe:
     telephone: str = ""
     email: str = ""
     siret: str = ""
+    forme_juridique: str = ""  # legal mentions (Code de commerce R123-237), in the footer
+    capital: str = ""
+    rcs: str = ""  # the city of the RCS registration
+    tva_intracommunautaire: str = ""
     iban: str = ""
     bic: str = ""
     signataire: str = ""
@@ -240,11 +244,8 @@ SCHEMA: dict[str, dict[str, tuple[Check, Any, str]]] = {
     "delais": {
         "relance_1": (_non_negative_int, 5, "Relance 1 : jours ouvrés après l'échéance."),
         "relance_2": (_positive_int, 10, "Relance 2 : jours ouvrés après la relance 1."),
-        "mise_en_demeure": (
-            _positive_int,
-            20,
-            "Mise en demeure : jours ouvrés après la relance 2.",
-        ),
+        "mise_en_demeure": (_positive_int, 20, "Mise en demeure : jours ouvrés après la "
+                            "relance 2."),
         "contentieux": (
             _positive_int,
             10,
@@ -284,11 +285,8 @@ SCHEMA: dict[str, dict[str, tuple[Check, Any, str]]] = {
             ["relance_2", "mise_en_demeure"],
             "Courriers qui chiffrent les pénalités, l'indemnité et le total réclamé.",
         ),
-        "delai_mise_en_demeure": (
-            _positive_int,
-            8,
-            "Délai laissé par la mise en demeure, en jours (reporté au jour ouvré suivant).",
-        ),
+        "delai_mise_en_demeure": (_positive_int, 8, "Délai laissé par la mise en demeure, en "
+                                  "jours, après sa réception (reporté au jour ouvré suivant)."),
         "penalites_apres": (_non_negative_int, None, "Pénalités et indemnité chiffrées "
                             "seulement pour les factures en retard d'au moins N jours ouvrés. "
                             "Laissé en commentaire : le délai de la relance 1."),
@@ -314,6 +312,10 @@ SCHEMA: dict[str, dict[str, tuple[Check, Any, str]]] = {
         "telephone": (_text, "", ""),
         "email": (_text, "", ""),
         "siret": (_text, "", ""),
+        "forme_juridique": (_text, "", 'Mentions légales du pied de page, ex. : "SARL".'),
+        "capital": (_text, "", 'Capital social, ex. : "50 000 €".'),
+        "rcs": (_text, "", 'Ville du greffe d\'immatriculation (RCS), ex. : "Grenoble".'),
+        "tva_intracommunautaire": (_text, "", "Numéro de TVA intracommunautaire."),
         "iban": (_text, "", "Coordonnées bancaires imprimées pour le règlement."),
         "bic": (_text, "", ""),
         "signataire": (_text, "", "Nom de la personne qui signe les courriers."),

@@ -177,7 +177,7 @@ def _paragraphs(letter: PlannedLetter, settings: Settings, amounts: LetterAmount
     return [
         _still_unpaid(letter),
         f"Vous trouverez ci-joint notre deuxième relance. Le montant réclamé s'élève à "
-        f"{total}. Nous vous demandons de le régler{pay} sous huit jours.",
+        f"{total}. Nous vous demandons de le régler{pay} sans délai.",  # as the letter
         "Si vous rencontrez une difficulté, appelez-nous : nous pouvons convenir "
         "ensemble d'un échéancier de paiement.",
     ]  # fmt: skip

@@ -446,7 +446,6 @@ def relance_2(doc) -> None:  # noqa: ANN001
         "de retard{% if indemnite_unitaire %} ainsi qu'une indemnité forfaitaire pour frais de "
         "recouvrement de {{ indemnite_unitaire }} par facture{% endif %} ({{ reference_legale "
         "}}). Au {{ date_courrier }}, les sommes dues s'établissent ainsi :"])
-    consumer_block(doc)
     body(doc, ["Nous vous demandons de nous régler la somme de ", ("b", "{{ total_reclame }}"),
                " ", ("b", "sans délai"), ", en rappelant les numéros des factures concernées"
                "{% if societe.iban %}, par virement sur le compte suivant :{% else %}.{% endif %}"],
@@ -454,8 +453,10 @@ def relance_2(doc) -> None:  # noqa: ANN001
     payment_block(doc)
     body(doc, ["Si vous rencontrez des difficultés de paiement, contactez-nous rapidement : "
                "nous pourrons examiner ensemble la possibilité d'un échéancier."])
-    body(doc, ["À défaut de règlement ou de réponse de votre part, nous serons contraints de "
-               "vous adresser une mise en demeure, préalable à une procédure de recouvrement."])
+    # a consumer's mention announces the notice itself: the notice is announced once
+    body(doc, ["{% if mention_consommateur %}{{ mention_consommateur }}{% else %}À défaut de "
+               "règlement ou de réponse de votre part, nous serons contraints de vous adresser "
+               "une mise en demeure, préalable à une procédure de recouvrement.{% endif %}"])
     closing_block(doc)
 
 
@@ -530,9 +531,11 @@ def _page(doc) -> None:  # noqa: ANN001
     footer = section.footer.paragraphs[0]
     footer.style = doc.styles["Normal"]  # the built-in Footer style has a centre tab stop
     footer.paragraph_format.tab_stops.add_tab_stop(Cm(TEXT_W), WD_TAB_ALIGNMENT.RIGHT)
-    _runs(footer, ["{{ societe.nom }}{% if societe.siret %} – SIRET {{ societe.siret }}"
-                   "{% endif %}{% if societe.telephone %} – Tél. {{ societe.telephone }}"
-                   "{% endif %}\t"], 7.5)
+    # the mentions the Code de commerce requires (R123-237), then how to reach us
+    _runs(footer, ["{{ societe.nom }}{% if mentions_legales %} – {{ mentions_legales }}"
+                   "{% endif %}", BR, "{% if societe.telephone %}Tél. {{ societe.telephone }}"
+                   "{% endif %}{% if societe.telephone and societe.email %} – {% endif %}"
+                   "{{ societe.email }}\t"], 7.5)
     for r in footer.runs:
         r.font.color.rgb = GREY
     _field(footer, "Page ", "PAGE", " / ", "NUMPAGES")

@@ -19,7 +19,14 @@ Modules, in the order a letter goes through them:
 from __future__ import annotations
 
 from .checks import TemplateProblem, suggest_variable
-from .context import SAMPLE_SOCIETE, clean_text, letter_context, sample_contexts, sample_letter
+from .context import (
+    SAMPLE_SOCIETE,
+    clean_text,
+    legal_mentions_warning,
+    letter_context,
+    sample_contexts,
+    sample_letter,
+)
 from .docx import normalise_tag_text, patch_part_xml
 from .filenames import MAX_FILENAME, letter_filename, letter_filenames, safe_filename_part
 from .rendering import RenderResult, render_letters
@@ -46,6 +53,7 @@ __all__ = [
     "check_templates",
     "clean_text",
     "default_templates_dir",
+    "legal_mentions_warning",
     "letter_context",
     "letter_filename",
     "letter_filenames",

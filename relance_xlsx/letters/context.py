@@ -64,6 +64,33 @@ def _client(letter: PlannedLetter) -> dict[str, str]:
     }
 
 
+def legal_mentions(societe: dict[str, str]) -> str:
+    """The Code de commerce mentions (R123-237) that are filled, ready for the footer."""
+    form, capital = societe["forme_juridique"], societe["capital"]
+    parts = [" ".join(x for x in (form, f"au capital de {capital}" if capital else "") if x)]
+    siren = re.sub(r"\D", "", societe["siret"])[:9]
+    if societe["rcs"]:
+        siren_text = f"{siren[:3]} {siren[3:6]} {siren[6:]}" if len(siren) == 9 else ""
+        parts.append(" ".join(x for x in ("RCS", societe["rcs"], siren_text) if x))
+    if societe["siret"]:
+        parts.append(f"SIRET {societe['siret']}")
+    if societe["tva_intracommunautaire"]:
+        parts.append(f"TVA {societe['tva_intracommunautaire']}")
+    return " – ".join(p for p in parts if p)
+
+
+LEGAL_KEYS = ("forme_juridique", "capital", "rcs", "tva_intracommunautaire")
+
+
+def legal_mentions_warning(societe: Societe) -> str | None:
+    """French warning when a legal mention is empty: a mise en demeure goes to court files."""
+    missing = [k for k in LEGAL_KEYS if not str(getattr(societe, k)).strip()]
+    if not missing:
+        return None
+    return ("Mentions légales incomplètes sur les mises en demeure : renseignez "
+            + ", ".join(missing) + " dans la section [societe] de relance.toml.")
+
+
 def _invoice_row(line: LetterLine, extra: dict[str, Any]) -> dict[str, Any]:
     """One row of the invoice table (``f.…``); ``extra`` holds its late-payment amounts."""
     credit = bool(line.avoir or line.reste_du < 0)
@@ -111,6 +138,7 @@ def letter_context(letter: PlannedLetter, settings: Settings,
     context: dict[str, Any] = {
         "societe": societe,
         "client": _client(letter),
+        "mentions_legales": legal_mentions(societe),
         "lieu": societe["ville"],
         "date_courrier": format_date_long(letter.date),
         "salutation": greet.salutation,
@@ -142,6 +170,10 @@ SAMPLE_SOCIETE = Societe(
     telephone="04 76 00 00 00",
     email="compta@menuiserie-martin.fr",
     siret="123 456 789 00012",
+    forme_juridique="SARL",
+    capital="50 000 €",
+    rcs="Grenoble",
+    tva_intracommunautaire="FR 12 123456789",
     iban="FR76 3000 6000 0112 3456 7890 189",
     bic="AGRIFRPPXXX",
     signataire="Claire Martin",

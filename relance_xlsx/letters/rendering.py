@@ -22,8 +22,8 @@ from ..config import Settings
 from ..errors import RelanceError, TemplateError
 from ..files import write_bytes_atomic
 from ..model import PricedLetter, RenderedLetter
-from ..tiers import LETTER_LEVELS
-from .context import letter_context
+from ..tiers import LAST_LETTER_LEVEL, LETTER_LEVELS
+from .context import legal_mentions_warning, letter_context
 from .docx import dos_stamp
 from .filenames import letter_filenames
 from .templates import PreparedTemplate, prepared, require_templates
@@ -125,6 +125,9 @@ def render_letters(
     planned = [x.letter for x in letters]
     tiers = sorted({x.niveau for x in planned}) or list(LETTER_LEVELS)
     paths, warnings = require_templates(settings.modeles_dossier, tiers)
+    legal = legal_mentions_warning(settings.societe)
+    if legal and LAST_LETTER_LEVEL in {x.niveau for x in planned}:
+        warnings = [*warnings, legal]
     if not letters:
         return RenderResult((), tuple(warnings), paths)
     out_dir = Path(out_dir)

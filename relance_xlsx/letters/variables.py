@@ -40,6 +40,15 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("societe.telephone", "Téléphone", "04 76 00 00 00", G_SOCIETE),
     Variable("societe.email", "Adresse e-mail", "compta@menuiserie-martin.fr", G_SOCIETE),
     Variable("societe.siret", "Numéro SIRET", "123 456 789 00012", G_SOCIETE),
+    Variable("societe.forme_juridique", "Forme juridique", "SARL", G_SOCIETE),
+    Variable("societe.capital", "Capital social", "50 000 €", G_SOCIETE),
+    Variable("societe.rcs", "Ville du greffe d'immatriculation au RCS", "Grenoble", G_SOCIETE),
+    Variable("societe.tva_intracommunautaire", "Numéro de TVA intracommunautaire",
+             "FR 12 123456789", G_SOCIETE),
+    Variable("mentions_legales", "Mentions légales prêtes à imprimer (forme, capital, RCS, "
+             "SIRET, TVA), des réglages remplis seulement",
+             "SARL au capital de 50 000 € – RCS Grenoble 123 456 789 – SIRET 123 456 789 00012 "
+             "– TVA FR 12 123456789", G_SOCIETE),
     Variable("societe.iban", "IBAN pour les virements (vide si non renseigné)",
              "FR76 3000 6000 0112 3456 7890 189", G_SOCIETE),
     Variable("societe.bic", "BIC de la banque (vide si non renseigné)", "AGRIFRPPXXX",
