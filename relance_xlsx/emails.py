@@ -2,9 +2,9 @@
 
 Nothing is sent. Each draft carries ``X-Unsent: 1``, so Outlook opens it as a new message
 with a « Envoyer » button; Thunderbird opens it as a message, and « Modifier comme nouveau
-message » (Ctrl+E) makes it one to send. The letter (.docx, and its PDF when --pdf made one) is
-attached; the body is short, polite, and firmer at each tier, as the seeds advise for e-mail
-reminders: subject with the invoice numbers, amount, how to pay, an offer to talk.
+message » (Ctrl+E) makes it one to send. The letter is attached: its PDF when --pdf made
+one, else the .docx. The body is short, polite, and firmer at each tier, as the seeds advise
+for e-mail reminders: subject with the invoice numbers, amount, how to pay, an offer to talk.
 """
 
 from __future__ import annotations
@@ -228,7 +228,7 @@ def build_draft(
 def write_drafts(letters: Sequence[RenderedLetter], settings: Settings) -> DraftResult:
     """``<letter>.eml`` beside each letter whose client has an e-mail address.
 
-    The letter's .docx is attached, and its PDF when one was made.
+    The letter's PDF is attached when one was made, else its .docx.
     """
     done: list[RenderedLetter] = []
     warnings: list[str] = []
@@ -247,7 +247,8 @@ def write_drafts(letters: Sequence[RenderedLetter], settings: Settings) -> Draft
             if not bad:
                 without.append(_one_line(letter.client))
             continue
-        attachments = [rendered.docx] + ([rendered.pdf] if rendered.pdf else [])
+        # the PDF when there is one: a client should not receive an editable letter
+        attachments = [rendered.pdf] if rendered.pdf else [rendered.docx]
         msg = build_draft(rendered.priced, settings, attachments)
         target = rendered.docx.with_suffix(".eml")
         write_bytes_atomic(target, msg.as_bytes(policy=SMTP))

@@ -79,7 +79,8 @@ def test_write_drafts_sets_each_letters_draft(tmp_path):
     from relance_xlsx.model import RenderedLetter
 
     rendered = []
-    for name, address in (("a", "compta@a.fr"), ("b", ""), ("c", "pas une adresse")):
+    for name, address in (("a", "compta@a.fr"), ("b", ""), ("c", "pas une adresse"),
+                          ("d", "compta@d.fr")):
         docx = tmp_path / f"{name}.docx"
         docx.write_bytes(b"PK")
         pdf = tmp_path / f"{name}.pdf" if name == "a" else None
@@ -88,11 +89,13 @@ def test_write_drafts_sets_each_letters_draft(tmp_path):
         rendered.append(RenderedLetter(priced(letter(1, email=address, client=name), Settings()),
                                        docx, pdf))
     drafts = write_drafts(rendered, Settings())
-    assert drafts.files == (tmp_path / "a.eml", None, None)
+    assert drafts.files == (tmp_path / "a.eml", None, None, tmp_path / "d.eml")
     assert [x.priced for x in drafts.letters] == [x.priced for x in rendered]
     assert drafts.letters[0].pdf == tmp_path / "a.pdf"
     names = [a.get_filename() for a in read(tmp_path / "a.eml").iter_attachments()]
-    assert names == ["a.docx", "a.pdf"]
+    assert names == ["a.pdf"]  # the PDF, not an editable letter
+    names = [a.get_filename() for a in read(tmp_path / "d.eml").iter_attachments()]
+    assert names == ["d.docx"]  # no PDF made: the .docx
     assert any("« c »" in w and "courrier à poster" in w for w in drafts.warnings)
     assert any("sans adresse e-mail" in w and ": b." in w for w in drafts.warnings)
 
