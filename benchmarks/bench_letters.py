@@ -1,15 +1,18 @@
 """Letters per second for a realistic batch (default 1,500 letters, 1–8 invoices each).
 
 Why: the target is ≥ 150 letters/s on a 2-core machine; run after changing relance_xlsx/letters/:
-    python benchmarks/bench_letters.py [nombre] [--jobs N]
+    python benchmarks/bench_letters.py [nombre] [--jobs N] [--qr]
 Files go to benchmarks/out/ (ignored by git), emptied first. The time counts the amounts
 (stage 5, computed before rendering as the pipeline does) and the rendering; the rendering
-alone is printed too.
+alone is printed too, and the CPU time of this process and its workers (the machine may
+be shared: the CPU time says what the letters cost, whatever else runs). --qr adds the payment
+QR code to every letter (target: ≥ 200 letters/s).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import sys
@@ -62,21 +65,28 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("count", nargs="?", type=int, default=1500)
     parser.add_argument("--jobs", type=int, default=None)
+    parser.add_argument("--qr", action="store_true", help="QR code de paiement sur chaque courrier")
     args = parser.parse_args()
     letters = make_letters(args.count)
-    settings = Settings(societe=L.SAMPLE_SOCIETE)
+    settings = Settings(societe=L.SAMPLE_SOCIETE, qr_paiement=args.qr)
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
+    cpu = os.times()
     start = time.perf_counter()
     priced = price(letters, settings)
     priced_at = time.perf_counter()
     result = L.render_letters(priced, settings, OUT, jobs=args.jobs)
     end = time.perf_counter()
+    after = os.times()
+    used = sum(getattr(after, k) - getattr(cpu, k) for k in ("user", "system", "children_user",
+                                                              "children_system"))
     count = len(result.files)
     size = sum(f.stat().st_size for f in result.files) / count / 1024
     print(f"{count} courriers en {end - start:.2f} s : {count / (end - start):.0f} courriers/s "
           f"(jobs={args.jobs or 'auto'}, {size:.0f} Ko en moyenne) ; montants "
-          f"{priced_at - start:.2f} s, rendu seul {count / (end - priced_at):.0f} courriers/s")
+          f"{priced_at - start:.2f} s, rendu seul {count / (end - priced_at):.0f} courriers/s ; "
+          f"temps CPU {used:.2f} s ({count / used:.0f} courriers par seconde CPU)"
+          + (" ; avec QR code" if args.qr else ""))
 
 
 def price(letters: list[PlannedLetter], settings: Settings) -> list[PricedLetter]:

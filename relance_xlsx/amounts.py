@@ -350,6 +350,12 @@ def _late_by(as_of: date, minimum: int, is_business_day: BusinessDay) -> Callabl
     """Whether a due date is at least ``minimum`` business days before ``as_of``."""
     if minimum <= 0:
         return lambda due: True
+    cutoff = _latest_due_late_enough(as_of, minimum, is_business_day)
+    return lambda due: due <= cutoff
+
+
+@functools.lru_cache(maxsize=64)  # one per run date and calendar: letters share it
+def _latest_due_late_enough(as_of: date, minimum: int, is_business_day: BusinessDay) -> date:
     # walk back to the ``minimum``-th business day up to ``as_of``: due dates before it are
     # late by at least ``minimum`` business days (counted as in business_days.py)
     day, found = as_of, 0
@@ -359,7 +365,7 @@ def _late_by(as_of: date, minimum: int, is_business_day: BusinessDay) -> Callabl
         day -= timedelta(days=1)
         if as_of - day > timedelta(days=60 + 2 * minimum):
             break
-    return lambda due: due <= day
+    return day
 
 
 def is_consumer(letter: PlannedLetter, settings: Settings) -> bool:

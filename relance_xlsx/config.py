@@ -107,6 +107,8 @@ class Settings:
     colonne_statut: str = "Statut relance"
     societe: Societe = field(default_factory=Societe)
     modeles_dossier: Path | None = None
+    qr_paiement: bool = False  # [courriers]: an EPC payment QR code beside the IBAN
+    factures_dossier: Path | None = None  # [factures]: the invoice PDFs, for copies
     clients_particuliers: tuple[str, ...] = ()
     taux_bce: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     indicateurs: Indicateurs = field(default_factory=Indicateurs)
@@ -149,6 +151,10 @@ def _rate(v: Any) -> str | None:
     if isinstance(v, bool) or not isinstance(v, int | float):
         return "un taux annuel en pourcentage est attendu, avec un point (ex. : 12.15)"
     return "un taux entre 0 et 100 est attendu" if not 0 <= v <= 100 else None
+
+
+def _flag(v: Any) -> str | None:
+    return None if isinstance(v, bool) else "true ou false est attendu (sans guillemets)"
 
 
 def _text(v: Any) -> str | None:
@@ -274,17 +280,10 @@ SCHEMA: dict[str, dict[str, tuple[Check, Any, str]]] = {
             "Taux annuel des pénalités de retard prévu par vos CGV, en % (ex. : 15). "
             "Laissé en commentaire : taux BCE + 10 points (article L441-10 du Code de commerce).",
         ),
-        "indemnite_forfaitaire": (
-            _amount,
-            40,
-            "Indemnité forfaitaire pour frais de recouvrement par facture (professionnels "
-            "uniquement), en euros.",
-        ),
-        "afficher_penalites": (
-            _tiers,
-            ["relance_2", "mise_en_demeure"],
-            "Courriers qui chiffrent les pénalités, l'indemnité et le total réclamé.",
-        ),
+        "indemnite_forfaitaire": (_amount, 40, "Indemnité forfaitaire de recouvrement par "
+                                  "facture (professionnels uniquement), en euros."),
+        "afficher_penalites": (_tiers, ["relance_2", "mise_en_demeure"], "Courriers qui "
+                               "chiffrent les pénalités, l'indemnité et le total réclamé."),
         "delai_mise_en_demeure": (_positive_int, 8, "Délai laissé par la mise en demeure, en "
                                   "jours, après sa réception (reporté au jour ouvré suivant)."),
         "penalites_apres": (_non_negative_int, None, "Pénalités et indemnité chiffrées "
@@ -329,6 +328,10 @@ SCHEMA: dict[str, dict[str, tuple[Check, Any, str]]] = {
             '"" : modèles fournis. Un modèle absent y est remplacé par celui fourni.',
         ),
     },
+    "courriers": {"qr_paiement": (_flag, False, "true : un QR code de paiement (virement SEPA, "
+                                  "norme EPC) à côté de l'IBAN de [societe].")},
+    "factures": {"dossier": (_text, "", "Dossier des factures en PDF (relatif à ce fichier) : "
+                             "leurs duplicata suivent chaque courrier ; \"\" : aucun.")},
     "clients": {
         "particuliers": (
             _text_list,
@@ -538,12 +541,9 @@ def settings_from_dict(data: Mapping[str, Any], path: Path, text: str = "") -> S
     societe = Societe(
         **{k: get("societe", k).replace("\\n", "\n") for k in SCHEMA["societe"]}
     )
-    modeles = get("modeles", "dossier")
-    modeles_dossier = None
-    if modeles:
-        modeles_dossier = Path(modeles)
-        if not modeles_dossier.is_absolute():
-            modeles_dossier = path.parent / modeles_dossier
+    def folder(section: str) -> Path | None:  # relative to the settings file
+        given = get(section, "dossier")
+        return (path.parent / Path(given)) if given else None  # an absolute path stays
     return Settings(
         subdivision=get("calendrier", "subdivision"),
         delais=delais,
@@ -552,7 +552,9 @@ def settings_from_dict(data: Mapping[str, Any], path: Path, text: str = "") -> S
         feuille=get("classeur", "feuille"),
         colonne_statut=get("classeur", "colonne_statut").strip() or "Statut relance",
         societe=societe,
-        modeles_dossier=modeles_dossier,
+        modeles_dossier=folder("modeles"),
+        qr_paiement=get("courriers", "qr_paiement"),
+        factures_dossier=folder("factures"),
         clients_particuliers=tuple(get("clients", "particuliers")),
         taux_bce=MappingProxyType(dict(values.get("taux_bce", {}))),
         indicateurs=_indicateurs(get),

@@ -15,10 +15,13 @@ COMMENTED_EXAMPLES = {
     "date_cloture": "2026-12-31",
     "chiffre_affaires_exercice_ttc": "1250000.00",
     "chiffre_affaires_exercice_ht": "1041666.67",
+    "penalites_apres": "5",
 }
 
 
 def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list):
@@ -49,6 +52,8 @@ SECTION_INTRO = {
     "classeur": "Votre classeur Excel.",
     "societe": "Votre société, imprimée sur les courriers.",
     "modeles": "Modèles de courriers Word.",
+    "courriers": "Ce que les courriers impriment en plus.",
+    "factures": "Duplicata des factures, joints aux courriers et aux e-mails.",
     "clients": "Clients particuliers (consommateurs).",
     "taux_bce": (
         "Taux de refinancement de la BCE en vigueur au 1er janvier / 1er juillet, en %,\n"

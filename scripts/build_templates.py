@@ -332,11 +332,27 @@ def subject_block(doc) -> None:  # noqa: ANN001
 
 
 def payment_block(doc) -> None:  # noqa: ANN001
+    """The bank details, and the payment QR code beside them when there is one: a
+    borderless two-column row that never splits and stays with what follows."""
     control(doc, "{%p if societe.iban %}")
-    par(doc, [
+    table = doc.add_table(rows=1, cols=2)
+    row = table.rows[0]
+    _row_props(row)
+    left, right = row.cells
+    p = par(left, [
         ("b", "Titulaire : "), "{{ societe.nom }}", BR, ("b", "IBAN : "), "{{ societe.iban }}",
         "{% if societe.bic %}", BR, ("b", "BIC : "), "{{ societe.bic }}{% endif %}",
-    ], indent=1.0, after=8, size=9.5)
+        "{% if qr_paiement %}", BR, BR, ("i", "Ou scannez le QR code avec l'application de "
+                                         "votre banque : montant et références sont remplis."),
+        "{% endif %}",
+    ], indent=1.0, size=9.5, keep=True)
+    p._p.getparent().remove(left.paragraphs[0]._p)
+    q = par(right, ["{% if qr_paiement %}{{ qr_paiement }}{% endif %}"], align="right",
+            keep=True)
+    q._p.getparent().remove(right.paragraphs[0]._p)
+    _valign(left, "center")
+    _table_props(table, [TEXT_W - 3.2, 3.2], borders=False, margins=0)
+    spacer(doc, 8)
     control(doc, "{%p endif %}")
 
 

@@ -22,6 +22,7 @@ from ..model import LetterLine, PlannedLetter
 from ..salutation import addressee
 from ..tiers import LETTER_KEYS, LETTER_LEVELS
 from ..tiers import tier as tier_of
+from .qr import payment_qr
 from .variables import SOCIETE_FIELDS
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
@@ -157,6 +158,10 @@ def letter_context(letter: PlannedLetter, settings: Settings,
     }
     for key, value in money.items():
         context[key] = clean_text(value) if isinstance(value, str) else value
+    qr = None
+    if settings.qr_paiement and soc.iban:
+        qr = payment_qr(soc, amounts.total_reclame, numbers)
+    context["qr_paiement"] = qr or ""
     return context
 
 
@@ -231,7 +236,7 @@ def sample_contexts(tier: int) -> list[dict[str, Any]]:
     filled (first invoice reminded, second not), the same with penalties shown or hidden
     against the default and every invoice reminded, consumer with empty settings and no
     invoice reminded."""
-    full = Settings(societe=SAMPLE_SOCIETE)
+    full = Settings(societe=SAMPLE_SOCIETE, qr_paiement=True)
     flipped = () if tier_of(tier).key in full.montants.afficher_penalites else LETTER_KEYS
     toggled = dataclasses.replace(
         full, montants=dataclasses.replace(full.montants, afficher_penalites=flipped)

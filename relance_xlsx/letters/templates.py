@@ -41,6 +41,7 @@ from .docx import (
     templated_part,
     zip_bytes,
 )
+from .qr import QR_MEDIA, QrImage, add_qr_slot
 
 WHAT_TO_DO = (
     "Ouvrez le modèle dans Word, corrigez la balise (voir VARIABLES.md, à côté des modèles "
@@ -171,6 +172,9 @@ class PreparedTemplate:
             except Exception as exc:  # noqa: BLE001 - reported in French, with the tag
                 raise TemplateError(str(render_problem(self, name, exc))) from exc
             rendered[name] = (XML_DECLARATION + xml).encode("utf-8")
+        qr = context.get("qr_paiement")
+        if isinstance(qr, QrImage):  # the letter's code replaces the template's blank image
+            rendered[QR_MEDIA] = qr.png
         return zip_bytes(self.entries, rendered, stamp)
 
 
@@ -245,6 +249,8 @@ def prepare_template(path: Path, tier: int) -> PreparedTemplate:
         prepared.problems.append(read)
         return prepared
     _load_entries(prepared, *read)
+    if any("qr_paiement" in part.source for part in prepared.parts.values()):
+        prepared.entries = add_qr_slot(prepared.entries)
     _compile_parts(prepared)
     return prepared
 

@@ -94,6 +94,9 @@ VARIABLES: tuple[Variable, ...] = (
              "relancées (faux dès que l'une d'elles ne l'a jamais été)", "faux", G_COURRIER),
     Variable("particulier", "Vrai si le client est un particulier (consommateur)", "faux",
              G_COURRIER),
+    Variable("qr_paiement", "QR code de paiement (virement SEPA : bénéficiaire, IBAN, montant "
+             "réclamé, numéros des factures), avec [courriers] qr_paiement = true et un IBAN ; "
+             "vide sinon", "", G_COURRIER),
     Variable("factures", "Liste des factures et avoirs du tableau (voir ci-dessous)", "",
              G_COURRIER),
     Variable("total_du", "Total restant dû, avoirs déduits", "3 450,00 €", G_MONTANTS),
