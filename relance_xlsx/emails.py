@@ -228,7 +228,7 @@ def build_draft(
 def write_drafts(letters: Sequence[RenderedLetter], settings: Settings) -> DraftResult:
     """``<letter>.eml`` beside each letter whose client has an e-mail address.
 
-    The letter's PDF is attached when one was made, else its .docx.
+    The letter's PDF is attached when one was made, else its .docx; then its invoice copies.
     """
     done: list[RenderedLetter] = []
     warnings: list[str] = []
@@ -248,7 +248,7 @@ def write_drafts(letters: Sequence[RenderedLetter], settings: Settings) -> Draft
                 without.append(_one_line(letter.client))
             continue
         # the PDF when there is one: a client should not receive an editable letter
-        attachments = [rendered.pdf] if rendered.pdf else [rendered.docx]
+        attachments = [rendered.pdf or rendered.docx, *rendered.copies]
         msg = build_draft(rendered.priced, settings, attachments)
         target = rendered.docx.with_suffix(".eml")
         write_bytes_atomic(target, msg.as_bytes(policy=SMTP))

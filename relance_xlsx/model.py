@@ -110,6 +110,8 @@ class RenderedLetter:
     docx: Path
     pdf: Path | None = None
     email: Path | None = None
+    copies: tuple[Path, ...] = ()  # invoice PDFs ([factures] dossier), after the letter
+    missing_copies: tuple[str, ...] = ()  # its invoice numbers without a copy
 
     @property
     def letter(self) -> PlannedLetter:

@@ -378,11 +378,18 @@ def _extras(
     warnings = list(result.warnings)
     files = result.files
     rendered = result.rendered
+    if settings.factures_dossier is not None:
+        from .invoice_copies import find_copies
+
+        found = find_copies(rendered, settings.factures_dossier)
+        rendered = found.letters
+        warnings += [w for w in found.warnings if w not in warnings]
     if options.pdf:
         progress.step("PDF")
         from .printing import print_batch
 
-        printed = print_batch(list(result.letter_files), run_dir, f"a_imprimer – {day}.pdf")
+        printed = print_batch(list(result.letter_files), run_dir, f"a_imprimer – {day}.pdf",
+                              [x.copies for x in rendered])
         rendered = tuple(replace(x, pdf=p) for x, p in zip(rendered, printed.pdfs, strict=True))
         files = replace(files, print_batch=printed.batch,
                         pdfs=tuple(p for p in printed.pdfs if p is not None))  # fmt: skip

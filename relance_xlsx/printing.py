@@ -127,14 +127,27 @@ def convert_to_pdf(
     return pdfs, warnings
 
 
-def merge_pdfs(pdfs: Sequence[Path], target: Path) -> Path:
-    """One PDF with all pages, in order; written to a temporary file, then replaced."""
+def merge_pdfs(pdfs: Sequence[Path], target: Path,
+               copies: Sequence[Sequence[Path]] = (), warnings: list[str] | None = None) -> Path:
+    """One PDF with all pages, in order, each letter followed by its invoice copies
+    (``copies``, aligned with ``pdfs``); written to a temporary file, then replaced. A copy
+    that cannot be read is left out, with a warning: it is the user's file, not ours."""
     from pypdf import PdfWriter
 
     writer = PdfWriter()
     try:
-        for pdf in pdfs:
+        for i, pdf in enumerate(pdfs):
             writer.append(str(pdf))
+            for copy in copies[i] if i < len(copies) else ():
+                pages = len(writer.pages)
+                try:
+                    writer.append(str(copy))
+                except Exception as exc:  # noqa: BLE001 - a damaged copy must not stop the run
+                    while len(writer.pages) > pages:  # no half copy in the batch
+                        writer.remove_page(len(writer.pages) - 1)
+                    if warnings is not None:
+                        warnings.append(f"Duplicata « {copy.name} » illisible, absent du PDF "
+                                        f"à imprimer ({exc}).")
         with atomic_target(target) as tmp, open(tmp, "wb") as fh:
             writer.write(fh)
     finally:
@@ -142,8 +155,10 @@ def merge_pdfs(pdfs: Sequence[Path], target: Path) -> Path:
     return target
 
 
-def print_batch(letters: Sequence[Path], out_dir: Path, batch_name: str) -> PrintResult:
-    """PDF of each letter beside it, and the merged print batch ``batch_name``."""
+def print_batch(letters: Sequence[Path], out_dir: Path, batch_name: str,
+                copies: Sequence[Sequence[Path]] = ()) -> PrintResult:
+    """PDF of each letter beside it, and the merged print batch ``batch_name``: each letter
+    followed by its invoice copies (``copies``, aligned with ``letters``)."""
     if not letters:
         return PrintResult((), None, ())
     soffice = find_soffice()
@@ -151,10 +166,12 @@ def print_batch(letters: Sequence[Path], out_dir: Path, batch_name: str) -> Prin
         return PrintResult(tuple(None for _ in letters), None, (INSTALL_HELP,))
     pdfs, warnings = convert_to_pdf(letters, out_dir, soffice)
     done = [p for p in pdfs if p is not None]
+    done_copies = [list(copies[i]) if i < len(copies) else []
+                   for i, p in enumerate(pdfs) if p is not None]
     batch = None
     if done:
         try:
-            batch = merge_pdfs(done, out_dir / batch_name)
+            batch = merge_pdfs(done, out_dir / batch_name, done_copies, warnings)
         except PermissionError:
             warnings.append(
                 f"« {batch_name} » n'a pas pu être remplacé : il est sans doute ouvert. "

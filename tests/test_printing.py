@@ -159,11 +159,10 @@ def test_real_print_batch_with_libreoffice(runner_cwd):
         page += len(PdfReader(run_dir / Path(file).with_suffix(".pdf").name).pages)
     assert page == len(batch.pages)
     assert f"À imprimer, en une fois : {run_dir / BATCH}" in result.output
-    # the e-mail drafts carry the PDF too
+    # the e-mail drafts carry the PDF, not the editable letter
     import email
     from email import policy
 
     draft = email.message_from_bytes(next(run_dir.glob("*.eml")).read_bytes(),
                                      policy=policy.default)  # fmt: skip
-    assert sorted(Path(a.get_filename()).suffix for a in draft.iter_attachments()) == [
-        ".docx", ".pdf"]
+    assert sorted(Path(a.get_filename()).suffix for a in draft.iter_attachments()) == [".pdf"]
