@@ -342,7 +342,7 @@ def payment_block(doc) -> None:  # noqa: ANN001
     p = par(left, [
         ("b", "Titulaire : "), "{{ societe.nom }}", BR, ("b", "IBAN : "), "{{ societe.iban }}",
         "{% if societe.bic %}", BR, ("b", "BIC : "), "{{ societe.bic }}{% endif %}",
-        "{% if qr_paiement %}", BR, BR, ("i", "Ou scannez le QR code avec l'application de "
+        "{% if qr_paiement %}", BR, ("i", "Ou scannez le QR code avec l'application de "
                                          "votre banque : montant et références sont remplis."),
         "{% endif %}",
     ], indent=1.0, size=9.5, keep=True)
@@ -351,8 +351,8 @@ def payment_block(doc) -> None:  # noqa: ANN001
             keep=True)
     q._p.getparent().remove(right.paragraphs[0]._p)
     _valign(left, "center")
-    _table_props(table, [TEXT_W - 3.2, 3.2], borders=False, margins=0)
-    spacer(doc, 8)
+    _table_props(table, [TEXT_W - 2.8, 2.8], borders=False, margins=0)
+    spacer(doc, 4)
     control(doc, "{%p endif %}")
 
 
@@ -501,16 +501,17 @@ def mise_en_demeure(doc) -> None:  # noqa: ANN001
                "{{ delai_jours }}\u00a0jours à compter de la réception de la présente, soit ",
                ("b", "au plus tard le {{ date_limite }}"), "."])
     consumer_block(doc)
-    body(doc, ["À défaut de règlement dans ce délai, nous engagerons sans autre avis une "
-               "procédure judiciaire de recouvrement (requête en injonction de payer ou "
-               "assignation devant la juridiction compétente). Les intérêts de retard "
-               "continueront de courir jusqu'au complet paiement, et les frais de procédure "
-               "pourront être mis à votre charge."])
+    # how to pay, then what follows a refusal: the closing stays with a paragraph
     body(doc, ["{% if societe.iban %}Le règlement peut être effectué par virement sur le compte "
                "suivant, en rappelant les numéros des factures concernées :{% else %}Merci de "
                "rappeler les numéros des factures concernées avec votre règlement.{% endif %}"],
          keep=True)
     payment_block(doc)
+    body(doc, ["À défaut de règlement dans ce délai, nous engagerons sans autre avis une "
+               "procédure judiciaire de recouvrement (requête en injonction de payer ou "
+               "assignation devant la juridiction compétente). Les intérêts de retard "
+               "continueront de courir jusqu'au complet paiement, et les frais de procédure "
+               "pourront être mis à votre charge."])
     closing_block(doc)
 
 

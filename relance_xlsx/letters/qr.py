@@ -20,7 +20,7 @@ from .docx import Entry, stored_entry
 
 QR_MEDIA = "word/media/qr_paiement.png"
 QR_REL_ID = "rIdQrPaiement"
-SIZE_EMU = 2_880_000 // 3  # 2.67 cm: above the 2 cm the EPC guidelines ask for
+SIZE_EMU = 792_000  # 2.2 cm: above the 2 cm the EPC guidelines ask for
 MAX_TEXT = 140  # EPC remittance text
 MAX_NAME = 70  # EPC beneficiary name
 MASK = 2  # any of the 8 QR masks is valid; choosing one spares trying them all
