@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS executions (
     factures INTEGER NOT NULL DEFAULT 0,
     courriers INTEGER NOT NULL DEFAULT 0,
     erreurs INTEGER NOT NULL DEFAULT 0,
-    remplacee_par INTEGER REFERENCES executions(id)
+    remplacee_par INTEGER REFERENCES executions(id),
+    dossier TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS executions_date ON executions(date);
 CREATE TABLE IF NOT EXISTS soldes (
@@ -111,6 +112,9 @@ def create_schema(con: sqlite3.Connection) -> None:
     for statement in SCHEMA.split(";\n"):
         if statement.strip():
             con.execute(statement)
+    columns = {row[1] for row in con.execute("PRAGMA table_info(executions)")}
+    if "dossier" not in columns:  # journals written before the column (same version)
+        con.execute("ALTER TABLE executions ADD COLUMN dossier TEXT NOT NULL DEFAULT ''")
     con.execute("INSERT OR IGNORE INTO meta (cle, valeur) VALUES ('version', ?)", (str(VERSION),))
 
 
@@ -168,6 +172,18 @@ class RunRecord:
     events: tuple[Event, ...]
     errors: int
     supersedes: tuple[int, ...]  # ids of the same-date executions this run replaces
+    dossier: str = ""  # the letters' subfolder in the day's folder ("": the day's folder)
+
+
+@dataclass(frozen=True)
+class SameDayRun:
+    """An execution of the run's date still in force: is this run a re-run of it, and where
+    did it put its letters?"""
+
+    id: int
+    export: str
+    seen: frozenset[str]  # the invoice keys it recorded
+    dossier: str = ""
 
 
 @dataclass(frozen=True)
@@ -334,19 +350,20 @@ def seen_invoices(con: sqlite3.Connection, run_id: int) -> set[str]:
         "SELECT cle_facture FROM soldes WHERE execution = ?", (run_id,))}  # fmt: skip
 
 
-def same_date_runs(path: Path, run_date: date) -> list[tuple[int, str, frozenset[str]]]:
-    """This date's executions in force: (id, export, invoice keys seen)."""
+def same_date_runs(path: Path, run_date: date) -> list[SameDayRun]:
+    """This date's executions in force."""
     if not path.exists():
         return []
     try:
         with closing(connect_readonly(path)) as con:
             if _version(con) < 2:
                 return []  # version 1 kept no balances: re-runs matched by export only
+            has_folder = "dossier" in {r[1] for r in con.execute("PRAGMA table_info(executions)")}
             rows = con.execute(
-                "SELECT id, export FROM executions WHERE date = ? AND remplacee_par IS NULL",
-                (run_date.isoformat(),),
-            ).fetchall()
-            return [(i, e, frozenset(seen_invoices(con, i))) for i, e in rows]
+                f"SELECT id, export, {'dossier' if has_folder else chr(39) * 2} FROM executions "
+                "WHERE date = ? AND remplacee_par IS NULL", (run_date.isoformat(),),
+            ).fetchall()  # fmt: skip
+            return [SameDayRun(i, e, frozenset(seen_invoices(con, i)), d) for i, e, d in rows]
     except sqlite3.Error as exc:
         raise unreadable(path, exc) from exc
 
@@ -449,9 +466,9 @@ class JournalWriter:
         now = datetime.now().isoformat(timespec="seconds")
         letters = sum(1 for e in run.events if e.type == LETTER)
         cur = con.execute(
-            "INSERT INTO executions (horodatage, date, export, factures, courriers, erreurs) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (now, day, run.export, len(run.balances), letters, run.errors),
+            "INSERT INTO executions (horodatage, date, export, factures, courriers, erreurs, "
+            "dossier) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (now, day, run.export, len(run.balances), letters, run.errors, run.dossier),
         )
         self._execution = execution = cur.lastrowid
         stale = _superseded_files(con, run.supersedes)

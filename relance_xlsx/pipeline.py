@@ -43,6 +43,7 @@ from .journal import (
     JournalData,
     JournalWriter,
     RunRecord,
+    SameDayRun,
     check_journal,
     export_key,
     fingerprint,
@@ -50,6 +51,7 @@ from .journal import (
     processed_before,
     same_date_runs,
 )
+from .letters.filenames import safe_filename_part
 from .model import SEP, PlannedLetter, PricedLetter, RenderedLetter, RunFiles, RunResult
 from .planning import plan_letters
 from .policy import classify
@@ -201,10 +203,10 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
 
     progress.step("classement")
     journal = load_journal(paths.journal)
-    superseded = superseded_runs(
-        same_date_runs(paths.journal, options.run_date), export_key(read.source),
-        read.invoices["cle_facture"],
-    )  # fmt: skip
+    same_day = same_date_runs(paths.journal, options.run_date)
+    superseded = superseded_runs(same_day, export_key(read.source), read.invoices["cle_facture"])
+    if not options.subfolder:
+        options = replace(options, subfolder=letters_subfolder(same_day, superseded, export))
     classified, planned = classify_export(read, settings, journal, options.run_date, superseded)
     if planned and not options.dry_run:
         letters_mod.require_templates(settings.modeles_dossier, {x.niveau for x in planned})
@@ -226,6 +228,19 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
     if options.dry_run:
         return result
     return _write(result, read, settings, paths, options, progress)
+
+
+def letters_subfolder(same_day: list[SameDayRun], superseded: tuple[int, ...],
+                      export: Path) -> str:  # fmt: skip
+    """Where this run's letters go in the day's folder: where the run it replaces put them;
+    in a folder of their own when another export already wrote letters that day (two
+    establishments' clients may share names: their letters must never share a file)."""
+    replaced = [r for r in same_day if r.id in superseded]
+    if replaced:
+        return max(replaced, key=lambda r: r.id).dossier
+    if same_day:
+        return safe_filename_part(export.stem, "export")
+    return ""
 
 
 def _mark_letters(classified: pd.DataFrame, rendered: tuple[RenderedLetter, ...]) -> pd.DataFrame:
@@ -271,7 +286,7 @@ def _write(
     )
     journal = JournalWriter(paths.journal)
     record = JournalPart(
-        journal, lambda: run_record(result, classified(), tuple(rendered)),
+        journal, lambda: run_record(result, classified(), tuple(rendered), options.subfolder),
         lambda: fingerprint(workbook.written if read.in_place else read.source),
     )  # fmt: skip
     letters.stale = lambda: record.stale
@@ -285,7 +300,12 @@ def _write(
     result = _extras(result, settings, options, run_dir, progress)
     summary = run_dir / f"résumé – {read.source.stem} – {options.run_date.isoformat()}.txt"
     result = replace(result, files=replace(result.files, summary=summary))
-    summary.write_text(summary_text(result), encoding="utf-8")
+    try:
+        summary.write_text(summary_text(result), encoding="utf-8")
+    except OSError as exc:  # the run is recorded: say it, do not fail it
+        result = replace(result, files=replace(result.files, summary=None), warnings=(
+            *result.warnings, f"Le résumé « {summary.name} » n'a pas pu être écrit ({exc}) ; "
+            "le reste de l'exécution est fait."))  # fmt: skip
     return result
 
 
@@ -328,7 +348,8 @@ def _write_back(read: ReadResult, classified: pd.DataFrame, settings: Settings, 
 
 
 def run_record(
-    result: RunResult, classified: pd.DataFrame, rendered: tuple[RenderedLetter, ...]
+    result: RunResult, classified: pd.DataFrame, rendered: tuple[RenderedLetter, ...],
+    folder: str = "",
 ) -> RunRecord:
     """Stage 8's data: the balances seen, a letter event per letter (its invoices, the
     level each reaches, their amounts) and a hand-over event per client handed over."""
@@ -352,7 +373,7 @@ def run_record(
                             entries, total=float(group["reste_du"].sum())))  # fmt: skip
     errors = int((classified["etat"] == "Erreur").sum())
     return RunRecord(result.run_date, export_key(result.source), balances, tuple(events),
-                     errors, result.superseded)  # fmt: skip
+                     errors, result.superseded, folder)  # fmt: skip
 
 
 def _letter_event(rendered: RenderedLetter, by_row: dict[int, Any]) -> Event:
