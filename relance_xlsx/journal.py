@@ -117,6 +117,8 @@ def create_schema(con: sqlite3.Connection) -> None:
 LETTER = "courrier"
 HANDOVER = "transmission"
 CANCELLATION = "annulation"
+EXCHANGE = "echange"  # a row of the follow-up workbook's « Échanges » sheet
+PROMISE = "promesse"  # a promise of payment (« Clients » or « Échanges »); total: balance then
 
 
 # --- records -------------------------------------------------------------------------------
@@ -146,6 +148,7 @@ class Event:
     factures: tuple[InvoiceEntry, ...]
     fichier: str = ""
     total: float | None = None
+    detail: str = ""  # follow-up events: the entry's key (sheet and content)
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,7 @@ class RunRecord:
     events: tuple[Event, ...]
     errors: int
     supersedes: tuple[int, ...]  # ids of the same-date executions this run replaces
+    withdrawn: tuple[int, ...] = ()  # follow-up events whose row is gone or was edited
 
 
 @dataclass(frozen=True)
@@ -195,7 +199,8 @@ class JournalData:
 RUN_COLUMNS = {"id": "int64", "date": "datetime64[ns]", "export": "object"}
 EVENT_COLUMNS = {"id": "int64", "execution": "int64", "date": "datetime64[ns]",
                  "type": "object", "cle_client": "object", "niveau": "int64",
-                 "fichier": "object", "export": "object"}  # fmt: skip
+                 "fichier": "object", "export": "object", "total": "float64",
+                 "detail": "object"}  # fmt: skip
 INVOICE_COLUMNS = {"evenement": "int64", "cle_facture": "object", "niveau": "int64",
                    "etape": "int64"}  # fmt: skip
 
@@ -310,7 +315,7 @@ def _read(con: sqlite3.Connection) -> JournalData:
     )
     events = pd.read_sql_query(
         "SELECT id, COALESCE(execution, 0) AS execution, date, type, cle_client, niveau, "
-        "fichier, export FROM evenements_en_vigueur", con
+        "fichier, export, total, detail FROM evenements_en_vigueur", con
     )
     invoices = pd.read_sql_query(
         "SELECT f.evenement, f.cle_facture, f.niveau, f.etape FROM evenement_factures f "
@@ -465,6 +470,9 @@ class JournalWriter:
         )  # fmt: skip
         for event in run.events:
             _insert_event(con, execution, now, day, event)
+        for target in run.withdrawn:
+            withdrawal = Event(CANCELLATION, "", "", 0, (), detail="retiré du suivi")
+            _insert_event(con, execution, now, day, withdrawal, target=target)
         return stale
 
     def set_fingerprint(self, fingerprint: str) -> None:
@@ -516,9 +524,9 @@ def _insert_event(
 ) -> int:
     cur = con.execute(
         "INSERT INTO evenements (execution, horodatage, date, type, cle_client, client, niveau, "
-        "fichier, total, vise) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "fichier, total, vise, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (execution, now, day, event.type, event.cle_client, event.client, event.niveau,
-         event.fichier, event.total, target),
+         event.fichier, event.total, target, event.detail),
     )  # fmt: skip
     event_id = int(cur.lastrowid or 0)
     con.executemany(
