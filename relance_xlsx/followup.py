@@ -510,6 +510,9 @@ def effects(resolved: Resolved, journal_events: pd.DataFrame, balances: Mapping[
     until its date plus ``tolerance`` business days, then is kept when the client's balance
     fell by the promised amount (all of it when no amount) since it was first recorded."""
     ev = journal_events
+    for column in ("total", "detail"):  # journals read before the follow-up events existed
+        if column not in ev:
+            ev = ev.assign(**{column: pd.Series(dtype=object)})
     ev = ev[ev["type"].isin([PROMISE, EXCHANGE]) & ~ev["execution"].isin(set(superseded))
             & (ev["date"] <= pd.Timestamp(run_date))]  # fmt: skip
     recorded = {str(r.detail): r for r in ev.sort_values("id").itertuples(index=False)}

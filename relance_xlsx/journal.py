@@ -199,8 +199,9 @@ class JournalData:
 RUN_COLUMNS = {"id": "int64", "date": "datetime64[ns]", "export": "object"}
 EVENT_COLUMNS = {"id": "int64", "execution": "int64", "date": "datetime64[ns]",
                  "type": "object", "cle_client": "object", "niveau": "int64",
-                 "fichier": "object", "export": "object", "total": "float64",
-                 "detail": "object"}  # fmt: skip
+                 "fichier": "object", "export": "object"}  # fmt: skip
+# read too, for the follow-up workbook's events (history does not need them)
+FOLLOWUP_COLUMNS = {"total": "float64", "detail": "object"}
 INVOICE_COLUMNS = {"evenement": "int64", "cle_facture": "object", "niveau": "int64",
                    "etape": "int64"}  # fmt: skip
 
@@ -328,7 +329,7 @@ def _read(con: sqlite3.Connection) -> JournalData:
     for frame in (runs, events):
         frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
     return JournalData(
-        runs.astype(RUN_COLUMNS), events.astype(EVENT_COLUMNS),
+        runs.astype(RUN_COLUMNS), events.astype({**EVENT_COLUMNS, **FOLLOWUP_COLUMNS}),
         invoices.astype(INVOICE_COLUMNS), frozenset(seen),
     )  # fmt: skip
 

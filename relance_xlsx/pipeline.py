@@ -472,7 +472,8 @@ def list_exports(folder: Path) -> list[Path]:
     """The exports directly inside ``folder``, in name order.
 
     Skipped: Excel's owner files (``~$…``), hidden files, and the tool's own outputs
-    (``… – avec statut.xlsx`` copies written beside csv/xls/ods exports).
+    (``… – avec statut.xlsx`` copies written beside csv/xls/ods exports, the follow-up
+    workbook ``suivi_relances.xlsx``).
     """
     found = []
     for entry in Path(folder).iterdir():
@@ -480,6 +481,8 @@ def list_exports(folder: Path) -> list[Path]:
         if name.startswith(("~$", ".")) or not entry.is_file():
             continue
         if entry.suffix.lower() not in EXPORT_SUFFIXES or name.endswith(OWN_OUTPUTS):
+            continue
+        if name.casefold() == followup.FILENAME:  # the follow-up workbook is not an export
             continue
         found.append(entry)
     return sorted(found, key=lambda p: (p.name.casefold(), p.name))
