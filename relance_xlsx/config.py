@@ -77,6 +77,20 @@ class Indicateurs:
 
 
 @dataclass(frozen=True)
+class EmailSettings:
+    """SMTP sending (``relance-xlsx envoyer``); the password is never a setting."""
+
+    serveur: str = ""
+    port: int = 587
+    securite: str = "starttls"  # "starttls" (port 587) or "ssl" (port 465): always TLS
+    utilisateur: str = ""
+    expediteur: str = ""  # empty: [societe] email
+    copie_a: str = ""  # a hidden copy of every message, for the firm's own records
+    par_minute: int = 20  # 0: no limit
+    delai_reponse: int = 60  # seconds to wait for the server before giving up
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting of a run, validated. ``path`` is the settings file, if any."""
 
@@ -91,6 +105,7 @@ class Settings:
     clients_particuliers: tuple[str, ...] = ()
     taux_bce: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     indicateurs: Indicateurs = field(default_factory=Indicateurs)
+    email: EmailSettings = field(default_factory=EmailSettings)
     path: Path | None = None
 
     @property
@@ -185,6 +200,28 @@ def _tiers(v: Any) -> str | None:
 def _text_list(v: Any) -> str | None:
     if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
         return 'une liste de textes est attendue, ex. : ["C0012", "C0450"]'
+    return None
+
+
+def _port(v: Any) -> str | None:
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 65535:
+        return "un numéro de port est attendu (587 pour starttls, 465 pour ssl)"
+    return None
+
+
+def _security(v: Any) -> str | None:
+    return None if v in ("starttls", "ssl") else '"starttls" ou "ssl" est attendu'
+
+
+def _per_minute(v: Any) -> str | None:
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 10000:
+        return "un nombre de messages par minute est attendu (0 : sans limite)"
+    return None
+
+
+def _seconds(v: Any) -> str | None:
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 600:
+        return "un nombre de secondes entre 1 et 600 est attendu"
     return None
 
 
@@ -322,6 +359,49 @@ SCHEMA: dict[str, dict[str, tuple[Check, Any, str]]] = {
             _turnover,
             None,
             "Chiffre d'affaires HT de l'exercice, pour le tableau D441-6 établi en HT (--ht).",
+        ),
+    },
+    "email": {
+        "serveur": (
+            _text,
+            "",
+            "Serveur d'envoi (SMTP) de votre messagerie, ex. : smtp.office365.com, "
+            "smtp.gmail.com, ssl0.ovh.net.",
+        ),
+        "port": (_port, 587, "Port du serveur : 587 avec starttls, 465 avec ssl."),
+        "securite": (
+            _security,
+            "starttls",
+            'Chiffrement de la connexion : "starttls" ou "ssl" (jamais sans chiffrement).',
+        ),
+        "utilisateur": (
+            _text,
+            "",
+            "Identifiant de connexion (souvent votre adresse). Le mot de passe n'est pas "
+            "écrit ici : il est demandé au premier envoi et gardé dans le trousseau du "
+            "système (ou variable d'environnement RELANCE_SMTP_MOT_DE_PASSE).",
+        ),
+        "expediteur": (
+            _text,
+            "",
+            'Adresse d\'expédition des e-mails ; "" : l\'adresse de [societe] email.',
+        ),
+        "copie_a": (
+            _text,
+            "",
+            "Adresse qui reçoit une copie cachée de chaque e-mail (votre propre boîte, "
+            "pour archive) ; \"\" : pas de copie.",
+        ),
+        "par_minute": (
+            _per_minute,
+            20,
+            "Nombre maximum d'e-mails envoyés par minute (les serveurs limitent les envois "
+            "en rafale) ; 0 : sans limite.",
+        ),
+        "delai_reponse": (
+            _seconds,
+            60,
+            "Secondes d'attente d'une réponse du serveur avant d'abandonner un envoi.",
         ),
     },
 }
@@ -478,6 +558,7 @@ def settings_from_dict(data: Mapping[str, Any], path: Path, text: str = "") -> S
         clients_particuliers=tuple(get("clients", "particuliers")),
         taux_bce=MappingProxyType(dict(values.get("taux_bce", {}))),
         indicateurs=_indicateurs(get),
+        email=_email_settings(values.get("email", {})),
         path=path,
     )
 
@@ -494,6 +575,13 @@ def _indicateurs(get: Callable[[str, str], Any]) -> Indicateurs:
         chiffre_affaires_exercice_ttc=amount("chiffre_affaires_exercice_ttc"),
         chiffre_affaires_exercice_ht=amount("chiffre_affaires_exercice_ht"),
     )
+def _email_settings(given: Mapping[str, Any]) -> EmailSettings:
+    """[email] with its defaults; the port follows the security when it is not given."""
+    values = {k: given.get(k, SCHEMA["email"][k][1]) for k in SCHEMA["email"]}
+    if "port" not in given and values["securite"] == "ssl":
+        values["port"] = 465
+    values = {k: v.strip() if isinstance(v, str) else v for k, v in values.items()}
+    return EmailSettings(**values)
 
 
 def _toml_value(value: Any) -> str:
@@ -534,6 +622,10 @@ SECTION_INTRO = {
         '  "2027-01-01" = 2.15'
     ),
     "indicateurs": "Indicateurs du rapport : DSO, tableau des délais de paiement (D441-6).",
+    "email": (
+        "Envoi des e-mails de relance (relance-xlsx envoyer), par votre propre serveur,\n"
+        "toujours chiffré. Rien n'est envoyé sans cette commande."
+    ),
 }
 
 
