@@ -33,6 +33,7 @@ class Delais:
     mise_en_demeure: int = 20
     contentieux: int = 10
     intervalle_minimum: int = 10
+    tolerance_promesse: int = 2
 
 
 @dataclass(frozen=True)
@@ -263,6 +264,13 @@ SCHEMA: dict[str, dict[str, tuple[Check, Any, str]]] = {
             10,
             "Pas de nouveau courrier à un client moins de N jours ouvrés après le précédent "
             "(un client relancé chaque semaine ne lit plus les courriers).",
+        ),
+        "tolerance_promesse": (
+            _non_negative_int,
+            2,
+            "Une promesse de paiement (suivi_relances.xlsx) suspend les courriers jusqu'à sa "
+            "date plus N jours ouvrés ; ensuite, non tenue, elle est signalée et le cycle "
+            "reprend.",
         ),
     },
     "montants": {

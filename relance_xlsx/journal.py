@@ -121,6 +121,8 @@ def create_schema(con: sqlite3.Connection) -> None:
 LETTER = "courrier"
 HANDOVER = "transmission"
 CANCELLATION = "annulation"
+EXCHANGE = "echange"  # a row of the follow-up workbook's « Échanges » sheet
+PROMISE = "promesse"  # a promise of payment (« Clients » or « Échanges »); total: balance then
 
 
 # --- records -------------------------------------------------------------------------------
@@ -150,6 +152,7 @@ class Event:
     factures: tuple[InvoiceEntry, ...]
     fichier: str = ""
     total: float | None = None
+    detail: str = ""  # follow-up events: the entry's key (sheet and content)
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,7 @@ class RunRecord:
     errors: int
     supersedes: tuple[int, ...]  # ids of the same-date executions this run replaces
     dossier: str = ""  # the letters' subfolder in the day's folder ("": the day's folder)
+    withdrawn: tuple[int, ...] = ()  # follow-up events whose row is gone or was edited
 
 
 @dataclass(frozen=True)
@@ -212,6 +216,8 @@ RUN_COLUMNS = {"id": "int64", "date": "datetime64[ns]", "export": "object"}
 EVENT_COLUMNS = {"id": "int64", "execution": "int64", "date": "datetime64[ns]",
                  "type": "object", "cle_client": "object", "niveau": "int64",
                  "fichier": "object", "export": "object"}  # fmt: skip
+# read too, for the follow-up workbook's events (history does not need them)
+FOLLOWUP_COLUMNS = {"total": "float64", "detail": "object"}
 INVOICE_COLUMNS = {"evenement": "int64", "cle_facture": "object", "niveau": "int64",
                    "etape": "int64"}  # fmt: skip
 
@@ -326,7 +332,7 @@ def _read(con: sqlite3.Connection) -> JournalData:
     )
     events = pd.read_sql_query(
         "SELECT id, COALESCE(execution, 0) AS execution, date, type, cle_client, niveau, "
-        "fichier, export FROM evenements_en_vigueur", con
+        "fichier, export, total, detail FROM evenements_en_vigueur", con
     )
     invoices = pd.read_sql_query(
         "SELECT f.evenement, f.cle_facture, f.niveau, f.etape FROM evenement_factures f "
@@ -339,7 +345,7 @@ def _read(con: sqlite3.Connection) -> JournalData:
     for frame in (runs, events):
         frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
     return JournalData(
-        runs.astype(RUN_COLUMNS), events.astype(EVENT_COLUMNS),
+        runs.astype(RUN_COLUMNS), events.astype({**EVENT_COLUMNS, **FOLLOWUP_COLUMNS}),
         invoices.astype(INVOICE_COLUMNS), frozenset(seen),
     )  # fmt: skip
 
@@ -482,6 +488,9 @@ class JournalWriter:
         )  # fmt: skip
         for event in run.events:
             insert_event(con, execution, now, day, event)
+        for target in run.withdrawn:
+            withdrawal = Event(CANCELLATION, "", "", 0, (), detail="retiré du suivi")
+            insert_event(con, execution, now, day, withdrawal, target=target)
         return stale
 
     def set_fingerprint(self, fingerprint: str) -> None:
@@ -533,9 +542,9 @@ def insert_event(
 ) -> int:
     cur = con.execute(
         "INSERT INTO evenements (execution, horodatage, date, type, cle_client, client, niveau, "
-        "fichier, total, vise) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "fichier, total, vise, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (execution, now, day, event.type, event.cle_client, event.client, event.niveau,
-         event.fichier, event.total, target),
+         event.fichier, event.total, target, event.detail),
     )  # fmt: skip
     event_id = int(cur.lastrowid or 0)
     con.executemany(

@@ -131,6 +131,7 @@ class RunFiles:
     pdfs: tuple[Path, ...] = ()
     emails: tuple[Path, ...] = ()
     summary: Path | None = None
+    followup: Path | None = None  # suivi_relances.xlsx, created or refreshed
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,11 @@ class RunResult:
     rendered: tuple[RenderedLetter, ...] = ()  # after stage 6
     files: RunFiles = field(default_factory=RunFiles)
     superseded: tuple[int, ...] = ()  # same-date runs this one replaced
+    # the follow-up workbook (suivi_relances.xlsx): bad entries, promises not kept, holds
+    # and promises falling due this week (French lines for the summary and the report)
+    suivi_erreurs: tuple[str, ...] = ()
+    promesses_non_tenues: tuple[str, ...] = ()
+    suivi_semaine: tuple[str, ...] = ()
 
     @property
     def letters(self) -> tuple[PlannedLetter, ...]:

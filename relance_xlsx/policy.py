@@ -17,6 +17,7 @@ for level 0). People chase clients, not invoice lines (README, « Le cycle du cl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -113,9 +114,13 @@ def _legal_state(
 
 
 def classify(
-    invoices: pd.DataFrame, run_date: date, settings: Settings, cal: BusinessCalendar
+    invoices: pd.DataFrame, run_date: date, settings: Settings, cal: BusinessCalendar,
+    holds: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """State, next step and status text of every invoice (the columns ``ADDS``)."""
+    """State, next step and status text of every invoice (the columns ``ADDS``).
+
+    ``holds``: client key -> why the follow-up workbook stops its letters (a hold, « Ne plus
+    relancer », a promise still running); the cycle waits, the status says why."""
     df = invoices.copy()
     run = np.datetime64(run_date, "D")
     delay = np.array([getattr(settings.delais, key) for key in DELAY_KEYS], dtype=np.int64)
@@ -140,7 +145,7 @@ def classify(
     df["etape_due"] = np.where(candidate, level + 1, 0)
 
     decisions = _client_decisions(df, candidate, open_overdue, notice, m.avoir, run,
-                                  settings, cal)  # fmt: skip
+                                  settings, cal, holds or {})  # fmt: skip
     letter_level = df["cle_client"].map({d.cle_client: d.niveau for d in decisions})
     letter_level = letter_level.fillna(0).to_numpy(dtype=np.int64)
     reasons = {d.cle_client: d.raison for d in decisions}
@@ -208,6 +213,7 @@ def _client_decisions(
     run: np.datetime64,
     settings: Settings,
     cal: BusinessCalendar,
+    holds: Mapping[str, str],
 ) -> list[ClientDecision]:
     """One decision per client with an invoice due for a step.
 
@@ -242,7 +248,8 @@ def _client_decisions(
     rows = zip(grouped.index.tolist(), grouped["step"].tolist(), grouped["reached"].tolist(),
                grouped["net"].tolist(), dates_of(grouped["notice"]), last_d, allowed,
                strict=True)  # fmt: skip
-    return [_decide(str(cle), step, reached, net, notice, last_at, allowed_at, run, settings)
+    return [ClientDecision(str(cle), 0, holds[str(cle)]) if str(cle) in holds else
+            _decide(str(cle), step, reached, net, notice, last_at, allowed_at, run, settings)
             for cle, step, reached, net, notice, last_at, allowed_at in rows]  # fmt: skip
 
 
