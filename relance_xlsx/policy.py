@@ -150,6 +150,7 @@ def classify(
     letter_level = letter_level.fillna(0).to_numpy(dtype=np.int64)
     reasons = {d.cle_client: d.raison for d in decisions}
     blocked = np.array([reasons.get(k, "") for k in df["cle_client"]], dtype=object)
+    followed = df["cle_client"].isin(set(holds or {})).to_numpy()  # held by the accountant
 
     rest = df["reste_du"].to_numpy(dtype=float)
     sent = candidate & (letter_level > 0)
@@ -164,7 +165,8 @@ def classify(
     df["etat"] = _state_words(m, legal, sent, level)
     _next_steps(df, m, legal, sent, next_date, named, run, delay, settings, cal)
     held = candidate & ~sent  # due for a step, but no letter: the status says why
-    df["statut"] = _status_texts(df, run_date, blocked, sent, held, handed_on, notice)
+    df["statut"] = _status_texts(df, run_date, blocked, sent, held & followed, held & ~followed,
+                                 handed_on, notice)
     return df
 
 
@@ -293,11 +295,14 @@ def _status_texts(
     run_date: date,
     blocked: np.ndarray,
     sent: np.ndarray,
+    followed: np.ndarray,
     held: np.ndarray,
     handed_on: np.ndarray,
     notice: np.ndarray,
 ) -> list[str]:
-    """The status column: a state word, " – " and the detail users need."""
+    """The status column: a state word, " – " and the detail users need. A client the
+    accountant holds (follow-up workbook) reads « En attente – suspendu jusqu'au … » first:
+    the accountant's decision, then the step that waits for it."""
     run_text = format_date_short(run_date)
     out: list[str] = []
     cols = zip(
@@ -306,10 +311,10 @@ def _status_texts(
         df["prochaine_etape"].tolist(), dates_of(df["date_prochaine_etape"]), blocked.tolist(),
         sent.tolist(), held.tolist(), df["dans_courrier"].tolist(),
         df["niveau_courrier"].tolist(), dates_of(handed_on), dates_of(notice),
-        dates_of(df["date_mise_en_demeure"]), strict=True,
+        dates_of(df["date_mise_en_demeure"]), followed.tolist(), strict=True,
     )  # fmt: skip
     for (etat, erreur, rest, due, lvl, lvl_date, nxt, nxt_date, why, is_sent, is_held,
-         listed, letter_lvl, handed, med, own_med) in cols:  # fmt: skip
+         listed, letter_lvl, handed, med, own_med, by_hand) in cols:  # fmt: skip
         if etat == Etat.ERREUR:
             detail = erreur
         elif etat == Etat.AVOIR:
@@ -325,6 +330,8 @@ def _status_texts(
             detail = _legal_detail(int(lvl), lvl_date, med, handed, not pd.isna(own_med))
         elif is_sent:
             detail = f"{run_text}{SEP}{nxt} le {format_date_short(nxt_date)}"
+        elif by_hand and why:  # the accountant's hold, promise or stop comes first
+            detail = f"{why}{SEP}{nxt} ensuite"
         else:  # En attente
             detail = f"{nxt} le {format_date_short(nxt_date)}"
             if is_held and why:
