@@ -235,7 +235,7 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
         columns=dict(read.columns),
         files=RunFiles(settings=paths.settings, journal=paths.journal),
         superseded=superseded,
-        suivi_erreurs=tuple(str(e) for e in effects.errors),
+        suivi_erreurs=tuple(effects.errors),
         promesses_non_tenues=effects.broken,
         suivi_semaine=effects.due_soon,
     )

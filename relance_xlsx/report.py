@@ -152,7 +152,7 @@ def followup_lines(result: RunResult) -> list[str]:
          result.promesses_non_tenues),
         ("Suspensions et promesses qui arrivent à échéance cette semaine", result.suivi_semaine),
         ("Saisies illisibles dans suivi_relances.xlsx (le reste de la ligne est pris en compte)",
-         result.suivi_erreurs),
+         tuple(str(e) for e in result.suivi_erreurs)),
     ):  # fmt: skip
         if items:
             lines += ["", f"{title} :", *(f"  - {x}" for x in items)]

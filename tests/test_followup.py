@@ -116,6 +116,12 @@ def test_weekly_runs_with_the_follow_up_workbook(runner_cwd):
     eml = next((runner_cwd / "courriers" / "2026-10-19").rglob("*.eml"))
     assert "compta@epsilon.fr" in message_from_bytes(eml.read_bytes())["To"]
     assert "Échanges" in out and "ligne 3" in out  # the bad exchange row, listed
+    report = load_workbook(runner_cwd / "courriers" / "2026-10-19" / "rapport – 2026-10-19.xlsx")
+    synthese = [r for r in report["Synthèse"].iter_rows(values_only=True)]
+    week = [r[1] for r in synthese if r[0] == "Cette semaine"]
+    assert any("Gamma" in x and "22/10/2026" in x for x in week), week
+    errors = list(report["Erreurs"].iter_rows(min_row=2, values_only=True))
+    assert any(r[0] == "suivi_relances.xlsx – Échanges" and r[1] == 3 for r in errors), errors
 
     after = clients_sheet(suivi)
     assert [r[0] for r in after] == [r[0] for r in before]  # the sort is kept
@@ -133,6 +139,10 @@ def test_weekly_runs_with_the_follow_up_workbook(runner_cwd):
     assert status["F-G"].startswith("Payée")
     assert status["F-D"].startswith("Relance 1")
     assert "Delta" in out and "non tenue" in out
+    report = load_workbook(runner_cwd / "courriers" / "2026-10-28" / "rapport – 2026-10-28.xlsx")
+    broken = [r[1] for r in report["Synthèse"].iter_rows(values_only=True)
+              if r[0] == "Promesse non tenue"]  # fmt: skip
+    assert len(broken) == 1 and broken[0].startswith("Delta")
     assert "Gamma" not in out.split("non tenue")[0].splitlines()[-1]
     again = clients_sheet(suivi)
     assert [r[0] for r in again] == [r[0] for r in before]
