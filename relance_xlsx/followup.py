@@ -376,6 +376,13 @@ def _create(path: Path, rows: Sequence[ClientRow]) -> None:
     ws.column_dimensions["B"].width = 30
     ws.column_dimensions["F"].width = 34
     ex.column_dimensions["D"].width = 50
+    for (cell,) in ws.iter_rows(min_row=2, min_col=3, max_col=3):
+        cell.number_format = '#,##0.00\\ "€"'  # Solde échu, as the report shows amounts
+    for sheet in (ws, ex):  # printed on one page width, landscape
+        sheet.page_setup.orientation = "landscape"
+        sheet.page_setup.fitToWidth = 1
+        sheet.page_setup.fitToHeight = 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
     with atomic_target(path) as tmp:
         wb.save(tmp)
 
