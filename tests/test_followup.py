@@ -101,6 +101,8 @@ def test_weekly_runs_with_the_follow_up_workbook(runner_cwd):
     before = clients_sheet(suivi)
 
     export = write_xlsx(runner_cwd / "export.xlsx", export_rows())
+    plan = run_ok(export, "2026-10-19", "--dry-run")  # the plan shows the promises due
+    assert "cette semaine" in plan and "Gamma : promesse de paiement au 22/10/2026" in plan
     out = run_ok(export, "2026-10-19", "--emails")
     status = status_column(export)
     assert status["F-A"].startswith("En attente – suspendu jusqu'au 15/12/2026 – relance 1 ")
@@ -170,15 +172,29 @@ def test_exchange_row_deleted_is_withdrawn(runner_cwd):
     wb["Échanges"].append([date(2026, 10, 6), "C002", "visite", "RDV"])
     wb.save(suivi)
     run_ok(write_xlsx(export, export_rows()), "2026-10-06")
+    wb = load_workbook(suivi)  # the accountant corrects the summary of the visit
+    wb["Échanges"]["D2"] = "RDV : paiement promis oralement"
+    wb.save(suivi)
+    run_ok(write_xlsx(export, export_rows()), "2026-10-07")
+    journal = runner_cwd / "journal_relances.sqlite"
+    with sqlite3.connect(journal) as con:
+        live = con.execute("SELECT detail FROM evenements_en_vigueur WHERE type = 'echange'"
+                           ).fetchall()  # fmt: skip
+    assert len(live) == 1 and "paiement promis oralement" in live[0][0]  # updated, not doubled
     wb = load_workbook(suivi)
     wb["Échanges"].delete_rows(2)
     wb.save(suivi)
-    run_ok(write_xlsx(export, export_rows()), "2026-10-07")
-    with sqlite3.connect(runner_cwd / "journal_relances.sqlite") as con:
+    out = run_cli("run", write_xlsx(export, export_rows()), "--date", "2026-10-08", "--dry-run")
+    assert out.exit_code == 0
+    with sqlite3.connect(journal) as con:  # a dry run withdraws nothing
+        assert con.execute("SELECT count(*) FROM evenements_en_vigueur WHERE type = 'echange'"
+                           ).fetchone() == (1,)  # fmt: skip
+    run_ok(write_xlsx(export, export_rows()), "2026-10-08")
+    with sqlite3.connect(journal) as con:
         total = con.execute("SELECT count(*) FROM evenements WHERE type = 'echange'").fetchone()
         live = con.execute(
             "SELECT count(*) FROM evenements_en_vigueur WHERE type = 'echange'").fetchone()
-    assert total == (1,) and live == (0,)
+    assert total == (2,) and live == (0,)  # both versions kept in the journal, none in force
 
 
 def _untouched_after_failing_run(folder: Path, damage: str) -> str:
