@@ -80,6 +80,33 @@ def _is_total_row(values: Sequence[object], mapping: Mapping[str, int]) -> bool:
     return not number and not client and not clean_text(_get(values, mapping.get("date_echeance")))
 
 
+# Address lines after the first: "Adresse 2", "Complément d'adresse", "Bâtiment"…
+_MORE_ADDRESS = re.compile(
+    r"^(?:(?:adresse|address|adr)(?: ligne| line)? ?[2-9]|complement(?: d ?adresse)?|"
+    r"complement adresse|batiment|bat|residence|lieu dit|etage|escalier|"
+    r"address line [2-9]|street ?[2-9]|voie [2-9])$"
+)
+
+
+def address_columns(headers: Sequence[str], mapping: Mapping[str, int]) -> list[int]:
+    """The address columns in order: the mapped one, then the other lines, left to right."""
+    first = mapping.get("adresse")
+    taken = set(mapping.values())
+    more = [
+        i for i, h in enumerate(headers)
+        if i not in taken and _MORE_ADDRESS.match(normalise(h))
+    ]  # fmt: skip
+    return ([first] if first is not None else []) + more
+
+
+def _address_lines(value: object) -> list[str]:
+    """A cell's address lines: line breaks typed in the cell (Alt+Entrée) are kept."""
+    if is_blank(value):
+        return []
+    lines = str(value).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return [t for t in (clean_text(line) for line in lines) if t]
+
+
 def _get(values: Sequence[object], index: int | None) -> object:
     if index is None or index >= len(values):
         return None
@@ -170,8 +197,12 @@ class _RowParser:
     """One export row -> one record of the invoice table. An unreadable cell becomes a
     French reason in the record's ``erreur``, never an exception."""
 
-    def __init__(self, mapping: Mapping[str, int], settings: Settings, status: int | None):
+    def __init__(
+        self, mapping: Mapping[str, int], settings: Settings, status: int | None,
+        address: Sequence[int] = (),
+    ) -> None:
         self.mapping = mapping
+        self.address = address  # every address column, line 1 first
         self.status = status
         self.consumers = settings.clients_particuliers
         self.dates: dict[str, object] = {}  # exports repeat the same text dates
@@ -212,8 +243,11 @@ class _RowParser:
         errors: list[str] = []
         code, client = self.text(values, "code_client"), self.text(values, "client")
         rec: dict[str, object] = {"ligne": r + 1, "code_client": code, "client": client}
-        for fld in ("numero_facture", "email", "telephone", "adresse", "ville", "contact"):
+        for fld in ("numero_facture", "email", "telephone", "ville", "pays", "contact"):
             rec[fld] = self.text(values, fld)
+        rec["adresse"] = "\n".join(
+            line for i in self.address for line in _address_lines(_get(values, i))
+        )
         rec["code_postal"] = _postcode(self.cell(values, "code_postal"))
         rec["date_echeance"] = self.date(values, "date_echeance", errors)
         rec["date_facture"] = self.date(values, "date_facture", errors)
@@ -299,7 +333,7 @@ def read_export(path: Path, settings: Settings) -> ReadResult:
     status = settings.colonne_statut
     status_index = next((i for i, h in enumerate(headers) if same_header(h, status)), None)
     found, dropped, carried = _invoice_rows(rows, header_row, mapping)
-    parser = _RowParser(mapping, settings, status_index)
+    parser = _RowParser(mapping, settings, status_index, address_columns(headers, mapping))
     frame = invoice_table([parser.record(r, values) for r, values in found])
     warnings = _warnings(path, kind, sheet, header_row, mapping, settings, frame, carried)
     if kind in ("csv", "html"):

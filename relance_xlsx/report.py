@@ -175,6 +175,12 @@ def summary_text(result: RunResult) -> str:
     lines.extend(todo_lines(result))
     verb = "à produire" if result.dry_run else "produits"
     lines.append(f"Courriers {verb} : {letters_line(result.letters)}")
+    incomplete = [x.client for x in result.letters if x.adresse_incomplete]
+    if incomplete:
+        lines.append(
+            f"  adresse incomplète (code postal ou ville manquant) : {_names(incomplete)} — "
+            "complétez l'adresse avant de poster le courrier."
+        )
     lines.extend(_files_lines(result))
     errors = inv[inv["etat"] == "Erreur"] if not inv.empty else inv
     if len(errors):
