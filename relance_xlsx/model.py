@@ -169,6 +169,7 @@ class RunResult:
     header_row: int = 0  # 1-based, as Excel shows it
     dropped_total_rows: int = 0
     columns: Mapping[str, str] = field(default_factory=dict)  # field -> header used
+    column_index: Mapping[str, int] = field(default_factory=dict)  # field -> 0-based column
     rendered: tuple[RenderedLetter, ...] = ()  # after stage 6
     files: RunFiles = field(default_factory=RunFiles)
     superseded: tuple[int, ...] = ()  # same-date runs this one replaced

@@ -300,6 +300,40 @@ def _shared_code_warnings(df: pd.DataFrame) -> list[str]:
     ]
 
 
+MAX_ROWS_NAMED = 5
+FAR_DUE_DAYS = 730
+
+
+def sanity_warnings(frame: pd.DataFrame, today: date) -> list[str]:
+    """Rows that read but look wrong (dates swapped, paid above the invoice, a due date years
+    away): often a column mapped to the wrong field. Warned, never dropped."""
+    if frame.empty:
+        return []
+    due, issued = frame["date_echeance"], frame["date_facture"]
+    ttc, paid = frame["montant_ttc"], frame["montant_regle"]
+    checks = (
+        (due < issued, "échéance antérieure à la date de facture"),
+        ((ttc > 0) & (paid > ttc + 0.005), "montant réglé supérieur au montant de la facture"),
+        (due > pd.Timestamp(today) + pd.Timedelta(days=FAR_DUE_DAYS),
+         "échéance à plus de deux ans"),
+    )  # fmt: skip
+    out = []
+    for mask, what in checks:
+        hits = frame[mask.fillna(False)]
+        if hits.empty:
+            continue
+        named = [
+            f"ligne {row.ligne} ({row.numero_facture or 'sans numéro'})"
+            for row in hits.head(MAX_ROWS_NAMED).itertuples(index=False)
+        ]
+        more = f" et {len(hits) - MAX_ROWS_NAMED} autre(s)" if len(hits) > MAX_ROWS_NAMED else ""
+        out.append(
+            f"{what.capitalize()} : {', '.join(named)}{more}. Vérifiez ces lignes et les "
+            "colonnes lues (voir « Colonnes lues »)."
+        )
+    return out
+
+
 def _typed_rows(
     rows: list[list[object]], header_row: int, mapping: Mapping[str, int]
 ) -> list[list[object]]:
@@ -379,6 +413,7 @@ def _warnings(
             "(export groupé par client)."
         )
     warnings.extend(_shared_code_warnings(frame))
+    warnings.extend(sanity_warnings(frame, date.today()))
     if kind in ("csv", "html") and path.suffix.lower() in SPREADSHEET_SUFFIXES:
         warnings.append(
             f"« {path.name} » n'est pas un vrai classeur Excel mais un fichier "

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
+from openpyxl.utils import get_column_letter
 
+from .fields import LABELS
 from .formatting import format_date_short, format_eur
 from .model import ETATS, PlannedLetter, RunResult
 from .planning import client_details
@@ -143,6 +145,19 @@ def _files_lines(result: RunResult) -> list[str]:
     return lines
 
 
+def columns_lines(result: RunResult) -> list[str]:
+    """Which column was read for each field: a wrong guess is seen before letters go out."""
+    if not result.columns:
+        return []
+    lines = ["", "Colonnes lues :"]
+    for fld, header in result.columns.items():
+        label = LABELS.get(fld, fld).split(" (")[0]
+        where = result.column_index.get(fld)
+        letter = f" (colonne {get_column_letter(where + 1)})" if where is not None else ""
+        lines.append(f"  {label[:1].upper()}{label[1:]} : « {header} »{letter}")
+    return lines
+
+
 def summary_text(result: RunResult) -> str:
     """The summary of a run, as printed on screen and saved beside the letters."""
     inv = result.invoices
@@ -190,6 +205,7 @@ def summary_text(result: RunResult) -> str:
             lines.append(f"  ligne {row.ligne} : {row.erreur}")
         if len(errors) > MAX_ERRORS_SHOWN:
             lines.append(f"  … et {len(errors) - MAX_ERRORS_SHOWN} autre(s)")
+    lines.extend(columns_lines(result))
     if result.warnings:
         lines.append("")
         lines.append("Avertissements :")
