@@ -8,13 +8,23 @@ since state is computed from the events in force. The files move to
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, find_settings
 from .errors import InputError, RelanceError
-from .journal import IssuedLetter, JournalWriter, letters_of, record_cancellations
+from .journal import (
+    CANCELLATION,
+    LETTER,
+    Event,
+    JournalWriter,
+    insert_event,
+    reading,
+    unreadable,
+)
 from .parsing import normalise
 
 CANCELLED_DIRNAME = "annulés"
@@ -122,3 +132,52 @@ def cancel(options: CancelOptions) -> CancelResult:
         raise
     return CancelResult(tuple(letters), tuple(d for _, d in moved), tuple(missing), target,
                         False)  # fmt: skip
+
+
+# --- the journal's side: the letters of a date, and their cancellation -------------------
+
+
+@dataclass(frozen=True)
+class IssuedLetter:
+    """A letter in force, as ``annuler`` lists it."""
+
+    id: int
+    date: date
+    cle_client: str
+    client: str
+    niveau: int
+    fichier: str
+    export: str
+    factures: str
+
+
+def letters_of(path: Path, day: date) -> list[IssuedLetter]:
+    """The letters in force issued on ``day`` (not cancelled, not superseded)."""
+    try:
+        with reading(path) as con:
+            if con is None:
+                return []
+            rows = con.execute(
+                "SELECT e.id, e.date, e.cle_client, e.client, e.niveau, e.fichier, e.export, "
+                "(SELECT group_concat(f.numero_facture, ', ') FROM evenement_factures f "
+                " WHERE f.evenement = e.id) FROM evenements_en_vigueur e "
+                "WHERE e.type = ? AND e.date = ? ORDER BY e.client, e.id",
+                (LETTER, day.isoformat()),
+            ).fetchall()
+    except sqlite3.Error as exc:
+        raise unreadable(path, exc) from exc
+    return [IssuedLetter(r[0], date.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6], r[7] or "")
+            for r in rows]  # fmt: skip
+
+
+def record_cancellations(writer: JournalWriter, letters: Iterable[IssuedLetter],
+                         day: date) -> None:  # fmt: skip
+    """One ``annulation`` event per letter, naming it: the letter stays in the journal."""
+    assert writer.con is not None, "begin() first"
+    now = datetime.now().isoformat(timespec="seconds")
+    for letter in letters:
+        event = Event(CANCELLATION, letter.cle_client, letter.client, letter.niveau, (),
+                      letter.fichier)  # fmt: skip
+        insert_event(writer.con, None, now, day.isoformat(), event, target=letter.id)
+
+

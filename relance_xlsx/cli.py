@@ -109,6 +109,7 @@ def cli() -> None:
       relance-xlsx run echeancier.xlsx                 relances du jour
       relance-xlsx run echeancier.xlsx --dry-run       simulation, rien n'est écrit
       relance-xlsx run a_traiter --pdf --emails        tout un dossier, PDF et e-mails
+      relance-xlsx envoyer                             envoie les e-mails préparés
       relance-xlsx annuler 2026-11-23 --client Dupont  annule un courrier non posté
       relance-xlsx init MonDossier                     dossier de travail, lanceurs
       relance-xlsx delais-paiement export.xlsx --cloture 2026-12-31   tableau D441-6
@@ -250,6 +251,116 @@ def cancel_command(jour: date, client: str, config: Path | None, journal: Path |
         click.echo(f"  (fichier « {name} » introuvable : déjà déplacé ou supprimé)")
     click.echo("Leurs factures reviennent à l'étape d'avant : la prochaine exécution en tient "
                "compte.")  # fmt: skip
+
+
+@cli.command("envoyer", context_settings=CONTEXT)
+@click.argument("jour", metavar="[AAAA-MM-JJ]", type=FrenchDate(), required=False)
+@click.option("--config", type=click.Path(path_type=Path), default=None,
+              help="Fichier de réglages (par défaut : relance.toml du dossier courant).")
+@click.option("--journal", type=click.Path(path_type=Path), default=None,
+              help="Journal des relances (par défaut : celui du dossier de travail).")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Dossier des courriers (par défaut : « courriers » du dossier de travail).")
+@click.option("--oui", is_flag=True,
+              help="Envoie sans demander de confirmation (lanceur, script).")
+@click.option("--renvoyer", is_flag=True,
+              help="Renvoie aussi les e-mails dont l'envoi a été interrompu (résultat inconnu).")
+@click.option("--debug", is_flag=True, help="Affiche le détail technique des erreurs.")
+def send_command(jour: date | None, config: Path | None, journal: Path | None,
+                 out: Path | None, oui: bool, renvoyer: bool, debug: bool) -> None:  # fmt: skip
+    """Envoie les e-mails des courriers d'une date (par défaut : la dernière exécution).
+
+    Les brouillons écrits par « run --emails » partent par votre serveur (section [email]
+    de relance.toml), après un récapitulatif et une confirmation. Chaque e-mail part une
+    seule fois : relancer la commande n'envoie que ce qui n'est pas parti.
+    """
+    from .credentials import forget, get_password, remember
+    from .sending import SENT, SendOptions, plan_sending, recap_text, send, write_post_list
+
+    options = SendOptions(day=jour, config=config, journal=journal, out=out,
+                          resend_unknown=renvoyer)  # fmt: skip
+    with _errors(debug):
+        plan = plan_sending(options)
+        click.echo(recap_text(plan))
+        if plan.to_send and not oui and not _confirm(len(plan.to_send)):
+            click.echo("Rien n'a été envoyé.")
+            return
+        result = None
+        if plan.to_send:
+            cfg = plan.settings.email
+            password = get_password(cfg, _ask_password if _interactive() else None) \
+                if cfg.utilisateur else None
+            click.echo("")
+            result = send(plan, password, renvoyer, progress=_echo_outcome)
+            if password is not None:
+                if result.bad_login:
+                    forget(cfg, password)
+                elif result.count(SENT):
+                    warning = remember(cfg, password)
+                    if warning:
+                        click.echo(warning)
+        try:
+            post = write_post_list(plan.journal, plan.folder, plan.day)
+        except PermissionError:
+            post = None
+            click.echo("La liste « à poster » n'a pas pu être écrite : elle est sans doute "
+                       "ouverte dans Excel. Fermez-la ; elle sera refaite au prochain envoi.")
+    if result is not None:
+        _echo_send_summary(result)
+    if post is not None:
+        click.echo(f"Liste des courriers à poster et état des e-mails : {post}")
+    if result is not None and result.stopped:
+        sys.exit(EXIT_FAILED)
+
+
+def _interactive() -> bool:
+    """Someone at the keyboard, who can type the password the first time."""
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _ask_password(prompt: str) -> str:
+    return click.prompt(prompt, hide_input=True, default="", show_default=False)
+
+
+def _confirm(count: int) -> bool:
+    """A French yes/no (click.confirm answers in English)."""
+    answer = click.prompt(f"\nEnvoyer ces {count} e-mail(s) ? (o/n)", default="n",
+                          show_default=False)  # fmt: skip
+    return answer.strip().lower() in ("o", "oui", "y", "yes")
+
+
+def _echo_outcome(outcome) -> None:  # noqa: ANN001 - a sending.Outcome
+    from .sending import REFUSED, SENT, UNKNOWN
+
+    who = outcome.letter.client
+    if outcome.state == SENT:
+        line = f"  envoyé    {who} → {', '.join(outcome.recipients)}"
+        if outcome.reason:
+            line += f" ({outcome.reason})"
+    elif outcome.state == REFUSED:
+        line = f"  REFUSÉ    {who} : {outcome.reason}. Courrier à poster."
+    elif outcome.state == UNKNOWN:
+        line = (f"  INCONNU   {who} : {outcome.reason} ; le serveur a peut-être reçu le "
+                "message. Vérifiez, puis --renvoyer si besoin.")  # fmt: skip
+    else:
+        line = f"  non envoyé {who} : {outcome.reason}"
+    click.echo(line)
+
+
+def _echo_send_summary(result) -> None:  # noqa: ANN001 - a sending.SendResult
+    from .sending import NOT_TRIED, REFUSED, SENT, UNKNOWN
+
+    click.echo("")
+    if result.stopped:
+        click.echo(f"Erreur : {result.stopped}. Aucun autre message n'a été envoyé ; "
+                   "corrigez puis relancez relance-xlsx envoyer (ce qui est parti ne "
+                   "repartira pas).", err=True)  # fmt: skip
+    parts = [f"{result.count(SENT)} envoyé(s)"]
+    for state, label in ((REFUSED, "refusé(s), courrier à poster"),
+                         (UNKNOWN, "au résultat inconnu"), (NOT_TRIED, "non envoyé(s)")):
+        if result.count(state):
+            parts.append(f"{result.count(state)} {label}")
+    click.echo(f"E-mails : {', '.join(parts)} ({result.seconds:.1f} s).")
 
 
 @cli.command("init", context_settings=CONTEXT)

@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import SettingsError
-from .fields import BY_NAME, CANONICAL_FIELDS, ONE_AMOUNT, REQUIRED
+from .fields import CANONICAL_FIELDS
 from .tiers import LETTER_KEYS
 
 SETTINGS_FILENAME = "relance.toml"
@@ -76,6 +76,20 @@ class Indicateurs:
 
 
 @dataclass(frozen=True)
+class EmailSettings:
+    """SMTP sending (``relance-xlsx envoyer``); the password is never a setting."""
+
+    serveur: str = ""
+    port: int = 587
+    securite: str = "starttls"  # "starttls" (port 587) or "ssl" (port 465): always TLS
+    utilisateur: str = ""
+    expediteur: str = ""  # empty: [societe] email
+    copie_a: str = ""  # a hidden copy of every message, for the firm's own records
+    par_minute: int = 20  # 0: no limit
+    delai_reponse: int = 60  # seconds to wait for the server before giving up
+
+
+@dataclass(frozen=True)
 class Settings:
     """Every setting of a run, validated. ``path`` is the settings file, if any."""
 
@@ -90,6 +104,7 @@ class Settings:
     clients_particuliers: tuple[str, ...] = ()
     taux_bce: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
     indicateurs: Indicateurs = field(default_factory=Indicateurs)
+    email: EmailSettings = field(default_factory=EmailSettings)
     path: Path | None = None
 
     @property
@@ -184,6 +199,28 @@ def _tiers(v: Any) -> str | None:
 def _text_list(v: Any) -> str | None:
     if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
         return 'une liste de textes est attendue, ex. : ["C0012", "C0450"]'
+    return None
+
+
+def _port(v: Any) -> str | None:
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 65535:
+        return "un numéro de port est attendu (587 pour starttls, 465 pour ssl)"
+    return None
+
+
+def _security(v: Any) -> str | None:
+    return None if v in ("starttls", "ssl") else '"starttls" ou "ssl" est attendu'
+
+
+def _per_minute(v: Any) -> str | None:
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 10000:
+        return "un nombre de messages par minute est attendu (0 : sans limite)"
+    return None
+
+
+def _seconds(v: Any) -> str | None:
+    if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 600:
+        return "un nombre de secondes entre 1 et 600 est attendu"
     return None
 
 
@@ -316,14 +353,49 @@ SCHEMA: dict[str, dict[str, tuple[Check, Any, str]]] = {
             "Chiffre d'affaires HT de l'exercice, pour le tableau D441-6 établi en HT (--ht).",
         ),
     },
-}
-
-# What a key left as a comment shows in the file written by ``init`` (default: 15).
-COMMENTED_EXAMPLES = {
-    "chiffre_affaires_ttc_12_mois": "1250000.00",
-    "date_cloture": "2026-12-31",
-    "chiffre_affaires_exercice_ttc": "1250000.00",
-    "chiffre_affaires_exercice_ht": "1041666.67",
+    "email": {
+        "serveur": (
+            _text,
+            "",
+            "Serveur d'envoi (SMTP) de votre messagerie, ex. : smtp.office365.com, "
+            "smtp.gmail.com, ssl0.ovh.net.",
+        ),
+        "port": (_port, 587, "Port du serveur : 587 avec starttls, 465 avec ssl."),
+        "securite": (
+            _security,
+            "starttls",
+            'Chiffrement de la connexion : "starttls" ou "ssl" (jamais sans chiffrement).',
+        ),
+        "utilisateur": (
+            _text,
+            "",
+            "Identifiant de connexion (souvent votre adresse). Le mot de passe n'est pas "
+            "écrit ici : il est demandé au premier envoi et gardé dans le trousseau du "
+            "système (ou variable d'environnement RELANCE_SMTP_MOT_DE_PASSE).",
+        ),
+        "expediteur": (
+            _text,
+            "",
+            'Adresse d\'expédition des e-mails ; "" : l\'adresse de [societe] email.',
+        ),
+        "copie_a": (
+            _text,
+            "",
+            "Adresse qui reçoit une copie cachée de chaque e-mail (votre propre boîte, "
+            "pour archive) ; \"\" : pas de copie.",
+        ),
+        "par_minute": (
+            _per_minute,
+            20,
+            "Nombre maximum d'e-mails envoyés par minute (les serveurs limitent les envois "
+            "en rafale) ; 0 : sans limite.",
+        ),
+        "delai_reponse": (
+            _seconds,
+            60,
+            "Secondes d'attente d'une réponse du serveur avant d'abandonner un envoi.",
+        ),
+    },
 }
 
 _HALF_YEAR_KEY = re.compile(r"^\d{4}-(01|07)-01$")
@@ -385,6 +457,45 @@ def load_settings(path: Path | None) -> Settings:
     return settings_from_dict(data, path, text)
 
 
+def _validated(section: str, key: str, value: Any, path: Path, text: str) -> Any:
+    """One key of the file, checked against ``SCHEMA``: its value, or a SettingsError that
+    names the key and its line."""
+    if section == "colonnes":
+        if key not in CANONICAL_FIELDS:
+            raise SettingsError(
+                f"Champ inconnu {_where(path, text, section, key)}.\n"
+                f"Champs possibles : {', '.join(CANONICAL_FIELDS)}."
+            )
+        if not isinstance(value, str) or not value.strip():
+            raise SettingsError(
+                f"{_where(path, text, section, key)} : le titre de colonne de votre "
+                f'export est attendu entre guillemets, ex. : {key} = "N° pièce".'
+            )
+        return value
+    if section == "taux_bce":
+        if not _HALF_YEAR_KEY.match(key):
+            raise SettingsError(
+                f"{_where(path, text, section, key)} : la clé doit être une date de "
+                'début de semestre entre guillemets, ex. : "2027-01-01" = 2.15'
+            )
+        complaint = _rate(value)
+        if complaint:
+            raise SettingsError(f"{_where(path, text, section, key)} : {complaint}.")
+        return float(value)
+    if key not in SCHEMA[section]:
+        raise SettingsError(
+            f"Clé inconnue {_where(path, text, section, key)}.\n"
+            f"Clés possibles dans [{section}] : {', '.join(SCHEMA[section])}."
+        )
+    check = SCHEMA[section][key][0]
+    complaint = check(value)
+    if complaint:
+        raise SettingsError(
+            f"Valeur incorrecte {_where(path, text, section, key)} : {complaint}."
+        )
+    return value
+
+
 def settings_from_dict(data: Mapping[str, Any], path: Path, text: str = "") -> Settings:
     """Validate parsed TOML against ``SCHEMA`` and build a frozen ``Settings``."""
     values: dict[str, dict[str, Any]] = {}
@@ -398,44 +509,9 @@ def settings_from_dict(data: Mapping[str, Any], path: Path, text: str = "") -> S
             raise SettingsError(
                 f"{_where(path, text, section)} : une section [{section}] est attendue."
             )
-        values[section] = {}
-        for key, value in content.items():
-            if section == "colonnes":
-                if key not in CANONICAL_FIELDS:
-                    raise SettingsError(
-                        f"Champ inconnu {_where(path, text, section, key)}.\n"
-                        f"Champs possibles : {', '.join(CANONICAL_FIELDS)}."
-                    )
-                if not isinstance(value, str) or not value.strip():
-                    raise SettingsError(
-                        f"{_where(path, text, section, key)} : le titre de colonne de votre "
-                        f'export est attendu entre guillemets, ex. : {key} = "N° pièce".'
-                    )
-                values[section][key] = value
-                continue
-            if section == "taux_bce":
-                if not _HALF_YEAR_KEY.match(key):
-                    raise SettingsError(
-                        f"{_where(path, text, section, key)} : la clé doit être une date de "
-                        'début de semestre entre guillemets, ex. : "2027-01-01" = 2.15'
-                    )
-                complaint = _rate(value)
-                if complaint:
-                    raise SettingsError(f"{_where(path, text, section, key)} : {complaint}.")
-                values[section][key] = float(value)
-                continue
-            if key not in SCHEMA[section]:
-                raise SettingsError(
-                    f"Clé inconnue {_where(path, text, section, key)}.\n"
-                    f"Clés possibles dans [{section}] : {', '.join(SCHEMA[section])}."
-                )
-            check = SCHEMA[section][key][0]
-            complaint = check(value)
-            if complaint:
-                raise SettingsError(
-                    f"Valeur incorrecte {_where(path, text, section, key)} : {complaint}."
-                )
-            values[section][key] = value
+        values[section] = {
+            key: _validated(section, key, value, path, text) for key, value in content.items()
+        }
 
     def get(section: str, key: str) -> Any:
         return values.get(section, {}).get(key, SCHEMA[section][key][1])
@@ -470,6 +546,7 @@ def settings_from_dict(data: Mapping[str, Any], path: Path, text: str = "") -> S
         clients_particuliers=tuple(get("clients", "particuliers")),
         taux_bce=MappingProxyType(dict(values.get("taux_bce", {}))),
         indicateurs=_indicateurs(get),
+        email=_email_settings(values.get("email", {})),
         path=path,
     )
 
@@ -486,74 +563,13 @@ def _indicateurs(get: Callable[[str, str], Any]) -> Indicateurs:
         chiffre_affaires_exercice_ttc=amount("chiffre_affaires_exercice_ttc"),
         chiffre_affaires_exercice_ht=amount("chiffre_affaires_exercice_ht"),
     )
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    return str(value)
-
-
-def _field_note(name: str) -> str:
-    """``reste dû – obligatoire si montant_ttc manque``: what the field is, if it is needed."""
-    f = BY_NAME[name]
-    if f.required == REQUIRED:
-        return f"{f.label} – obligatoire"
-    if f.required == ONE_AMOUNT:
-        other = next(n for n in CANONICAL_FIELDS if n != name and BY_NAME[n].required == ONE_AMOUNT)
-        return f"{f.label} – obligatoire si {other} manque"
-    return f.label
-
-
-SECTION_INTRO = {
-    "calendrier": "Calendrier des jours ouvrés (lundi–vendredi hors jours fériés).",
-    "delais": "Délais entre les étapes, en jours ouvrés.",
-    "montants": "Montants, pénalités de retard et indemnité forfaitaire.",
-    "colonnes": (
-        "Colonnes de votre export, quand la détection automatique ne les trouve pas.\n"
-        "Écrivez : champ = \"titre exact de la colonne\". Champs possibles :\n"
-        + "\n".join(f"  {f} : {_field_note(f)}" for f in CANONICAL_FIELDS)
-    ),
-    "classeur": "Votre classeur Excel.",
-    "societe": "Votre société, imprimée sur les courriers.",
-    "modeles": "Modèles de courriers Word.",
-    "clients": "Clients particuliers (consommateurs).",
-    "taux_bce": (
-        "Taux de refinancement de la BCE en vigueur au 1er janvier / 1er juillet, en %,\n"
-        "pour compléter la table fournie quand un semestre y manque. Exemple :\n"
-        '  "2027-01-01" = 2.15'
-    ),
-    "indicateurs": "Indicateurs du rapport : DSO, tableau des délais de paiement (D441-6).",
-}
-
-
-
-def default_settings_text() -> str:
-    """The commented settings file written by ``init``: every key, with its default."""
-    out = [
-        "# Réglages de relance-xlsx",
-        "# Modifiez les valeurs après le signe =, enregistrez, relancez.",
-        "# Une ligne qui commence par # est un commentaire et n'est pas lue.",
-        "",
-    ]
-    for section, keys in SCHEMA.items():
-        out.append("# " + SECTION_INTRO[section].replace("\n", "\n# "))
-        out.append(f"[{section}]")
-        if section == "colonnes":
-            for k in CANONICAL_FIELDS:
-                if BY_NAME[k].example:
-                    out.append(f'# {k} = "{BY_NAME[k].example}"')
-        for key, (_check, default, comment) in keys.items():
-            if comment:
-                out.append("# " + comment)
-            if default is None:
-                out.append(f"# {key} = {COMMENTED_EXAMPLES.get(key, 15)}")
-            else:
-                out.append(f"{key} = {_toml_value(default)}")
-        out.append("")
-    return "\n".join(out)
+def _email_settings(given: Mapping[str, Any]) -> EmailSettings:
+    """[email] with its defaults; the port follows the security when it is not given."""
+    values = {k: given.get(k, SCHEMA["email"][k][1]) for k in SCHEMA["email"]}
+    if "port" not in given and values["securite"] == "ssl":
+        values["port"] = 465
+    values = {k: v.strip() if isinstance(v, str) else v for k, v in values.items()}
+    return EmailSettings(**values)
 
 
 def find_settings(explicit: Path | None, export: Path | None) -> Path | None:

@@ -270,11 +270,11 @@ def _paid(group: pd.DataFrame, later: Sequence[int], seen: dict[int, dict[str, f
 
 def load_recovery(path: Path) -> RecoveryData | None:
     """The journal's tables for ``recovery``, read-only; ``None`` without a journal."""
-    from .journal import LETTER, _connect_ro
+    from .journal import LETTER, connect_readonly
 
     if path is None or not Path(path).is_file():
         return None
-    with closing(_connect_ro(Path(path))) as con:
+    with closing(connect_readonly(Path(path))) as con:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master")}
         if "evenements_en_vigueur" not in tables:  # empty or version 1: nothing to measure
             return None

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -207,7 +207,7 @@ def _empty(columns: dict[str, str]) -> pd.DataFrame:
 # --- errors --------------------------------------------------------------------------------
 
 
-def _fail(path: Path, exc: Exception) -> RelanceError:
+def unreadable(path: Path, exc: Exception) -> RelanceError:
     return RelanceError(
         f"Journal des relances illisible : « {path} » ({exc}).\n"
         "Ce fichier garde la mémoire des relances envoyées. S'il a été abîmé, restaurez-le "
@@ -215,7 +215,7 @@ def _fail(path: Path, exc: Exception) -> RelanceError:
     )
 
 
-def _locked(path: Path, exc: Exception) -> RelanceError:
+def locked(path: Path, exc: Exception) -> RelanceError:
     return RelanceError(
         f"Le journal des relances « {path} » est utilisé par un autre programme ({exc}).\n"
         "Fermez le programme qui l'a ouvert (une autre exécution en cours ?), puis relancez."
@@ -245,7 +245,7 @@ def check_journal(path: Path) -> None:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _connect_ro(path: Path) -> sqlite3.Connection:
+def connect_readonly(path: Path) -> sqlite3.Connection:
     """A connection that reads and never writes (a dry run writes nothing).
 
     Opened read-write when the file allows it, so that SQLite itself rolls back what a run
@@ -275,21 +275,21 @@ def load_journal(path: Path) -> JournalData:
     A journal of version 1 is converted in memory, the way the migration writes it.
     """
     try:
-        with _reading(path) as con:
+        with reading(path) as con:
             return JournalData.empty() if con is None else _read(con)
     except (sqlite3.Error, pd.errors.DatabaseError, ValueError) as exc:
-        raise _fail(path, exc) from exc
+        raise unreadable(path, exc) from exc
 
 
 @contextmanager
-def _reading(path: Path) -> Iterator[sqlite3.Connection | None]:
+def reading(path: Path) -> Iterator[sqlite3.Connection | None]:
     """A read-only connection to the journal in this version's format (a journal of
     version 1 converted in memory, the way the migration writes it); None when there is
     no journal yet."""
     if not path.exists():
         yield None
         return
-    with closing(_connect_ro(path)) as con:
+    with closing(connect_readonly(path)) as con:
         version = _version(con)
         if version > VERSION:
             raise _too_new(path, version)
@@ -339,7 +339,7 @@ def same_date_runs(path: Path, run_date: date) -> list[tuple[int, str, frozenset
     if not path.exists():
         return []
     try:
-        with closing(_connect_ro(path)) as con:
+        with closing(connect_readonly(path)) as con:
             if _version(con) < 2:
                 return []  # version 1 kept no balances: re-runs matched by export only
             rows = con.execute(
@@ -348,7 +348,7 @@ def same_date_runs(path: Path, run_date: date) -> list[tuple[int, str, frozenset
             ).fetchall()
             return [(i, e, frozenset(seen_invoices(con, i))) for i, e in rows]
     except sqlite3.Error as exc:
-        raise _fail(path, exc) from exc
+        raise unreadable(path, exc) from exc
 
 
 def export_key(export: Path) -> str:
@@ -374,7 +374,7 @@ def processed_before(path: Path, export_fingerprint: str, run_date: date) -> dat
     if not path.exists() or not export_fingerprint:
         return None
     try:
-        with closing(_connect_ro(path)) as con:
+        with closing(connect_readonly(path)) as con:
             columns = {row[1] for row in con.execute("PRAGMA table_info(executions)")}
             if "empreinte" not in columns:
                 return None
@@ -383,7 +383,7 @@ def processed_before(path: Path, export_fingerprint: str, run_date: date) -> dat
                 (export_fingerprint, run_date.isoformat()),
             ).fetchone()
     except sqlite3.Error as exc:
-        raise _fail(path, exc) from exc
+        raise unreadable(path, exc) from exc
     return date.fromisoformat(row[0]) if row and row[0] else None
 
 
@@ -410,9 +410,9 @@ class JournalWriter:
             con = sqlite3.connect(self.path, timeout=5, isolation_level=None)
             con.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise _locked(self.path, exc) from exc
+            raise locked(self.path, exc) from exc
         except sqlite3.Error as exc:
-            raise _fail(self.path, exc) from exc
+            raise unreadable(self.path, exc) from exc
         try:
             version = _version(con)
             if version > VERSION:
@@ -426,10 +426,10 @@ class JournalWriter:
             else:
                 create_schema(con)
         except RelanceError:
-            _close(con, rollback=True)
+            close_connection(con, rollback=True)
             raise
         except (sqlite3.Error, OSError) as exc:
-            _close(con, rollback=True)
+            close_connection(con, rollback=True)
             raise RelanceError(
                 f"Le journal des relances « {self.path} » n'a pas pu être mis au format de "
                 f"cette version ({exc}).\nIl n'a pas été modifié. Gardez-le, et signalez le "
@@ -464,7 +464,7 @@ class JournalWriter:
              for b in run.balances],
         )  # fmt: skip
         for event in run.events:
-            _insert_event(con, execution, now, day, event)
+            insert_event(con, execution, now, day, event)
         return stale
 
     def set_fingerprint(self, fingerprint: str) -> None:
@@ -479,19 +479,19 @@ class JournalWriter:
             try:
                 self.con.execute("COMMIT")
             finally:
-                _close(self.con)
+                close_connection(self.con)
                 self.con = None
 
     def rollback(self) -> None:
         if self.con is not None:
-            _close(self.con, rollback=True)
+            close_connection(self.con, rollback=True)
             self.con = None
         if self.migrated_from is not None:
             self.migrated_from.unlink(missing_ok=True)  # nothing was migrated after all
             self.migrated_from = None
 
 
-def _close(con: sqlite3.Connection, rollback: bool = False) -> None:
+def close_connection(con: sqlite3.Connection, rollback: bool = False) -> None:
     try:
         if rollback and con.in_transaction:
             con.execute("ROLLBACK")
@@ -510,7 +510,7 @@ def _superseded_files(con: sqlite3.Connection, runs: Sequence[int]) -> list[str]
     return files
 
 
-def _insert_event(
+def insert_event(
     con: sqlite3.Connection, execution: int | None, now: str, day: str, event: Event,
     target: int | None = None,
 ) -> int:
@@ -528,50 +528,3 @@ def _insert_event(
           f.interets, f.indemnite) for f in event.factures],
     )  # fmt: skip
     return event_id
-
-
-# --- cancellations -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IssuedLetter:
-    """A letter in force, as ``annuler`` lists it."""
-
-    id: int
-    date: date
-    cle_client: str
-    client: str
-    niveau: int
-    fichier: str
-    export: str
-    factures: str
-
-
-def letters_of(path: Path, day: date) -> list[IssuedLetter]:
-    """The letters in force issued on ``day`` (not cancelled, not superseded)."""
-    try:
-        with _reading(path) as con:
-            if con is None:
-                return []
-            rows = con.execute(
-                "SELECT e.id, e.date, e.cle_client, e.client, e.niveau, e.fichier, e.export, "
-                "(SELECT group_concat(f.numero_facture, ', ') FROM evenement_factures f "
-                " WHERE f.evenement = e.id) FROM evenements_en_vigueur e "
-                "WHERE e.type = ? AND e.date = ? ORDER BY e.client, e.id",
-                (LETTER, day.isoformat()),
-            ).fetchall()
-    except sqlite3.Error as exc:
-        raise _fail(path, exc) from exc
-    return [IssuedLetter(r[0], date.fromisoformat(r[1]), r[2], r[3], r[4], r[5], r[6], r[7] or "")
-            for r in rows]  # fmt: skip
-
-
-def record_cancellations(writer: JournalWriter, letters: Iterable[IssuedLetter],
-                         day: date) -> None:  # fmt: skip
-    """One ``annulation`` event per letter, naming it: the letter stays in the journal."""
-    assert writer.con is not None, "begin() first"
-    now = datetime.now().isoformat(timespec="seconds")
-    for letter in letters:
-        event = Event(CANCELLATION, letter.cle_client, letter.client, letter.niveau, (),
-                      letter.fichier)  # fmt: skip
-        _insert_event(writer.con, None, now, day.isoformat(), event, target=letter.id)

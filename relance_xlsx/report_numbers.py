@@ -241,6 +241,21 @@ def payment_terms_sheet(
     for row in (6, 7, 8, 10, 11, 13):
         ws.row_dimensions[row].height = 30
 
+    notes = _terms_notes(terms, source, export_day)
+    for i, note in enumerate(notes, start=16):
+        put(ws, i, 1, note).font = GREY
+    ws.column_dimensions["A"].width = 46
+    for col in range(2, 8):
+        ws.column_dimensions[get_column_letter(col)].width = 15
+    ws.sheet_view.showGridLines = False
+    _print_setup(ws)
+    ws.print_title_rows = None
+    return ws
+
+
+def _terms_notes(terms: PaymentTerms, source: str, export_day: date | None) -> list[str]:
+    """The notes under the D441-6 table: what was counted, and what was not."""
+    basis = terms.basis
     notes = [
         f"{source}. Montants {basis} restant dus (une facture payée en partie compte pour son "
         "solde) ; retard en jours calendaires de l'échéance à la date de clôture.",
@@ -259,15 +274,7 @@ def payment_terms_sheet(
         notes.append(f"Attention : soldes de l'export du {format_date_short(export_day)}, pas "
                      "de la date de clôture. Pour le rapport de gestion, utilisez l'export "
                      "arrêté à la clôture (relance-xlsx delais-paiement).")  # fmt: skip
-    for i, note in enumerate(notes, start=16):
-        put(ws, i, 1, note).font = GREY
-    ws.column_dimensions["A"].width = 46
-    for col in range(2, 8):
-        ws.column_dimensions[get_column_letter(col)].width = 15
-    ws.sheet_view.showGridLines = False
-    _print_setup(ws)
-    ws.print_title_rows = None
-    return ws
+    return notes
 
 
 def _summary_indicators(ws: Worksheet, ind: Indicators) -> None:

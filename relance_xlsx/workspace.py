@@ -32,9 +32,10 @@ from urllib.parse import urlparse
 from urllib.request import url2pathname
 
 from . import __version__
-from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, SETTINGS_FILENAME, default_settings_text
+from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, SETTINGS_FILENAME
 from .errors import RelanceError
 from .files import write_bytes_atomic
+from .settings_file import default_settings_text
 
 INBOX = "a_traiter"
 TEMPLATES = "modeles"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from relance_xlsx.config import Settings, default_settings_text, load_settings
+from relance_xlsx.config import Settings, load_settings
 from relance_xlsx.errors import SettingsError
+from relance_xlsx.settings_file import default_settings_text
 
 
 def write(tmp_path, text):

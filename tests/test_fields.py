@@ -10,7 +10,7 @@ import pytest
 
 from conftest import invoice, write_xlsx
 from relance_xlsx import history, pipeline, policy
-from relance_xlsx.config import Settings, default_settings_text
+from relance_xlsx.config import Settings
 from relance_xlsx.fields import (
     AMOUNT,
     BY_NAME,
@@ -35,6 +35,7 @@ from relance_xlsx.fields import (
 from relance_xlsx.journal import JournalData
 from relance_xlsx.parsing import normalise
 from relance_xlsx.reader import read_export
+from relance_xlsx.settings_file import default_settings_text
 
 RUN = date(2026, 11, 23)
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_workbooks" / "echeancier_clients.xlsx"

@@ -11,6 +11,9 @@ REM Options ajoutées à chaque lancement (exemple : set "OPTIONS=--pdf --emails
 REM   --pdf     un PDF de tous les courriers à imprimer en une fois (LibreOffice nécessaire)
 REM   --emails  un brouillon d'e-mail (.eml) par courrier, pour les clients avec une adresse
 set "OPTIONS="
+REM Envoyer ensuite les e-mails du jour par votre messagerie (section [email] de relance.toml) :
+REM set "ENVOYER=1". Un récapitulatif s'affiche ; le mot de passe est demandé la première fois.
+set "ENVOYER=0"
 REM D'où installer relance-xlsx au premier lancement (dossier, fichier .whl ou nom du paquet).
 set "SOURCE=@SOURCE@"
 set "STATUS=1"
@@ -59,8 +62,18 @@ goto finish
 :process
 REM 4. Traiter les exports déposés dans « a_traiter »
 if not exist "a_traiter" mkdir "a_traiter"
+if "%ENVOYER%"=="1" set "OPTIONS=%OPTIONS% --emails"
 "%VENV_PYTHON%" -m relance_xlsx.cli run a_traiter --config relance.toml %OPTIONS% %*
 set "STATUS=%ERRORLEVEL%"
+if not "%STATUS%"=="0" goto report
+if not "%ENVOYER%"=="1" goto report
+echo.
+REM La date du jour, AAAA-MM-JJ, quelle que soit la langue de Windows (VENV_PYTHON : sans espace)
+for /f %%D in ('%VENV_PYTHON% -c "import datetime; print(datetime.date.today())"') do set "TODAY=%%D"
+"%VENV_PYTHON%" -m relance_xlsx.cli envoyer %TODAY% --config relance.toml --oui
+set "STATUS=%ERRORLEVEL%"
+
+:report
 
 REM 5. Dire comment cela s'est passé
 echo.

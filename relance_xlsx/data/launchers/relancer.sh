@@ -9,6 +9,9 @@
 #   --pdf     un PDF de tous les courriers à imprimer en une fois (LibreOffice nécessaire)
 #   --emails  un brouillon d'e-mail (.eml) par courrier, pour les clients avec une adresse
 OPTIONS=""
+# Envoyer ensuite les e-mails du jour par votre messagerie (section [email] de relance.toml) :
+# ENVOYER="1". Un récapitulatif s'affiche ; le mot de passe est demandé la première fois.
+ENVOYER="0"
 # D'où installer relance-xlsx au premier lancement (dossier, fichier .whl ou nom du paquet).
 SOURCE=@SOURCE@
 ALWAYS_PAUSE=@ALWAYS_PAUSE@
@@ -62,9 +65,15 @@ fi
 
 # 4. Traiter les exports déposés dans « a_traiter »
 mkdir -p a_traiter
+if [ "$ENVOYER" = "1" ]; then OPTIONS="$OPTIONS --emails"; fi
 # shellcheck disable=SC2086 # OPTIONS holds several words on purpose
 "$VENV_PYTHON" -m relance_xlsx.cli run a_traiter --config relance.toml $OPTIONS "$@"
 STATUS=$?
+if [ "$STATUS" -eq 0 ] && [ "$ENVOYER" = "1" ]; then
+  echo
+  "$VENV_PYTHON" -m relance_xlsx.cli envoyer "$(date +%F)" --config relance.toml --oui
+  STATUS=$?
+fi
 
 # 5. Dire comment cela s'est passé
 echo
