@@ -230,6 +230,14 @@ class _RowParser:
             return None
         return parsed  # type: ignore[return-value]
 
+    def address_text(self, values: Sequence[object]) -> str:
+        """Every address line of the row; one plain cell (the common case) stays cheap."""
+        if len(self.address) == 1:
+            raw = _get(values, self.address[0])
+            if not (isinstance(raw, str) and ("\n" in raw or "\r" in raw)):
+                return clean_text(raw)
+        return "\n".join(line for i in self.address for line in _address_lines(_get(values, i)))
+
     def amount(self, values: Sequence[object], fld: str, errors: list[str]) -> float | None:
         raw = _get(values, self.mapping.get(fld))
         try:
@@ -245,9 +253,7 @@ class _RowParser:
         rec: dict[str, object] = {"ligne": r + 1, "code_client": code, "client": client}
         for fld in ("numero_facture", "email", "telephone", "ville", "pays", "contact"):
             rec[fld] = self.text(values, fld)
-        rec["adresse"] = "\n".join(
-            line for i in self.address for line in _address_lines(_get(values, i))
-        )
+        rec["adresse"] = self.address_text(values)
         rec["code_postal"] = _postcode(self.cell(values, "code_postal"))
         rec["date_echeance"] = self.date(values, "date_echeance", errors)
         rec["date_facture"] = self.date(values, "date_facture", errors)
