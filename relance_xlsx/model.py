@@ -19,6 +19,7 @@ from .tiers import ETATS, SEP, Etat, tier
 
 if TYPE_CHECKING:
     from .amounts import LetterAmounts
+    from .followup import EntryError
 
 # The status words and the tiers live in tiers.py; re-exported for callers of model.
 __all__ = ["ETATS", "SEP", "Etat", "LetterLine", "PlannedLetter", "PricedLetter",
@@ -153,6 +154,7 @@ class RunFiles:
     pdfs: tuple[Path, ...] = ()
     emails: tuple[Path, ...] = ()
     summary: Path | None = None
+    followup: Path | None = None  # suivi_relances.xlsx, created or refreshed
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,11 @@ class RunResult:
     rendered: tuple[RenderedLetter, ...] = ()  # after stage 6
     files: RunFiles = field(default_factory=RunFiles)
     superseded: tuple[int, ...] = ()  # same-date runs this one replaced
+    # the follow-up workbook (suivi_relances.xlsx): bad entries, promises not kept, holds
+    # and promises falling due this week (French lines for the summary and the report)
+    suivi_erreurs: tuple[EntryError, ...] = ()  # followup.EntryError: sheet, row, message
+    promesses_non_tenues: tuple[str, ...] = ()
+    suivi_semaine: tuple[str, ...] = ()
 
     @property
     def letters(self) -> tuple[PlannedLetter, ...]:

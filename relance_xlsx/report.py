@@ -158,6 +158,22 @@ def columns_lines(result: RunResult) -> list[str]:
     return lines
 
 
+def followup_lines(result: RunResult) -> list[str]:
+    """What the follow-up workbook (suivi_relances.xlsx) changed: promises not kept (to
+    call), holds and promises falling due this week, entries the tool could not read."""
+    lines: list[str] = []
+    for title, items in (
+        ("Promesses de paiement non tenues (à appeler, voir la feuille « Échanges » du suivi)",
+         result.promesses_non_tenues),
+        ("Suspensions et promesses qui arrivent à échéance cette semaine", result.suivi_semaine),
+        ("Saisies illisibles dans suivi_relances.xlsx (le reste de la ligne est pris en compte)",
+         tuple(str(e) for e in result.suivi_erreurs)),
+    ):  # fmt: skip
+        if items:
+            lines += ["", f"{title} :", *(f"  - {x}" for x in items)]
+    return lines
+
+
 def summary_text(result: RunResult) -> str:
     """The summary of a run, as printed on screen and saved beside the letters."""
     inv = result.invoices
@@ -197,6 +213,7 @@ def summary_text(result: RunResult) -> str:
             "complétez l'adresse avant de poster le courrier."
         )
     lines.extend(_files_lines(result))
+    lines.extend(followup_lines(result))
     errors = inv[inv["etat"] == "Erreur"] if not inv.empty else inv
     if len(errors):
         lines.append("")
