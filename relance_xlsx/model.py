@@ -49,6 +49,17 @@ class LetterLine:
         return self.niveau_avant > 0 or self.relancee_le is not None
 
 
+_FRANCE = {"", "france", "fr", "fra", "france metropolitaine", "republique francaise"}
+
+
+def foreign_country(country: str) -> str:
+    """The country in capitals when it is not France, else ""."""
+    from .parsing import normalise
+
+    text = " ".join(country.split())
+    return "" if normalise(text) in _FRANCE else text.upper()
+
+
 @dataclass(frozen=True)
 class PlannedLetter:
     """One letter to one client: the tier is the highest step its invoices reach."""
@@ -62,11 +73,22 @@ class PlannedLetter:
     adresse: str = ""
     code_postal: str = ""
     ville: str = ""
+    pays: str = ""  # as exported; printed only when it is not France
     contact: str = ""
     email: str = ""
     telephone: str = ""
     particulier: bool = False
     date_precedent: date | None = None  # the client's previous letter, if known
+
+    @property
+    def pays_imprime(self) -> str:
+        """The country line of the envelope: none for France, else in capitals (La Poste)."""
+        return foreign_country(self.pays)
+
+    @property
+    def adresse_incomplete(self) -> bool:
+        """No postcode or no city: La Poste may return the letter, so the user is told."""
+        return not self.code_postal.strip() or not self.ville.strip()
 
     @property
     def tier_name(self) -> str:
@@ -149,6 +171,7 @@ class RunResult:
     header_row: int = 0  # 1-based, as Excel shows it
     dropped_total_rows: int = 0
     columns: Mapping[str, str] = field(default_factory=dict)  # field -> header used
+    column_index: Mapping[str, int] = field(default_factory=dict)  # field -> 0-based column
     rendered: tuple[RenderedLetter, ...] = ()  # after stage 6
     files: RunFiles = field(default_factory=RunFiles)
     superseded: tuple[int, ...] = ()  # same-date runs this one replaced

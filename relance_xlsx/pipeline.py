@@ -233,6 +233,7 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
         header_row=read.header_row,
         dropped_total_rows=read.dropped_total_rows,
         columns=dict(read.columns),
+        column_index=dict(read.column_index),
         files=RunFiles(settings=paths.settings, journal=paths.journal),
         superseded=superseded,
         suivi_erreurs=tuple(effects.errors),

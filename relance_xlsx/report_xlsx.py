@@ -110,7 +110,8 @@ def letter_rows(result: RunResult) -> list[list[Any]]:
             "Oui" if tier(letter.niveau).registered else "Non", letter.contact, letter.adresse,
             letter.code_postal, letter.ville, ", ".join(invoices), len(invoices),
             float(amounts.total_du), float(amounts.total_reclame), letter.email,
-            letter.telephone, written.docx.name,
+            letter.telephone, written.docx.name, letter.pays_imprime,
+            "Oui" if letter.adresse_incomplete else "",
         ])  # fmt: skip
     return rows
 
@@ -126,6 +127,7 @@ LETTER_COLUMNS = (
     Column("Factures", width=30), Column("Nb factures", "int", 10),
     Column("Total dû", "eur", 14), Column("Total réclamé", "eur", 15),
     Column("E-mail", width=26), Column("Téléphone", width=16), Column("Fichier", width=48),
+    Column("Pays", width=14), Column("Adresse incomplète", width=12),
 )  # fmt: skip
 
 
