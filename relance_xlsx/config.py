@@ -6,6 +6,7 @@ file written by ``relance-xlsx init`` and the validation can never drift apart.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Callable, Mapping
@@ -32,6 +33,7 @@ class Delais:
     mise_en_demeure: int = 20
     contentieux: int = 10
     intervalle_minimum: int = 10
+    tolerance_promesse: int = 2
     reception_courrier: int = 3  # business days for a letter to arrive (formal notice)
 
 
@@ -141,14 +143,22 @@ def _positive_int(v: Any) -> str | None:
     return "au moins 1 jour est attendu" if v < 1 else None
 
 
+MAX_AMOUNT = 1e12  # a billion thousand euros: anything above is a typing slip (or inf)
+
+
+def _number(v: Any) -> bool:
+    """A real, finite number: TOML also reads ``inf`` and ``nan``, which no amount is."""
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def _amount(v: Any) -> str | None:
-    if isinstance(v, bool) or not isinstance(v, int | float):
+    if not _number(v) or v > MAX_AMOUNT:
         return "un montant en euros est attendu, écrit avec un point (ex. : 15 ou 15.50)"
     return "un montant positif ou nul est attendu" if v < 0 else None
 
 
 def _rate(v: Any) -> str | None:
-    if isinstance(v, bool) or not isinstance(v, int | float):
+    if not _number(v):
         return "un taux annuel en pourcentage est attendu, avec un point (ex. : 12.15)"
     return "un taux entre 0 et 100 est attendu" if not 0 <= v <= 100 else None
 
@@ -175,7 +185,7 @@ def _subdivision(v: Any) -> str | None:
 
 
 def _turnover(v: Any) -> str | None:
-    if isinstance(v, bool) or not isinstance(v, int | float):
+    if not _number(v) or v > MAX_AMOUNT:
         return "un montant en euros est attendu, écrit avec un point (ex. : 1250000.00)"
     return "un montant supérieur à zéro est attendu" if v <= 0 else None
 
@@ -263,6 +273,13 @@ SCHEMA: dict[str, dict[str, tuple[Check, Any, str]]] = {
             10,
             "Pas de nouveau courrier à un client moins de N jours ouvrés après le précédent "
             "(un client relancé chaque semaine ne lit plus les courriers).",
+        ),
+        "tolerance_promesse": (
+            _non_negative_int,
+            2,
+            "Une promesse de paiement (suivi_relances.xlsx) suspend les courriers jusqu'à sa "
+            "date plus N jours ouvrés ; ensuite, non tenue, elle est signalée et le cycle "
+            "reprend.",
         ),
         "reception_courrier": (_non_negative_int, 3, "Jours ouvrés d'acheminement du "
                                "courrier : le délai de la mise en demeure court de sa réception."),
@@ -454,9 +471,21 @@ def load_settings(path: Path | None) -> Settings:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = raw.decode("cp1252")
+        try:
+            text = raw.decode("cp1252")
+        except UnicodeDecodeError as exc:
+            raise SettingsError(
+                f"Réglages illisibles ({path.name}) : ce n'est pas un fichier texte.\n"
+                "Ouvrez-le avec le Bloc-notes pour vérifier, ou recréez-le avec : "
+                "relance-xlsx init DOSSIER"
+            ) from exc
     try:
         data = tomllib.loads(text)
+    except RecursionError as exc:
+        raise SettingsError(
+            f"Réglages illisibles ({path.name}) : trop de crochets ou d'accolades imbriqués.\n"
+            "Un fichier de réglages n'a que des sections [nom] et des lignes clé = valeur."
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         m = _TOML_ERR.search(str(exc))
         where = f", ligne {m.group(1)}, colonne {m.group(2)}" if m else ""

@@ -129,6 +129,7 @@ FIELDS: tuple[Field, ...] = (
     Field("code_postal", TEXT, "code postal",
           synonyms=_words("code postal, cp, postal code, zip, zip code, c postal")),
     Field("ville", TEXT, "ville", synonyms=_words("ville, localite, commune, city, town")),
+    Field("pays", TEXT, "pays", synonyms=_words("pays, country, pays client, code pays")),
     Field("contact", TEXT, "contact", synonyms=_words("""
         contact, interlocuteur, nom contact, contact client, contact name, destinataire,
         a l attention de""")),

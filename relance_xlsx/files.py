@@ -20,9 +20,25 @@ _ENCRYPTED_MARKERS = ("EncryptedPackage".encode("utf-16-le"), b"EncryptedPackage
 WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 
 
+# An encrypted .xls (BIFF8) keeps its OLE container: its workbook stream opens with the BOF
+# record of the workbook globals, then a FILEPASS record (0x002F) before anything else.
+_BIFF8_BOF = b"\x09\x08\x10\x00\x00\x06\x05\x00"
+_FILEPASS = b"\x2f\x00"
+
+
 def is_encrypted_workbook(data: bytes) -> bool:
-    """An OLE file with an encrypted package: a workbook saved with a password."""
-    return data[: len(OLE_MAGIC)] == OLE_MAGIC and any(m in data for m in _ENCRYPTED_MARKERS)
+    """An OLE file with an encrypted package (xlsx) or a FILEPASS record (xls): a workbook
+    saved with a password."""
+    if data[: len(OLE_MAGIC)] != OLE_MAGIC:
+        return False
+    if any(m in data for m in _ENCRYPTED_MARKERS):
+        return True
+    start = data.find(_BIFF8_BOF)
+    while start != -1:
+        if data[start + 20 : start + 22] == _FILEPASS:
+            return True
+        start = data.find(_BIFF8_BOF, start + 1)
+    return False
 
 
 def is_writable(path: Path) -> bool:

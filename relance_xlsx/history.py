@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .fields import declared
-from .journal import HANDOVER, LETTER, JournalData
+from .journal import HANDOVER, LETTER, JournalData, SameDayRun
 from .tiers import LAST_LETTER_LEVEL, tier_by_step
 
 # The invoice table's columns merge_history reads (statut_existant too, when present), and
@@ -62,17 +62,17 @@ def _dmy(text: str) -> date:
 
 
 def superseded_runs(
-    same_date: Iterable[tuple[int, str, frozenset[str]]], export: str, keys: Iterable[str]
+    same_date: Iterable[SameDayRun], export: str, keys: Iterable[str]
 ) -> tuple[int, ...]:
     """The same-date runs this one replaces: the same export file, or the same export
     saved under another name or folder (most of that run's invoices are in this one).
     Another establishment's export of the same day shares no invoices and stays."""
     mine = set(keys)
     out = []
-    for run_id, their_export, seen in same_date:
-        shared = len(seen & mine)
-        if their_export == export or (seen and shared >= SAME_EXPORT_SHARE * len(seen)):
-            out.append(run_id)
+    for run in same_date:
+        shared = len(run.seen & mine)
+        if run.export == export or (run.seen and shared >= SAME_EXPORT_SHARE * len(run.seen)):
+            out.append(run.id)
     return tuple(out)
 
 

@@ -46,7 +46,8 @@ CREATE TABLE IF NOT EXISTS executions (
     factures INTEGER NOT NULL DEFAULT 0,
     courriers INTEGER NOT NULL DEFAULT 0,
     erreurs INTEGER NOT NULL DEFAULT 0,
-    remplacee_par INTEGER REFERENCES executions(id)
+    remplacee_par INTEGER REFERENCES executions(id),
+    dossier TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS executions_date ON executions(date);
 CREATE TABLE IF NOT EXISTS soldes (
@@ -111,12 +112,17 @@ def create_schema(con: sqlite3.Connection) -> None:
     for statement in SCHEMA.split(";\n"):
         if statement.strip():
             con.execute(statement)
+    columns = {row[1] for row in con.execute("PRAGMA table_info(executions)")}
+    if "dossier" not in columns:  # journals written before the column (same version)
+        con.execute("ALTER TABLE executions ADD COLUMN dossier TEXT NOT NULL DEFAULT ''")
     con.execute("INSERT OR IGNORE INTO meta (cle, valeur) VALUES ('version', ?)", (str(VERSION),))
 
 
 LETTER = "courrier"
 HANDOVER = "transmission"
 CANCELLATION = "annulation"
+EXCHANGE = "echange"  # a row of the follow-up workbook's « Échanges » sheet
+PROMISE = "promesse"  # a promise of payment (« Clients » or « Échanges »); total: balance then
 
 
 # --- records -------------------------------------------------------------------------------
@@ -146,6 +152,7 @@ class Event:
     factures: tuple[InvoiceEntry, ...]
     fichier: str = ""
     total: float | None = None
+    detail: str = ""  # follow-up events: the entry's key (sheet and content)
 
 
 @dataclass(frozen=True)
@@ -168,6 +175,19 @@ class RunRecord:
     events: tuple[Event, ...]
     errors: int
     supersedes: tuple[int, ...]  # ids of the same-date executions this run replaces
+    dossier: str = ""  # the letters' subfolder in the day's folder ("": the day's folder)
+    withdrawn: tuple[int, ...] = ()  # follow-up events whose row is gone or was edited
+
+
+@dataclass(frozen=True)
+class SameDayRun:
+    """An execution of the run's date still in force: is this run a re-run of it, and where
+    did it put its letters?"""
+
+    id: int
+    export: str
+    seen: frozenset[str]  # the invoice keys it recorded
+    dossier: str = ""
 
 
 @dataclass(frozen=True)
@@ -196,6 +216,8 @@ RUN_COLUMNS = {"id": "int64", "date": "datetime64[ns]", "export": "object"}
 EVENT_COLUMNS = {"id": "int64", "execution": "int64", "date": "datetime64[ns]",
                  "type": "object", "cle_client": "object", "niveau": "int64",
                  "fichier": "object", "export": "object"}  # fmt: skip
+# read too, for the follow-up workbook's events (history does not need them)
+FOLLOWUP_COLUMNS = {"total": "float64", "detail": "object"}
 INVOICE_COLUMNS = {"evenement": "int64", "cle_facture": "object", "niveau": "int64",
                    "etape": "int64"}  # fmt: skip
 
@@ -310,7 +332,7 @@ def _read(con: sqlite3.Connection) -> JournalData:
     )
     events = pd.read_sql_query(
         "SELECT id, COALESCE(execution, 0) AS execution, date, type, cle_client, niveau, "
-        "fichier, export FROM evenements_en_vigueur", con
+        "fichier, export, total, detail FROM evenements_en_vigueur", con
     )
     invoices = pd.read_sql_query(
         "SELECT f.evenement, f.cle_facture, f.niveau, f.etape FROM evenement_factures f "
@@ -323,7 +345,7 @@ def _read(con: sqlite3.Connection) -> JournalData:
     for frame in (runs, events):
         frame["date"] = pd.to_datetime(frame["date"], format="%Y-%m-%d")
     return JournalData(
-        runs.astype(RUN_COLUMNS), events.astype(EVENT_COLUMNS),
+        runs.astype(RUN_COLUMNS), events.astype({**EVENT_COLUMNS, **FOLLOWUP_COLUMNS}),
         invoices.astype(INVOICE_COLUMNS), frozenset(seen),
     )  # fmt: skip
 
@@ -334,19 +356,20 @@ def seen_invoices(con: sqlite3.Connection, run_id: int) -> set[str]:
         "SELECT cle_facture FROM soldes WHERE execution = ?", (run_id,))}  # fmt: skip
 
 
-def same_date_runs(path: Path, run_date: date) -> list[tuple[int, str, frozenset[str]]]:
-    """This date's executions in force: (id, export, invoice keys seen)."""
+def same_date_runs(path: Path, run_date: date) -> list[SameDayRun]:
+    """This date's executions in force."""
     if not path.exists():
         return []
     try:
         with closing(connect_readonly(path)) as con:
             if _version(con) < 2:
                 return []  # version 1 kept no balances: re-runs matched by export only
+            has_folder = "dossier" in {r[1] for r in con.execute("PRAGMA table_info(executions)")}
             rows = con.execute(
-                "SELECT id, export FROM executions WHERE date = ? AND remplacee_par IS NULL",
-                (run_date.isoformat(),),
-            ).fetchall()
-            return [(i, e, frozenset(seen_invoices(con, i))) for i, e in rows]
+                f"SELECT id, export, {'dossier' if has_folder else chr(39) * 2} FROM executions "
+                "WHERE date = ? AND remplacee_par IS NULL", (run_date.isoformat(),),
+            ).fetchall()  # fmt: skip
+            return [SameDayRun(i, e, frozenset(seen_invoices(con, i)), d) for i, e, d in rows]
     except sqlite3.Error as exc:
         raise unreadable(path, exc) from exc
 
@@ -449,9 +472,9 @@ class JournalWriter:
         now = datetime.now().isoformat(timespec="seconds")
         letters = sum(1 for e in run.events if e.type == LETTER)
         cur = con.execute(
-            "INSERT INTO executions (horodatage, date, export, factures, courriers, erreurs) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (now, day, run.export, len(run.balances), letters, run.errors),
+            "INSERT INTO executions (horodatage, date, export, factures, courriers, erreurs, "
+            "dossier) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (now, day, run.export, len(run.balances), letters, run.errors, run.dossier),
         )
         self._execution = execution = cur.lastrowid
         stale = _superseded_files(con, run.supersedes)
@@ -465,6 +488,9 @@ class JournalWriter:
         )  # fmt: skip
         for event in run.events:
             insert_event(con, execution, now, day, event)
+        for target in run.withdrawn:
+            withdrawal = Event(CANCELLATION, "", "", 0, (), detail="retiré du suivi")
+            insert_event(con, execution, now, day, withdrawal, target=target)
         return stale
 
     def set_fingerprint(self, fingerprint: str) -> None:
@@ -516,9 +542,9 @@ def insert_event(
 ) -> int:
     cur = con.execute(
         "INSERT INTO evenements (execution, horodatage, date, type, cle_client, client, niveau, "
-        "fichier, total, vise) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "fichier, total, vise, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (execution, now, day, event.type, event.cle_client, event.client, event.niveau,
-         event.fichier, event.total, target),
+         event.fichier, event.total, target, event.detail),
     )  # fmt: skip
     event_id = int(cur.lastrowid or 0)
     con.executemany(

@@ -19,6 +19,7 @@ from .tiers import ETATS, SEP, Etat, tier
 
 if TYPE_CHECKING:
     from .amounts import LetterAmounts
+    from .followup import EntryError
 
 # The status words and the tiers live in tiers.py; re-exported for callers of model.
 __all__ = ["ETATS", "SEP", "Etat", "LetterLine", "PlannedLetter", "PricedLetter",
@@ -48,6 +49,17 @@ class LetterLine:
         return self.niveau_avant > 0 or self.relancee_le is not None
 
 
+_FRANCE = {"", "france", "fr", "fra", "france metropolitaine", "republique francaise"}
+
+
+def foreign_country(country: str) -> str:
+    """The country in capitals when it is not France, else ""."""
+    from .parsing import normalise
+
+    text = " ".join(country.split())
+    return "" if normalise(text) in _FRANCE else text.upper()
+
+
 @dataclass(frozen=True)
 class PlannedLetter:
     """One letter to one client: the tier is the highest step its invoices reach."""
@@ -61,11 +73,22 @@ class PlannedLetter:
     adresse: str = ""
     code_postal: str = ""
     ville: str = ""
+    pays: str = ""  # as exported; printed only when it is not France
     contact: str = ""
     email: str = ""
     telephone: str = ""
     particulier: bool = False
     date_precedent: date | None = None  # the client's previous letter, if known
+
+    @property
+    def pays_imprime(self) -> str:
+        """The country line of the envelope: none for France, else in capitals (La Poste)."""
+        return foreign_country(self.pays)
+
+    @property
+    def adresse_incomplete(self) -> bool:
+        """No postcode or no city: La Poste may return the letter, so the user is told."""
+        return not self.code_postal.strip() or not self.ville.strip()
 
     @property
     def tier_name(self) -> str:
@@ -133,6 +156,7 @@ class RunFiles:
     pdfs: tuple[Path, ...] = ()
     emails: tuple[Path, ...] = ()
     summary: Path | None = None
+    followup: Path | None = None  # suivi_relances.xlsx, created or refreshed
 
 
 @dataclass(frozen=True)
@@ -149,9 +173,15 @@ class RunResult:
     header_row: int = 0  # 1-based, as Excel shows it
     dropped_total_rows: int = 0
     columns: Mapping[str, str] = field(default_factory=dict)  # field -> header used
+    column_index: Mapping[str, int] = field(default_factory=dict)  # field -> 0-based column
     rendered: tuple[RenderedLetter, ...] = ()  # after stage 6
     files: RunFiles = field(default_factory=RunFiles)
     superseded: tuple[int, ...] = ()  # same-date runs this one replaced
+    # the follow-up workbook (suivi_relances.xlsx): bad entries, promises not kept, holds
+    # and promises falling due this week (French lines for the summary and the report)
+    suivi_erreurs: tuple[EntryError, ...] = ()  # followup.EntryError: sheet, row, message
+    promesses_non_tenues: tuple[str, ...] = ()
+    suivi_semaine: tuple[str, ...] = ()
 
     @property
     def letters(self) -> tuple[PlannedLetter, ...]:

@@ -19,15 +19,16 @@ workbook ``rapport – AAAA-MM-JJ.xlsx`` and the text summary, all in the run's 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from . import history, policy
+from . import followup, history, policy
 from .amounts import default_business_day, letter_amounts, load_rate_table
 from .business_days import calendar_for
 from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, Settings, find_settings, load_settings
@@ -43,6 +44,7 @@ from .journal import (
     JournalData,
     JournalWriter,
     RunRecord,
+    SameDayRun,
     check_journal,
     export_key,
     fingerprint,
@@ -50,11 +52,12 @@ from .journal import (
     processed_before,
     same_date_runs,
 )
+from .letters.filenames import safe_filename_part
 from .model import SEP, PlannedLetter, PricedLetter, RenderedLetter, RunFiles, RunResult
 from .planning import plan_letters
 from .policy import classify
 from .progress import NullProgress, Progress
-from .publish import JournalPart, LettersPart, WorkbookPart, publish
+from .publish import FollowUpPart, JournalPart, LettersPart, WorkbookPart, publish
 from .reader import ReadResult, read_export
 from .report import summary_text
 from .tiers import HANDOVER_LEVEL
@@ -89,6 +92,7 @@ class Paths:
     journal: Path
     out_root: Path
     backups: Path
+    followup: Path  # suivi_relances.xlsx, beside the settings (or the export)
 
     @property
     def base(self) -> Path:
@@ -104,6 +108,7 @@ def resolve_paths(options: RunOptions) -> Paths:
         journal=Path(options.journal) if options.journal else base / JOURNAL_FILENAME,
         out_root=Path(options.out) if options.out else base / LETTERS_DIRNAME,
         backups=options.export.resolve().parent / SAUVEGARDES,
+        followup=followup.path_for(base),
     )
 
 
@@ -113,12 +118,14 @@ def classify_export(
     journal: JournalData,
     run_date: date,
     superseded: tuple[int, ...] = (),
+    holds: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, tuple[PlannedLetter, ...]]:
     """Stages 2–4, pure: history, classification, letters to write.
 
-    ``superseded`` are the same-date runs this one replaces (their events do not count).
+    ``superseded`` are the same-date runs this one replaces (their events do not count);
+    ``holds`` the clients the follow-up workbook holds (client key -> reason).
     """
-    return classify_invoices(read.invoices, settings, journal, run_date, superseded)
+    return classify_invoices(read.invoices, settings, journal, run_date, superseded, holds)
 
 
 def classify_invoices(
@@ -127,6 +134,7 @@ def classify_invoices(
     journal: JournalData,
     run_date: date,
     superseded: tuple[int, ...] = (),
+    holds: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, tuple[PlannedLetter, ...]]:
     """``classify_export`` on an invoice table (fields.invoice_table builds one in memory),
     checking before each stage the columns it needs (fields.py declares them)."""
@@ -139,7 +147,7 @@ def classify_invoices(
         invoices["date_echeance"].to_numpy(dtype="datetime64[D]"),
         invoices["date_niveau"].to_numpy(dtype="datetime64[D]"),
     )
-    classified = classify(invoices, run_date, settings, cal)
+    classified = classify(invoices, run_date, settings, cal, holds)
     return classified, plan_letters(classified, run_date)
 
 
@@ -198,14 +206,19 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
     if not options.dry_run:
         writeback.check_writable(export)  # for csv/xls/ods: the "avec statut" copy
         check_journal(paths.journal)
+        followup.check(paths.followup)
+    entries = followup.read(paths.followup)
 
     progress.step("classement")
     journal = load_journal(paths.journal)
-    superseded = superseded_runs(
-        same_date_runs(paths.journal, options.run_date), export_key(read.source),
-        read.invoices["cle_facture"],
-    )  # fmt: skip
-    classified, planned = classify_export(read, settings, journal, options.run_date, superseded)
+    same_day = same_date_runs(paths.journal, options.run_date)
+    superseded = superseded_runs(same_day, export_key(read.source), read.invoices["cle_facture"])
+    if not options.subfolder:
+        options = replace(options, subfolder=letters_subfolder(same_day, superseded, export))
+    effects = _followup_effects(read, entries, journal, settings, options.run_date, superseded)
+    classified, planned = classify_export(read, settings, journal, options.run_date, superseded,
+                                          effects.holds)  # fmt: skip
+    planned = followup.override_contacts(planned, entries, read.invoices)
     if planned and not options.dry_run:
         letters_mod.require_templates(settings.modeles_dossier, {x.niveau for x in planned})
     priced, warnings = price_letters(planned, settings)
@@ -220,12 +233,46 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
         header_row=read.header_row,
         dropped_total_rows=read.dropped_total_rows,
         columns=dict(read.columns),
+        column_index=dict(read.column_index),
         files=RunFiles(settings=paths.settings, journal=paths.journal),
         superseded=superseded,
+        suivi_erreurs=tuple(effects.errors),
+        promesses_non_tenues=effects.broken,
+        suivi_semaine=effects.due_soon,
     )
     if options.dry_run:
         return result
-    return _write(result, read, settings, paths, options, progress)
+    return _write(result, read, settings, paths, options, progress, effects)
+
+
+def _followup_effects(read: ReadResult, entries: followup.FollowUp, journal: JournalData,
+                      settings: Settings, run_date: date,
+                      superseded: tuple[int, ...]) -> followup.Effects:  # fmt: skip
+    """The follow-up workbook's entries joined to the export's clients (pure)."""
+    inv = read.invoices
+    clients = inv.drop_duplicates("cle_client")
+    directory = followup.Directory.of(zip(clients["cle_client"], clients["code_client"],
+                                          clients["client"], strict=True))  # fmt: skip
+    resolved = followup.resolve(entries, directory)
+    balances = inv.groupby("cle_client")["reste_du"].sum().to_dict()
+    names = dict(zip(clients["cle_client"], clients["client"], strict=True))
+    dates = [p.due for p in resolved.promises]
+    cal = calendar_for(settings.subdivision, run_date, np.array(dates, dtype="datetime64[D]"))
+    return followup.effects(resolved, journal.events, balances, names, run_date, cal,
+                            settings.delais.tolerance_promesse, superseded)  # fmt: skip
+
+
+def letters_subfolder(same_day: list[SameDayRun], superseded: tuple[int, ...],
+                      export: Path) -> str:  # fmt: skip
+    """Where this run's letters go in the day's folder: where the run it replaces put them;
+    in a folder of their own when another export already wrote letters that day (two
+    establishments' clients may share names: their letters must never share a file)."""
+    replaced = [r for r in same_day if r.id in superseded]
+    if replaced:
+        return max(replaced, key=lambda r: r.id).dossier
+    if same_day:
+        return safe_filename_part(export.stem, "export")
+    return ""
 
 
 def _mark_letters(classified: pd.DataFrame, rendered: tuple[RenderedLetter, ...]) -> pd.DataFrame:
@@ -246,8 +293,10 @@ def _write(
     paths: Paths,
     options: RunOptions,
     progress: Progress,
+    effects: followup.Effects,
 ) -> RunResult:
-    """Stages 6–8 as one unit of work: letters, write-back, journal (publish.py)."""
+    """Stages 6–8 as one unit of work: letters, write-back, follow-up workbook, journal
+    (publish.py)."""
     run_dir = paths.out_root / options.run_date.isoformat()
     if options.subfolder:
         run_dir = run_dir / options.subfolder
@@ -269,23 +318,33 @@ def _write(
     workbook = WorkbookPart(
         lambda: _write_back(read, classified(), settings, paths, warnings, progress)
     )
+    suivi = FollowUpPart(paths.followup, lambda: followup.refresh(
+        paths.followup, followup.client_rows(classified(), effects.holds, options.run_date),
+        paths.followup.parent / SAUVEGARDES))  # fmt: skip
     journal = JournalWriter(paths.journal)
     record = JournalPart(
-        journal, lambda: run_record(result, classified(), tuple(rendered)),
+        journal, lambda: _with_followup(
+            run_record(result, classified(), tuple(rendered), options.subfolder), effects),
         lambda: fingerprint(workbook.written if read.in_place else read.source),
     )  # fmt: skip
     letters.stale = lambda: record.stale
-    warnings += publish([letters, workbook, record])
+    warnings += publish([letters, workbook, suivi, record])
     final = tuple(replace(r, docx=run_dir / r.docx.name) for r in rendered)
     files = replace(result.files, out_dir=run_dir, workbook=workbook.written,
-                    backup=workbook.backup, journal_backup=journal.migrated_from)  # fmt: skip
+                    backup=workbook.backup, journal_backup=journal.migrated_from,
+                    followup=paths.followup)  # fmt: skip
     result = replace(result, invoices=classified(), warnings=tuple(warnings),
                      rendered=final, files=files)  # fmt: skip
     run_dir.mkdir(parents=True, exist_ok=True)
     result = _extras(result, settings, options, run_dir, progress)
     summary = run_dir / f"résumé – {read.source.stem} – {options.run_date.isoformat()}.txt"
     result = replace(result, files=replace(result.files, summary=summary))
-    summary.write_text(summary_text(result), encoding="utf-8")
+    try:
+        summary.write_text(summary_text(result), encoding="utf-8")
+    except OSError as exc:  # the run is recorded: say it, do not fail it
+        result = replace(result, files=replace(result.files, summary=None), warnings=(
+            *result.warnings, f"Le résumé « {summary.name} » n'a pas pu être écrit ({exc}) ; "
+            "le reste de l'exécution est fait."))  # fmt: skip
     return result
 
 
@@ -328,7 +387,8 @@ def _write_back(read: ReadResult, classified: pd.DataFrame, settings: Settings, 
 
 
 def run_record(
-    result: RunResult, classified: pd.DataFrame, rendered: tuple[RenderedLetter, ...]
+    result: RunResult, classified: pd.DataFrame, rendered: tuple[RenderedLetter, ...],
+    folder: str = "",
 ) -> RunRecord:
     """Stage 8's data: the balances seen, a letter event per letter (its invoices, the
     level each reaches, their amounts) and a hand-over event per client handed over."""
@@ -352,7 +412,13 @@ def run_record(
                             entries, total=float(group["reste_du"].sum())))  # fmt: skip
     errors = int((classified["etat"] == "Erreur").sum())
     return RunRecord(result.run_date, export_key(result.source), balances, tuple(events),
-                     errors, result.superseded)  # fmt: skip
+                     errors, result.superseded, folder)  # fmt: skip
+
+
+def _with_followup(record: RunRecord, effects: followup.Effects) -> RunRecord:
+    """The follow-up workbook's new entries as events, and the ones withdrawn."""
+    return replace(record, events=(*record.events, *effects.events),
+                   withdrawn=effects.withdrawn)  # fmt: skip
 
 
 def _letter_event(rendered: RenderedLetter, by_row: dict[int, Any]) -> Event:
@@ -435,7 +501,8 @@ def list_exports(folder: Path) -> list[Path]:
     """The exports directly inside ``folder``, in name order.
 
     Skipped: Excel's owner files (``~$…``), hidden files, and the tool's own outputs
-    (``… – avec statut.xlsx`` copies written beside csv/xls/ods exports).
+    (``… – avec statut.xlsx`` copies written beside csv/xls/ods exports, the follow-up
+    workbook ``suivi_relances.xlsx``).
     """
     found = []
     for entry in Path(folder).iterdir():
@@ -443,6 +510,8 @@ def list_exports(folder: Path) -> list[Path]:
         if name.startswith(("~$", ".")) or not entry.is_file():
             continue
         if entry.suffix.lower() not in EXPORT_SUFFIXES or name.endswith(OWN_OUTPUTS):
+            continue
+        if name.casefold() == followup.FILENAME:  # the follow-up workbook is not an export
             continue
         found.append(entry)
     return sorted(found, key=lambda p: (p.name.casefold(), p.name))

@@ -17,8 +17,8 @@ from .formatting import as_date, dates_of, to_decimal
 from .model import LetterLine, PlannedLetter
 from .parsing import normalise
 
-CONTACT_FIELDS = ("client", "code_client", "adresse", "code_postal", "ville", "contact", "email",
-                  "telephone")  # fmt: skip
+CONTACT_FIELDS = ("client", "code_client", "adresse", "code_postal", "ville", "pays", "contact",
+                  "email", "telephone")  # fmt: skip
 
 
 def client_details(classified: pd.DataFrame, keys: Iterable[str]) -> dict[str, dict[str, object]]:
@@ -105,6 +105,7 @@ def plan_letters(classified: pd.DataFrame, run_date: date) -> tuple[PlannedLette
                 adresse=str(d["adresse"]),
                 code_postal=str(d["code_postal"]),
                 ville=str(d["ville"]),
+                pays=str(d["pays"]),
                 contact=str(d["contact"]),
                 email=str(d["email"]),
                 telephone=str(d["telephone"]),

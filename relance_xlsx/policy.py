@@ -17,6 +17,7 @@ for level 0). People chase clients, not invoice lines (README, « Le cycle du cl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -113,9 +114,13 @@ def _legal_state(
 
 
 def classify(
-    invoices: pd.DataFrame, run_date: date, settings: Settings, cal: BusinessCalendar
+    invoices: pd.DataFrame, run_date: date, settings: Settings, cal: BusinessCalendar,
+    holds: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
-    """State, next step and status text of every invoice (the columns ``ADDS``)."""
+    """State, next step and status text of every invoice (the columns ``ADDS``).
+
+    ``holds``: client key -> why the follow-up workbook stops its letters (a hold, « Ne plus
+    relancer », a promise still running); the cycle waits, the status says why."""
     df = invoices.copy()
     run = np.datetime64(run_date, "D")
     delay = np.array([getattr(settings.delais, key) for key in DELAY_KEYS], dtype=np.int64)
@@ -140,11 +145,12 @@ def classify(
     df["etape_due"] = np.where(candidate, level + 1, 0)
 
     decisions = _client_decisions(df, candidate, open_overdue, notice, m.avoir, run,
-                                  settings, cal)  # fmt: skip
+                                  settings, cal, holds or {})  # fmt: skip
     letter_level = df["cle_client"].map({d.cle_client: d.niveau for d in decisions})
     letter_level = letter_level.fillna(0).to_numpy(dtype=np.int64)
     reasons = {d.cle_client: d.raison for d in decisions}
     blocked = np.array([reasons.get(k, "") for k in df["cle_client"]], dtype=object)
+    followed = df["cle_client"].isin(set(holds or {})).to_numpy()  # held by the accountant
 
     rest = df["reste_du"].to_numpy(dtype=float)
     sent = candidate & (letter_level > 0)
@@ -159,7 +165,8 @@ def classify(
     df["etat"] = _state_words(m, legal, sent, level)
     _next_steps(df, m, legal, sent, next_date, named, run, delay, settings, cal)
     held = candidate & ~sent  # due for a step, but no letter: the status says why
-    df["statut"] = _status_texts(df, run_date, blocked, sent, held, handed_on, notice)
+    df["statut"] = _status_texts(df, run_date, blocked, sent, held & followed, held & ~followed,
+                                 handed_on, notice)
     return df
 
 
@@ -208,6 +215,7 @@ def _client_decisions(
     run: np.datetime64,
     settings: Settings,
     cal: BusinessCalendar,
+    holds: Mapping[str, str],
 ) -> list[ClientDecision]:
     """One decision per client with an invoice due for a step.
 
@@ -242,7 +250,8 @@ def _client_decisions(
     rows = zip(grouped.index.tolist(), grouped["step"].tolist(), grouped["reached"].tolist(),
                grouped["net"].tolist(), dates_of(grouped["notice"]), last_d, allowed,
                strict=True)  # fmt: skip
-    return [_decide(str(cle), step, reached, net, notice, last_at, allowed_at, run, settings)
+    return [ClientDecision(str(cle), 0, holds[str(cle)]) if str(cle) in holds else
+            _decide(str(cle), step, reached, net, notice, last_at, allowed_at, run, settings)
             for cle, step, reached, net, notice, last_at, allowed_at in rows]  # fmt: skip
 
 
@@ -286,11 +295,14 @@ def _status_texts(
     run_date: date,
     blocked: np.ndarray,
     sent: np.ndarray,
+    followed: np.ndarray,
     held: np.ndarray,
     handed_on: np.ndarray,
     notice: np.ndarray,
 ) -> list[str]:
-    """The status column: a state word, " – " and the detail users need."""
+    """The status column: a state word, " – " and the detail users need. A client the
+    accountant holds (follow-up workbook) reads « En attente – suspendu jusqu'au … » first:
+    the accountant's decision, then the step that waits for it."""
     run_text = format_date_short(run_date)
     out: list[str] = []
     cols = zip(
@@ -299,10 +311,10 @@ def _status_texts(
         df["prochaine_etape"].tolist(), dates_of(df["date_prochaine_etape"]), blocked.tolist(),
         sent.tolist(), held.tolist(), df["dans_courrier"].tolist(),
         df["niveau_courrier"].tolist(), dates_of(handed_on), dates_of(notice),
-        dates_of(df["date_mise_en_demeure"]), strict=True,
+        dates_of(df["date_mise_en_demeure"]), followed.tolist(), strict=True,
     )  # fmt: skip
     for (etat, erreur, rest, due, lvl, lvl_date, nxt, nxt_date, why, is_sent, is_held,
-         listed, letter_lvl, handed, med, own_med) in cols:  # fmt: skip
+         listed, letter_lvl, handed, med, own_med, by_hand) in cols:  # fmt: skip
         if etat == Etat.ERREUR:
             detail = erreur
         elif etat == Etat.AVOIR:
@@ -318,6 +330,8 @@ def _status_texts(
             detail = _legal_detail(int(lvl), lvl_date, med, handed, not pd.isna(own_med))
         elif is_sent:
             detail = f"{run_text}{SEP}{nxt} le {format_date_short(nxt_date)}"
+        elif by_hand and why:  # the accountant's hold, promise or stop comes first
+            detail = f"{why}{SEP}{nxt} ensuite"
         else:  # En attente
             detail = f"{nxt} le {format_date_short(nxt_date)}"
             if is_held and why:

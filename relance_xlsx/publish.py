@@ -159,6 +159,38 @@ class WorkbookPart:
 
 
 @dataclass
+class FollowUpPart:
+    """The follow-up workbook, created or refreshed in place (atomic replace, after a
+    backup) before the journal commits; a rollback puts the backup back, or removes the
+    workbook this run created."""
+
+    path: Path
+    write: Callable[[], Path | None]  # returns the backup (None: created)
+    backup: Path | None = None
+    _done: bool = False
+    _created: bool = False
+
+    def prepare(self) -> None:
+        return None
+
+    def commit(self) -> None:
+        self._created = not self.path.exists()
+        self.backup = self.write()
+        self._done = True
+
+    def rollback(self) -> None:
+        if not self._done:
+            return
+        if self._created:
+            self.path.unlink(missing_ok=True)
+        elif self.backup is not None and self.backup.exists():
+            shutil.copyfile(self.backup, self.path)
+
+    def finish(self) -> list[str]:
+        return []
+
+
+@dataclass
 class JournalPart:
     """The run's events, in one transaction opened (and locked) before anything is put in
     place and committed last, with the fingerprint of the file as the run left it."""

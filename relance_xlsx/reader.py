@@ -80,6 +80,33 @@ def _is_total_row(values: Sequence[object], mapping: Mapping[str, int]) -> bool:
     return not number and not client and not clean_text(_get(values, mapping.get("date_echeance")))
 
 
+# Address lines after the first: "Adresse 2", "Complément d'adresse", "Bâtiment"…
+_MORE_ADDRESS = re.compile(
+    r"^(?:(?:adresse|address|adr)(?: ligne| line)? ?[2-9]|complement(?: d ?adresse)?|"
+    r"complement adresse|batiment|bat|residence|lieu dit|etage|escalier|"
+    r"address line [2-9]|street ?[2-9]|voie [2-9])$"
+)
+
+
+def address_columns(headers: Sequence[str], mapping: Mapping[str, int]) -> list[int]:
+    """The address columns in order: the mapped one, then the other lines, left to right."""
+    first = mapping.get("adresse")
+    taken = set(mapping.values())
+    more = [
+        i for i, h in enumerate(headers)
+        if i not in taken and _MORE_ADDRESS.match(normalise(h))
+    ]  # fmt: skip
+    return ([first] if first is not None else []) + more
+
+
+def _address_lines(value: object) -> list[str]:
+    """A cell's address lines: line breaks typed in the cell (Alt+Entrée) are kept."""
+    if is_blank(value):
+        return []
+    lines = str(value).replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return [t for t in (clean_text(line) for line in lines) if t]
+
+
 def _get(values: Sequence[object], index: int | None) -> object:
     if index is None or index >= len(values):
         return None
@@ -170,8 +197,12 @@ class _RowParser:
     """One export row -> one record of the invoice table. An unreadable cell becomes a
     French reason in the record's ``erreur``, never an exception."""
 
-    def __init__(self, mapping: Mapping[str, int], settings: Settings, status: int | None):
+    def __init__(
+        self, mapping: Mapping[str, int], settings: Settings, status: int | None,
+        address: Sequence[int] = (),
+    ) -> None:
         self.mapping = mapping
+        self.address = address  # every address column, line 1 first
         self.status = status
         self.consumers = settings.clients_particuliers
         self.dates: dict[str, object] = {}  # exports repeat the same text dates
@@ -199,6 +230,14 @@ class _RowParser:
             return None
         return parsed  # type: ignore[return-value]
 
+    def address_text(self, values: Sequence[object]) -> str:
+        """Every address line of the row; one plain cell (the common case) stays cheap."""
+        if len(self.address) == 1:
+            raw = _get(values, self.address[0])
+            if not (isinstance(raw, str) and ("\n" in raw or "\r" in raw)):
+                return clean_text(raw)
+        return "\n".join(line for i in self.address for line in _address_lines(_get(values, i)))
+
     def amount(self, values: Sequence[object], fld: str, errors: list[str]) -> float | None:
         raw = _get(values, self.mapping.get(fld))
         try:
@@ -212,8 +251,9 @@ class _RowParser:
         errors: list[str] = []
         code, client = self.text(values, "code_client"), self.text(values, "client")
         rec: dict[str, object] = {"ligne": r + 1, "code_client": code, "client": client}
-        for fld in ("numero_facture", "email", "telephone", "adresse", "ville", "contact"):
+        for fld in ("numero_facture", "email", "telephone", "ville", "pays", "contact"):
             rec[fld] = self.text(values, fld)
+        rec["adresse"] = self.address_text(values)
         rec["code_postal"] = _postcode(self.cell(values, "code_postal"))
         rec["date_echeance"] = self.date(values, "date_echeance", errors)
         rec["date_facture"] = self.date(values, "date_facture", errors)
@@ -266,6 +306,40 @@ def _shared_code_warnings(df: pd.DataFrame) -> list[str]:
     ]
 
 
+MAX_ROWS_NAMED = 5
+FAR_DUE_DAYS = 730
+
+
+def sanity_warnings(frame: pd.DataFrame, today: date) -> list[str]:
+    """Rows that read but look wrong (dates swapped, paid above the invoice, a due date years
+    away): often a column mapped to the wrong field. Warned, never dropped."""
+    if frame.empty:
+        return []
+    due, issued = frame["date_echeance"], frame["date_facture"]
+    ttc, paid = frame["montant_ttc"], frame["montant_regle"]
+    checks = (
+        (due < issued, "échéance antérieure à la date de facture"),
+        ((ttc > 0) & (paid > ttc + 0.005), "montant réglé supérieur au montant de la facture"),
+        (due > pd.Timestamp(today) + pd.Timedelta(days=FAR_DUE_DAYS),
+         "échéance à plus de deux ans"),
+    )  # fmt: skip
+    out = []
+    for mask, what in checks:
+        hits = frame[mask.fillna(False)]
+        if hits.empty:
+            continue
+        named = [
+            f"ligne {row.ligne} ({row.numero_facture or 'sans numéro'})"
+            for row in hits.head(MAX_ROWS_NAMED).itertuples(index=False)
+        ]
+        more = f" et {len(hits) - MAX_ROWS_NAMED} autre(s)" if len(hits) > MAX_ROWS_NAMED else ""
+        out.append(
+            f"{what.capitalize()} : {', '.join(named)}{more}. Vérifiez ces lignes et les "
+            "colonnes lues (voir « Colonnes lues »)."
+        )
+    return out
+
+
 def _typed_rows(
     rows: list[list[object]], header_row: int, mapping: Mapping[str, int]
 ) -> list[list[object]]:
@@ -299,7 +373,7 @@ def read_export(path: Path, settings: Settings) -> ReadResult:
     status = settings.colonne_statut
     status_index = next((i for i, h in enumerate(headers) if same_header(h, status)), None)
     found, dropped, carried = _invoice_rows(rows, header_row, mapping)
-    parser = _RowParser(mapping, settings, status_index)
+    parser = _RowParser(mapping, settings, status_index, address_columns(headers, mapping))
     frame = invoice_table([parser.record(r, values) for r, values in found])
     warnings = _warnings(path, kind, sheet, header_row, mapping, settings, frame, carried)
     if kind in ("csv", "html"):
@@ -345,6 +419,7 @@ def _warnings(
             "(export groupé par client)."
         )
     warnings.extend(_shared_code_warnings(frame))
+    warnings.extend(sanity_warnings(frame, date.today()))
     if kind in ("csv", "html") and path.suffix.lower() in SPREADSHEET_SUFFIXES:
         warnings.append(
             f"« {path.name} » n'est pas un vrai classeur Excel mais un fichier "

@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
+from openpyxl.utils import get_column_letter
 
+from .fields import LABELS
 from .formatting import format_date_short, format_eur
 from .model import ETATS, PlannedLetter, RunResult
 from .planning import client_details
@@ -143,6 +145,35 @@ def _files_lines(result: RunResult) -> list[str]:
     return lines
 
 
+def columns_lines(result: RunResult) -> list[str]:
+    """Which column was read for each field: a wrong guess is seen before letters go out."""
+    if not result.columns:
+        return []
+    lines = ["", "Colonnes lues :"]
+    for fld, header in result.columns.items():
+        label = LABELS.get(fld, fld).split(" (")[0]
+        where = result.column_index.get(fld)
+        letter = f" (colonne {get_column_letter(where + 1)})" if where is not None else ""
+        lines.append(f"  {label[:1].upper()}{label[1:]} : « {header} »{letter}")
+    return lines
+
+
+def followup_lines(result: RunResult) -> list[str]:
+    """What the follow-up workbook (suivi_relances.xlsx) changed: promises not kept (to
+    call), holds and promises falling due this week, entries the tool could not read."""
+    lines: list[str] = []
+    for title, items in (
+        ("Promesses de paiement non tenues (à appeler, voir la feuille « Échanges » du suivi)",
+         result.promesses_non_tenues),
+        ("Suspensions et promesses qui arrivent à échéance cette semaine", result.suivi_semaine),
+        ("Saisies illisibles dans suivi_relances.xlsx (le reste de la ligne est pris en compte)",
+         tuple(str(e) for e in result.suivi_erreurs)),
+    ):  # fmt: skip
+        if items:
+            lines += ["", f"{title} :", *(f"  - {x}" for x in items)]
+    return lines
+
+
 def summary_text(result: RunResult) -> str:
     """The summary of a run, as printed on screen and saved beside the letters."""
     inv = result.invoices
@@ -175,7 +206,14 @@ def summary_text(result: RunResult) -> str:
     lines.extend(todo_lines(result))
     verb = "à produire" if result.dry_run else "produits"
     lines.append(f"Courriers {verb} : {letters_line(result.letters)}")
+    incomplete = [x.client for x in result.letters if x.adresse_incomplete]
+    if incomplete:
+        lines.append(
+            f"  adresse incomplète (code postal ou ville manquant) : {_names(incomplete)} — "
+            "complétez l'adresse avant de poster le courrier."
+        )
     lines.extend(_files_lines(result))
+    lines.extend(followup_lines(result))
     errors = inv[inv["etat"] == "Erreur"] if not inv.empty else inv
     if len(errors):
         lines.append("")
@@ -184,6 +222,7 @@ def summary_text(result: RunResult) -> str:
             lines.append(f"  ligne {row.ligne} : {row.erreur}")
         if len(errors) > MAX_ERRORS_SHOWN:
             lines.append(f"  … et {len(errors) - MAX_ERRORS_SHOWN} autre(s)")
+    lines.extend(columns_lines(result))
     if result.warnings:
         lines.append("")
         lines.append("Avertissements :")

@@ -110,7 +110,8 @@ def letter_rows(result: RunResult) -> list[list[Any]]:
             "Oui" if tier(letter.niveau).registered else "Non", letter.contact, letter.adresse,
             letter.code_postal, letter.ville, ", ".join(invoices), len(invoices),
             float(amounts.total_du), float(amounts.total_reclame), letter.email,
-            letter.telephone, written.docx.name, ", ".join(written.missing_copies),
+            letter.telephone, written.docx.name, letter.pays_imprime,
+            "Oui" if letter.adresse_incomplete else "", ", ".join(written.missing_copies),
         ])  # fmt: skip
     return rows
 
@@ -126,6 +127,7 @@ LETTER_COLUMNS = (
     Column("Factures", width=30), Column("Nb factures", "int", 10),
     Column("Total dû", "eur", 14), Column("Total réclamé", "eur", 15),
     Column("E-mail", width=26), Column("Téléphone", width=16), Column("Fichier", width=48),
+    Column("Pays", width=14), Column("Adresse incomplète", width=12),
     Column("Duplicata manquants", width=30),
 )  # fmt: skip
 
@@ -249,14 +251,16 @@ def litigation_columns(run_date: date) -> tuple[Column, ...]:
 def error_rows(result: RunResult) -> list[list[Any]]:
     """Erreurs: rows that could not be read, with sheet, row and reason."""
     inv = result.invoices
-    if inv.empty:
-        return []
-    errors = inv[inv["etat"] == Etat.ERREUR.value]
-    return [
+    errors = inv[inv["etat"] == Etat.ERREUR.value] if not inv.empty else inv
+    rows = [
         [result.sheet or result.source.name, int(r.ligne), _text(r.erreur),
          _text(r.numero_facture), _text(r.client) or _text(r.code_client)]
         for r in errors.itertuples(index=False)
     ]  # fmt: skip
+    # the follow-up workbook's entries the tool could not use: where, and what to do
+    rows += [[f"suivi_relances.xlsx – {e.sheet}", e.row, _text(e.message), "", ""]
+             for e in result.suivi_erreurs]  # fmt: skip
+    return rows
 
 
 ERROR_COLUMNS = (
@@ -375,6 +379,7 @@ def _summary_sheet(
     top = 10
     row = _states_block(ws, inv, top)
     row = _letters_block(ws, letters, row + 2)
+    row = _followup_block(ws, result, row + 2)
     row = _files_block(ws, result, row + 2)
     row = _warnings_block(ws, warnings, row + 2)
     ws.column_dimensions["A"].width = 44
@@ -455,6 +460,23 @@ def _letters_block(ws: Worksheet, letters: Sequence[Sequence[Any]], row: int) ->
     for col in (1, 2, 3):
         ws.cell(row, col).border = Border(top=THIN)
 
+    return row
+
+
+def _followup_block(ws: Worksheet, result: RunResult, row: int) -> int:
+    """What the accountant's follow-up workbook changes this week: promises not kept (the
+    cycle resumes: call them), holds and promises falling due within the week."""
+    put(ws, row, 1, "Suivi des clients (suivi_relances.xlsx)").font = SECTION_FONT
+    items = [("Promesse non tenue", x) for x in result.promesses_non_tenues]
+    items += [("Cette semaine", x) for x in result.suivi_semaine]
+    if not items:
+        row += 1
+        put(ws, row, 1, "Aucune promesse non tenue, aucune échéance de suivi cette semaine."
+            ).font = GREY  # fmt: skip
+    for label, text in items:
+        row += 1
+        put(ws, row, 1, label).font = BOLD
+        put(ws, row, 2, text)
     return row
 
 
@@ -571,7 +593,9 @@ def build_report(result: RunResult, settings: Settings) -> Workbook:
                  "en lettre recommandée avec accusé de réception.")  # fmt: skip
     _table_sheet(wb, SHEETS[2], CALL_COLUMNS, calls, "Aucun client à appeler cette semaine.",
                  "Clients en relance 2 sans mise en demeure : un appel avant le courrier "
-                 "formel. Les courriers revenus (NPAI) ne sont pas encore suivis.")  # fmt: skip
+                 "formel. Notez chaque appel (et la promesse obtenue) dans la feuille "
+                 "« Échanges » de suivi_relances.xlsx : la prochaine exécution en tient "
+                 "compte. Les courriers revenus (NPAI) ne sont pas encore suivis.")  # fmt: skip
     _table_sheet(wb, SHEETS[3], litigation_columns(result.run_date), litigation,
                  "Aucune facture à transmettre au contentieux.",
                  f"Intérêts de retard et indemnité forfaitaire calculés au "

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import sys
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import InputError
 from .files import OLE_MAGIC, is_encrypted_workbook
+from .xlsx_cells import duplicated_parts, oversized_sheets, read_sparse_sheet
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt"}
@@ -38,11 +44,7 @@ def read_sheets(path: Path) -> tuple[str, Sheets]:
         )
     suffix = path.suffix.lower()
     if is_encrypted_workbook(data):
-        raise InputError(
-            f"Le classeur « {path.name} » est protégé par un mot de passe.\n"
-            "Ouvrez-le dans Excel, enregistrez une copie sans mot de passe "
-            "(Fichier > Informations > Protéger le classeur), puis relancez sur cette copie."
-        )
+        raise _protected(path)
     if suffix not in SPREADSHEET_SUFFIXES | CSV_SUFFIXES:
         raise InputError(
             f"« {path.name} » n'est pas un classeur : formats acceptés .xlsx, .xlsm, .xls, "
@@ -54,22 +56,90 @@ def read_sheets(path: Path) -> tuple[str, Sheets]:
         if head.startswith((b"<!doctype html", b"<html", b"<table")) or b"<table" in head:
             return "html", {path.stem: _read_html(data)}
         return "csv", {path.stem: _read_csv(data, path)}
+    if data.startswith(b"PK"):
+        _check_zip(path)
+    sheets = _read_with_calamine(path)
+    return suffix.lstrip("."), sheets
+
+
+def _damaged(path: Path) -> InputError:
+    return InputError(
+        f"Impossible de lire « {path.name} » : le fichier n'est pas un classeur valide "
+        "ou il est endommagé.\n"
+        "Ouvrez-le dans Excel pour vérifier, enregistrez-le de nouveau au format .xlsx, "
+        "puis relancez."
+    )
+
+
+def _protected(path: Path) -> InputError:
+    return InputError(
+        f"Le classeur « {path.name} » est protégé par un mot de passe.\n"
+        "Ouvrez-le dans Excel, enregistrez une copie sans mot de passe "
+        "(Fichier > Informations > Protéger le classeur), puis relancez sur cette copie."
+    )
+
+
+def _check_zip(path: Path) -> None:
+    """A zip with two parts of the same name is refused: which one a reader takes is
+    undefined, so the table read could differ from the one Excel shows."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            twice = duplicated_parts(archive)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise _damaged(path) from exc
+    if twice:
+        raise InputError(
+            f"Impossible de lire « {path.name} » : le fichier est endommagé ou falsifié "
+            f"(la partie « {twice[0]} » y figure deux fois).\n"
+            "Ouvrez-le dans Excel, enregistrez-le de nouveau au format .xlsx, puis relancez."
+        )
+
+
+@contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """calamine's panics print a Rust message (and a backtrace with RUST_BACKTRACE) on the
+    process's stderr: the user gets the French message instead, so that text is discarded."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (embedded, pythonw): nothing to hide
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _read_with_calamine(path: Path) -> Sheets:
+    """Every sheet through calamine, an oversized xlsx sheet cell by cell. Any failure of
+    the library, a Rust panic included (a ``BaseException``), is the "endommagé" message."""
     import python_calamine
 
     try:
-        wb = python_calamine.CalamineWorkbook.from_path(str(path))
-        sheets = {
-            name: wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
-            for name in wb.sheet_names
-        }
-    except Exception as exc:  # calamine raises its own error types, all unreadable files
-        raise InputError(
-            f"Impossible de lire « {path.name} » : le fichier n'est pas un classeur valide "
-            f"ou il est endommagé ({type(exc).__name__}).\n"
-            "Ouvrez-le dans Excel pour vérifier, enregistrez-le de nouveau au format .xlsx, "
-            "puis relancez."
-        ) from exc
-    return suffix.lstrip("."), sheets
+        with _quiet_stderr():
+            oversized: dict[str, str] = {}
+            if zipfile.is_zipfile(path) and path.suffix.lower() in (".xlsx", ".xlsm"):
+                with zipfile.ZipFile(path) as archive:
+                    oversized = oversized_sheets(archive)
+            wb = python_calamine.CalamineWorkbook.from_path(str(path))
+            sheets: Sheets = {}
+            for name in wb.sheet_names:
+                if name in oversized:
+                    with zipfile.ZipFile(path) as archive:
+                        sheets[name] = read_sparse_sheet(archive, oversized[name])
+                else:
+                    sheets[name] = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            return sheets
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except python_calamine.PasswordError as exc:
+        raise _protected(path) from exc
+    except BaseException as exc:  # noqa: BLE001 - a panic of calamine is a damaged file too
+        raise _damaged(path) from exc
 
 
 def _looks_like_text(data: bytes) -> bool:

@@ -86,3 +86,26 @@ def test_cp1252_settings_file(tmp_path):
     path = tmp_path / "relance.toml"
     path.write_bytes('[societe]\nnom = "Société Générale"\n'.encode("cp1252"))
     assert load_settings(path).societe.nom == "Société Générale"
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf", "1e308"])
+def test_infinite_or_absurd_amounts_are_refused_with_the_key_and_line(tmp_path, value):
+    path = tmp_path / "relance.toml"
+    path.write_text(f"[montants]\nminimum = {value}\n", encoding="utf-8")
+    with pytest.raises(SettingsError) as err:
+        load_settings(path)
+    assert err.value.exit_code == 2
+    assert "relance.toml, ligne 2, [montants] minimum" in err.value.message
+
+
+def test_binary_or_deeply_nested_settings_are_a_french_usage_error(tmp_path):
+    binary = tmp_path / "binaire.toml"
+    binary.write_bytes(bytes(range(256)) * 4)
+    with pytest.raises(SettingsError) as err:
+        load_settings(binary)
+    assert err.value.exit_code == 2 and "illisibles" in err.value.message
+    nested = tmp_path / "imbrique.toml"
+    nested.write_text("a = " + "[" * 100_000 + "]" * 100_000 + "\n", encoding="utf-8")
+    with pytest.raises(SettingsError) as err:
+        load_settings(nested)
+    assert err.value.exit_code == 2 and "illisibles" in err.value.message

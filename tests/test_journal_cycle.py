@@ -349,3 +349,26 @@ def test_a_run_killed_inside_its_journal_transaction_does_not_lock_the_journal_o
         assert con.execute("SELECT MAX(factures) FROM executions").fetchone() == (1,)
     run_ok(write_xlsx(runner_cwd / "w2" / "e.xlsx", [invoice("F1", date(2026, 9, 1))]),
            "2026-09-22", "--journal", journal)  # fmt: skip
+
+
+def test_two_exports_the_same_day_never_share_a_letter_file(runner_cwd):
+    """Two establishments, clients with the same names and other codes, one output folder:
+    the second export's letters go to their own folder, the first's are left alone."""
+    (runner_cwd / "relance.toml").write_text("# dossier de travail\n", encoding="utf-8")
+    lyon = write_xlsx(runner_cwd / "lyon.xlsx", [invoice("L1", date(2026, 9, 1), code="LY1")])
+    paris = write_xlsx(runner_cwd / "paris.xlsx", [invoice("P1", date(2026, 9, 1), code="PA1")])
+    run_ok(lyon, "2026-11-23")
+    day = runner_cwd / "courriers" / "2026-11-23"
+    first = {p.name: p.read_bytes() for p in day.glob("*.docx")}
+    assert list(first) == ["Alpha SARL – Relance 1 – 2026-11-23.docx"]
+    run_ok(paris, "2026-11-23")
+    assert {p.name: p.read_bytes() for p in day.glob("*.docx")} == first
+    assert [p.name for p in (day / "paris").glob("*.docx")] == list(first)
+    assert len(letters_in_force(runner_cwd / "journal_relances.sqlite")) == 2
+    run_ok(lyon, "2026-11-23")  # the first again: where it wrote before, nothing doubled
+    assert {p.name: p.read_bytes() for p in day.glob("*.docx")} == first
+    assert not (day / "lyon").exists()
+    run_ok(paris, "2026-11-23")  # the second again: in its own folder still
+    assert [p.name for p in (day / "paris").glob("*.docx")] == list(first)
+    assert len(list(day.rglob("*.docx"))) == 2
+    assert len(letters_in_force(runner_cwd / "journal_relances.sqlite")) == 2

@@ -59,7 +59,9 @@ def _client(letter: PlannedLetter) -> dict[str, str]:
         "contact": clean_text(letter.contact),
         "adresse": clean_text(letter.adresse, multiline=True),
         "code_postal": clean_text(letter.code_postal),
-        "ville": clean_text(letter.ville),
+        "ville": clean_text(letter.ville)
+        + (f"\n{letter.pays_imprime}" if letter.pays_imprime else ""),  # the envelope's last line
+        "pays": letter.pays_imprime,
         "email": clean_text(letter.email),
         "telephone": clean_text(letter.telephone),
     }

@@ -65,7 +65,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("client.adresse", "Adresse du client (peut tenir sur plusieurs lignes)",
              "12 rue des Lilas", G_CLIENT),
     Variable("client.code_postal", "Code postal du client", "69003", G_CLIENT),
-    Variable("client.ville", "Ville du client", "Lyon", G_CLIENT),
+    Variable("client.ville", "Ville du client (suivie, à l'étranger, du pays en capitales sur "
+             "la ligne suivante)", "Lyon", G_CLIENT),
+    Variable("client.pays", "Pays du client, en capitales, vide pour la France", "", G_CLIENT),
     Variable("client.email", "E-mail du client", "contact@dupont-fils.fr", G_CLIENT),
     Variable("client.telephone", "Téléphone du client", "04 72 00 00 00", G_CLIENT),
     Variable("lieu", "Ville d'où part le courrier (celle de votre société)", "Grenoble",
