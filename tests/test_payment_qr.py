@@ -104,3 +104,24 @@ def test_no_code_for_nothing_to_pay_or_a_wrong_iban() -> None:
     assert payment_qr(L.SAMPLE_SOCIETE, Decimal("0"), ["F1"]) is None
     wrong = dataclasses.replace(L.SAMPLE_SOCIETE, iban="voir RIB joint")
     assert payment_qr(wrong, Decimal("10"), ["F1"]) is None
+
+
+def test_fast_matrix_is_segno_make_qr() -> None:
+    """The numpy placement gives segno's own matrix, module for module, for every version
+    an EPC code can take (remainder bits included: versions 4 to 6 and 14 and more)."""
+    import random
+
+    import numpy as np
+    import segno
+
+    from relance_xlsx.letters.qr import MASK, fast_matrix
+
+    rng = random.Random(12)
+    versions = set()
+    for _ in range(120):
+        text = "".join(rng.choice("ABCabc0123 -éÉ'\n") for _ in range(rng.randint(40, 330)))
+        reference = segno.make_qr(text, error="m", boost_error=False, mask=MASK,
+                                  encoding="utf-8")  # fmt: skip
+        versions.add(reference.version)
+        assert np.array_equal(fast_matrix(text), np.array([list(r) for r in reference.matrix]))
+    assert {4, 6, 8, 13, 14} <= versions
