@@ -480,7 +480,9 @@ def amounts_context(letter: PlannedLetter, amounts: LetterAmounts) -> dict[str, 
         factures.append(
             {
                 "jours_retard": la.jours_retard,
-                "interets": "" if credit or amounts.particulier else format_eur(la.interets),
+                # nothing charged (not late enough, or a consumer): nothing printed
+                "interets": "" if credit or amounts.particulier or not la.segments
+                else format_eur(la.interets),
                 "indemnite": format_eur(la.indemnite) if la.indemnite > 0 else "",
             }
         )

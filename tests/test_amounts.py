@@ -326,7 +326,7 @@ def test_due_on_letter_date_is_not_late():
     assert am.total_reclame == D("500.00")
     assert amounts_context(lt, am)["factures_montants"][0] == {
         "jours_retard": 0,
-        "interets": f"0,00{NBSP}€",
+        "interets": "",  # nothing charged, nothing printed
         "indemnite": "",
     }
 
@@ -477,6 +477,8 @@ def test_invoice_a_few_days_late_carries_no_penalty():
     am = letter_amounts(letter(lines, date(2025, 9, 1), 2), Settings())
     assert am.lines[0].indemnite == D("40.00") and am.lines[0].interets > 0
     assert am.lines[1] == LineAmounts(6, D("0.00"), D("0.00"), ())
+    rows = amounts_context(letter(lines, date(2025, 9, 1), 2), am)["factures_montants"]
+    assert rows[1] == {"jours_retard": 6, "interets": "", "indemnite": ""}  # blank cells
     assert am.total_indemnites == D("40.00")
     every = letter_amounts(letter(lines, date(2025, 9, 1), 2), with_montants(penalites_apres=0))
     assert every.total_indemnites == D("80.00")

@@ -83,6 +83,9 @@ def test_letter_and_email_wording(tmp_path: Path, tier: int, consumer: bool,
     if shown:
         assert f"80,00{NBSP}€" in text  # two invoices late enough, not the recent one
         assert f"120,00{NBSP}€" not in text
+        (row,) = [r for t in docx.Document(str(rendered.docx)).tables for r in t.rows
+                  if r.cells[0].text.startswith("F2026-031")]
+        assert [c.text for c in row.cells[-3:]] == ["3", "", ""]  # late, nothing charged
     if consumer:
         assert "indemnité" not in text.lower()
     if consumer and tier == 2:
