@@ -104,6 +104,11 @@ def find_copies(letters: Sequence[RenderedLetter], folder: Path | None) -> Copie
             "courriers sans duplicata.",))
     numbers = [n for x in letters for n in x.letter.numeros]
     unique, warnings = match_copies(numbers, pdf_files(Path(folder)))
+    shared = sorted({n for n in numbers if numbers.count(n) > 1} & set(unique))
+    for number in shared:  # one number, two clients: whose invoice is the file?
+        del unique[number]
+        warnings.append(f"Facture {number} : ce numéro figure dans plusieurs courriers, son "
+                        "duplicata n'est joint à aucun.")
     done = []
     without = 0
     for rendered in letters:

@@ -89,6 +89,20 @@ def test_copies_follow_letters_in_emails_and_report_lists_missing(tmp_path: Path
         dupont.docx.name, "Facture F2026001 Dupont.pdf", "F2026-014.pdf"]
 
 
+def test_number_in_two_letters_is_attached_to_none(tmp_path: Path) -> None:
+    folder = tmp_path / "factures"
+    pdf(folder / "F2026-001.pdf"), pdf(folder / "G-8.pdf")
+    dupont, gamma = rendered_letters(tmp_path)
+    line = dataclasses.replace(gamma.letter.lignes[0], numero="F2026-001")
+    gamma = dataclasses.replace(gamma, priced=dataclasses.replace(
+        gamma.priced, letter=dataclasses.replace(gamma.letter, lignes=(
+            line, *gamma.letter.lignes[1:]))))
+    found = find_copies([dupont, gamma], folder)
+    assert found.letters[0].copies == () and found.letters[1].copies == (folder / "G-8.pdf",)
+    assert "F2026-001" in found.letters[0].missing_copies
+    assert any("plusieurs courriers" in w for w in found.warnings)
+
+
 def test_no_folder_no_change(tmp_path: Path) -> None:
     letters = rendered_letters(tmp_path)
     assert find_copies(letters, None).letters == tuple(letters)
