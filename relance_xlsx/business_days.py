@@ -77,9 +77,11 @@ def _busdaycal(subdivision: str, first_year: int, last_year: int) -> np.busdayca
     )
 
 
-def days_late(due: object, as_of: object) -> np.ndarray:
+def days_late(due: object, as_of: object) -> np.ndarray | int:
     """Calendar days late at ``as_of``: counted from the day after the due date (the late
     payment law runs from then), 0 when not late. Scalars or whole columns alike."""
+    if type(due) is date and type(as_of) is date:  # one letter line: no numpy
+        return max((as_of - due).days, 0)
     delta = np.asarray(as_of, dtype="datetime64[D]") - np.asarray(due, dtype="datetime64[D]")
     return np.maximum(delta.astype(np.int64), 0)
 

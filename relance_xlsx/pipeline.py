@@ -398,7 +398,8 @@ def run_record(
         for k, c, n, r in zip(rows["cle_facture"], rows["cle_client"], rows["numero_facture"],
                               rows["reste_du"], strict=True)
     )  # fmt: skip
-    by_row = {int(r.ligne): r for r in classified.itertuples(index=False)}
+    needed = classified[["ligne", "cle_facture", "niveau", "niveau_apres"]]
+    by_row = {int(r.ligne): r for r in needed.itertuples(index=False)}
     events = [_letter_event(r, by_row) for r in rendered]
     handed = classified[classified["niveau_apres"] > classified["niveau"]]
     handed = handed[handed["niveau_apres"] >= HANDOVER_LEVEL]

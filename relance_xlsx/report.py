@@ -150,7 +150,9 @@ def columns_lines(result: RunResult) -> list[str]:
     if not result.columns:
         return []
     lines = ["", "Colonnes lues :"]
-    for fld, header in result.columns.items():
+    in_sheet_order = sorted(result.columns.items(),
+                            key=lambda kv: result.column_index.get(kv[0], 1 << 20))  # fmt: skip
+    for fld, header in in_sheet_order:
         label = LABELS.get(fld, fld).split(" (")[0]
         where = result.column_index.get(fld)
         letter = f" (colonne {get_column_letter(where + 1)})" if where is not None else ""
