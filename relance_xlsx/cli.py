@@ -275,7 +275,15 @@ def send_command(jour: date | None, config: Path | None, journal: Path | None,
     seule fois : relancer la commande n'envoie que ce qui n'est pas parti.
     """
     from .credentials import forget, get_password, remember
-    from .sending import SENT, SendOptions, plan_sending, recap_text, send, write_post_list
+    from .sending import (
+        SENT,
+        SendOptions,
+        mark_follow_up,
+        plan_sending,
+        recap_text,
+        send,
+        write_post_list,
+    )
 
     options = SendOptions(day=jour, config=config, journal=journal, out=out,
                           resend_unknown=renvoyer)  # fmt: skip
@@ -299,6 +307,11 @@ def send_command(jour: date | None, config: Path | None, journal: Path | None,
                     warning = remember(cfg, password)
                     if warning:
                         click.echo(warning)
+        try:
+            if result is not None and mark_follow_up(plan):
+                click.echo("État des e-mails noté dans suivi_relances.xlsx (« Dernier courrier »).")
+        except RelanceError as exc:  # open in Excel: the journal has it, the next run writes it
+            click.echo(f"suivi_relances.xlsx non mis à jour : {exc.message}")
         try:
             post = write_post_list(plan.journal, plan.folder, plan.day)
         except PermissionError:

@@ -568,6 +568,19 @@ def letter_emails(journal: Path, folder: Path, day: date) -> list[LetterEmail]:
     return rows
 
 
+def mark_follow_up(plan: SendPlan) -> bool:
+    """The follow-up workbook (suivi_relances.xlsx) says, client by client, whether the
+    e-mail of its letter went out; the next run keeps saying it."""
+    from . import followup
+    from .sendlog import email_words
+
+    base = plan.settings.path.parent if plan.settings.path else plan.journal.parent
+    states = sending_states(plan.journal, plan.day)
+    words = {key: email_words(state) for key, state in states.items()}
+    return followup.mark_emails(followup.path_for(base), plan.day, words,
+                                base / "sauvegardes")  # fmt: skip
+
+
 def write_post_list(journal: Path, folder: Path, day: date) -> Path:
     """``a_poster – AAAA-MM-JJ.xlsx`` beside the letters: sheet « À poster » (refused e-mails
     and clients without an address), sheet « E-mails » (every letter, its e-mail's state)."""
