@@ -33,7 +33,11 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from .cancel import CANCELLED_DIRNAME, IssuedLetter, letters_of
-from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, Settings, find_settings, load_settings
+from .config import (
+    Settings,
+    load_settings,
+    workspace,
+)
 from .credentials import Password
 from .emails import parse_addresses
 from .errors import InputError, SettingsError
@@ -126,11 +130,8 @@ class SendResult:
 
 def _paths(options: SendOptions) -> tuple[Path | None, Path, Path]:
     """Settings, journal and letters folder, found as ``run`` and ``annuler`` find them."""
-    settings = find_settings(options.config, None)
-    base = settings.resolve().parent if settings else Path.cwd()
-    journal = Path(options.journal) if options.journal else base / JOURNAL_FILENAME
-    out = Path(options.out) if options.out else base / LETTERS_DIRNAME
-    return settings, journal, out
+    found = workspace(options.config, options.journal, options.out)
+    return found.settings, found.journal, found.out
 
 
 def _sender(settings: Settings) -> Address:
