@@ -552,12 +552,23 @@ def describe_promise(p: Promise) -> str:
 
 
 @dataclass(frozen=True)
+class BrokenPromise:
+    """A promise not kept: the client to call, and what to tell the accountant."""
+
+    cle_client: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
 class Effects:
     """What the entries do to this run: letters held (client key -> reason), promises not
     kept, holds and promises falling due this week, journal events to add or withdraw."""
 
     holds: Mapping[str, str] = field(default_factory=dict)
-    broken: tuple[str, ...] = ()
+    broken: tuple[BrokenPromise, ...] = ()
     due_soon: tuple[str, ...] = ()
     events: tuple[Event, ...] = ()
     withdrawn: tuple[int, ...] = ()
@@ -581,7 +592,7 @@ def effects(resolved: Resolved, journal_events: pd.DataFrame, balances: Mapping[
     events: list[Event] = []
     wanted: set[str] = set()
     holds: dict[str, str] = {}
-    broken: list[str] = []
+    broken: list[BrokenPromise] = []
     soon: list[str] = []
     week_end = run_date + timedelta(days=7)
     promised_rows = {p.key for p in resolved.promises}
@@ -620,8 +631,9 @@ def effects(resolved: Resolved, journal_events: pd.DataFrame, balances: Mapping[
             continue
         target = 0.005 if p.amount is None else baseline - p.amount + 0.005
         if balance > target and balance > 0.005:
-            broken.append(f"{who} : {describe_promise(p)} non tenue (solde {format_eur(balance)}"
-                          f", {format_eur(baseline)} à la promesse) : le cycle reprend")
+            broken.append(BrokenPromise(p.client, (
+                f"{who} : {describe_promise(p)} non tenue (solde {format_eur(balance)}, "
+                f"{format_eur(baseline)} à la promesse) : le cycle reprend")))
     for key, until in resolved.holds.items():
         if run_date <= until:
             holds[key] = describe_hold(until, False)
