@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, find_settings
+from .config import workspace
 from .errors import InputError, RelanceError
 from .journal import (
     CANCELLATION,
@@ -53,11 +53,8 @@ class CancelResult:
 
 def _paths(options: CancelOptions) -> tuple[Path, Path]:
     """Journal and letters folder, found as ``run`` finds them (beside relance.toml)."""
-    settings = find_settings(options.config, None)
-    base = settings.resolve().parent if settings else Path.cwd()
-    journal = Path(options.journal) if options.journal else base / JOURNAL_FILENAME
-    out = Path(options.out) if options.out else base / LETTERS_DIRNAME
-    return journal, out
+    found = workspace(options.config, options.journal, options.out)
+    return found.journal, found.out
 
 
 def _matches(letter: IssuedLetter, wanted: str) -> bool:

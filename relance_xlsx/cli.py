@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import sys
 import traceback
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -213,16 +214,26 @@ def _run_folder(options, debug: bool) -> None:  # noqa: ANN001 - RunOptions
         sys.exit(EXIT_FAILED)
 
 
+def _workspace_options(command: Callable) -> Callable:
+    """--config, --journal, --out: the working folder of the commands that follow ``run``."""
+    for option in reversed((
+        click.option("--config", type=click.Path(path_type=Path), default=None,
+                     help="Fichier de réglages (par défaut : relance.toml du dossier courant)."),
+        click.option("--journal", type=click.Path(path_type=Path), default=None,
+                     help="Journal des relances (par défaut : celui du dossier de travail)."),
+        click.option("--out", type=click.Path(path_type=Path), default=None,
+                     help="Dossier des courriers (par défaut : « courriers » du dossier de "
+                          "travail)."),
+    )):  # fmt: skip
+        command = option(command)
+    return command
+
+
 @cli.command("annuler", context_settings=CONTEXT)
 @click.argument("jour", metavar="AAAA-MM-JJ", type=FrenchDate())
 @click.option("--client", default="", metavar="NOM",
               help="Seulement les courriers de ce client (nom ou code client).")
-@click.option("--config", type=click.Path(path_type=Path), default=None,
-              help="Fichier de réglages (par défaut : relance.toml du dossier courant).")
-@click.option("--journal", type=click.Path(path_type=Path), default=None,
-              help="Journal des relances (par défaut : celui du dossier de travail).")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Dossier des courriers (par défaut : « courriers » du dossier de travail).")
+@_workspace_options
 @click.option("--dry-run", is_flag=True, help="Simulation : affiche ce qui serait annulé.")
 @click.option("--debug", is_flag=True, help="Affiche le détail technique des erreurs.")
 def cancel_command(jour: date, client: str, config: Path | None, journal: Path | None,
@@ -255,12 +266,7 @@ def cancel_command(jour: date, client: str, config: Path | None, journal: Path |
 
 @cli.command("envoyer", context_settings=CONTEXT)
 @click.argument("jour", metavar="[AAAA-MM-JJ]", type=FrenchDate(), required=False)
-@click.option("--config", type=click.Path(path_type=Path), default=None,
-              help="Fichier de réglages (par défaut : relance.toml du dossier courant).")
-@click.option("--journal", type=click.Path(path_type=Path), default=None,
-              help="Journal des relances (par défaut : celui du dossier de travail).")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Dossier des courriers (par défaut : « courriers » du dossier de travail).")
+@_workspace_options
 @click.option("--oui", is_flag=True,
               help="Envoie sans demander de confirmation (lanceur, script).")
 @click.option("--renvoyer", is_flag=True,
@@ -275,7 +281,15 @@ def send_command(jour: date | None, config: Path | None, journal: Path | None,
     seule fois : relancer la commande n'envoie que ce qui n'est pas parti.
     """
     from .credentials import forget, get_password, remember
-    from .sending import SENT, SendOptions, plan_sending, recap_text, send, write_post_list
+    from .sending import (
+        SENT,
+        SendOptions,
+        mark_follow_up,
+        plan_sending,
+        recap_text,
+        send,
+        write_post_list,
+    )
 
     options = SendOptions(day=jour, config=config, journal=journal, out=out,
                           resend_unknown=renvoyer)  # fmt: skip
@@ -299,6 +313,11 @@ def send_command(jour: date | None, config: Path | None, journal: Path | None,
                     warning = remember(cfg, password)
                     if warning:
                         click.echo(warning)
+        try:
+            if result is not None and mark_follow_up(plan):
+                click.echo("État des e-mails noté dans suivi_relances.xlsx (« Dernier courrier »).")
+        except RelanceError as exc:  # open in Excel: the journal has it, the next run writes it
+            click.echo(f"suivi_relances.xlsx non mis à jour : {exc.message}")
         try:
             post = write_post_list(plan.journal, plan.folder, plan.day)
         except PermissionError:

@@ -625,3 +625,20 @@ def find_settings(explicit: Path | None, export: Path | None) -> Path | None:
         if c.is_file():
             return c
     return None
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Where the commands run after ``run`` (``annuler``, ``envoyer``) find the journal and
+    the letters: as ``run`` puts them, beside relance.toml (the current folder without it)."""
+
+    settings: Path | None
+    journal: Path
+    out: Path
+
+
+def workspace(config: Path | None, journal: Path | None, out: Path | None) -> Workspace:
+    settings = find_settings(config, None)
+    base = settings.resolve().parent if settings else Path.cwd()
+    return Workspace(settings, Path(journal) if journal else base / JOURNAL_FILENAME,
+                     Path(out) if out else base / LETTERS_DIRNAME)  # fmt: skip

@@ -16,7 +16,7 @@ accountant's formatting, widths, extra columns, sorting and filters survive.
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -123,6 +123,7 @@ class ClientRow:
     level: str
     last_letter: date | None
     next_step: str
+    email: str = ""  # what became of the last letter's e-mail (sendlog.email_words)
 
 
 @dataclass(frozen=True)
@@ -387,9 +388,16 @@ def _create(path: Path, rows: Sequence[ClientRow]) -> None:
         wb.save(tmp)
 
 
+def last_letter_text(day: date | None, email: str = "") -> str:
+    """« Dernier courrier »: its date, and what became of its e-mail once « envoyer » ran."""
+    if day is None:
+        return ""
+    return format_date_short(day) + (f" – {email}" if email else "")
+
+
 def _tool_values(r: ClientRow) -> list[object]:
     return [r.code, r.name, round(r.overdue, 2), r.level,
-            format_date_short(r.last_letter) if r.last_letter else "", r.next_step]  # fmt: skip
+            last_letter_text(r.last_letter, r.email), r.next_step]  # fmt: skip
 
 
 def refresh(path: Path, rows: Sequence[ClientRow], backup_dir: Path,
@@ -415,6 +423,34 @@ def refresh(path: Path, rows: Sequence[ClientRow], backup_dir: Path,
         raise corrupt(path, "feuille « Clients » illisible") from exc
 
 
+def mark_emails(path: Path, day: date, emails: Mapping[str, str], backup_dir: Path) -> bool:
+    """After « envoyer »: the « Dernier courrier » cell of each client mailed for ``day``
+    says what became of the e-mail (« 07/12/2026 – e-mail envoyé »); nothing else changes.
+    ``emails``: client key -> sendlog.email_words. False when there is no workbook yet."""
+    if not path.exists() or not emails:
+        return False
+
+    def patch(zf: zipfile.ZipFile) -> dict[str, bytes]:
+        parts = locate_sheet(zf, path, CLIENTS)
+        original = zf.read(parts.sheet)
+        sheet = SheetXml(parse_xml(original), path, CLIENTS)
+        loader = lambda wanted: shared_strings(zf, parts.shared_strings, wanted)  # noqa: E731
+        columns = _tool_columns(sheet, loader)
+        for number, key in _client_row_keys(sheet, loader, columns).items():
+            if key in emails:
+                cell = sheet.cell(sheet.row(number), number, columns["Dernier courrier"])
+                sheet.set_text(cell, clean_text(last_letter_text(day, emails[key])))
+        return {parts.sheet: sheet.serialise(original)}
+
+    try:
+        update_package(path, patch, backup_dir, datetime.now())
+    except InputError:
+        raise
+    except _UNREADABLE as exc:
+        raise corrupt(path, "feuille « Clients » illisible") from exc
+    return True
+
+
 def _texts(sheet: SheetXml, row_number: int, loader: object) -> dict[int, str]:
     """Column -> text of one row (shared strings loaded for that row only)."""
     row = sheet.rows.get(row_number)
@@ -426,9 +462,8 @@ def _texts(sheet: SheetXml, row_number: int, loader: object) -> dict[int, str]:
     return {col: sheet.cell_text(c, shared).strip() for col, c in cells}
 
 
-def _patch_clients(sheet: SheetXml, loader: object, rows: Sequence[ClientRow]) -> None:
-    """Tool columns found by header (added at the end when missing); each client's row
-    found by code, else by name; new clients appended below the last row."""
+def _tool_columns(sheet: SheetXml, loader: object) -> dict[str, int]:
+    """The tool's columns, found by header (added at the end when missing)."""
     header = _texts(sheet, 1, loader)
     columns: dict[str, int] = {}
     by_key = {header_key(text): col for col, text in header.items() if text}
@@ -442,19 +477,38 @@ def _patch_clients(sheet: SheetXml, loader: object, rows: Sequence[ClientRow]) -
             sheet.set_text(sheet.cell(row, 1, col), name)
             widen_spans(row, col)
         columns[name] = col
-    existing: dict[str, int] = {}
+    return columns
+
+
+def _row_key(code: str, name: str) -> str:
+    """A row's client, as the invoice table keys it: by code, else by normalised name."""
+    return f"code:{code.strip().upper()}" if code.strip() else f"nom:{normalise(name)}"
+
+
+def _client_row_keys(sheet: SheetXml, loader: object,
+                     columns: Mapping[str, int]) -> dict[int, str]:  # fmt: skip
+    """Row number -> client key, for the rows that name a client."""
+    keys: dict[int, str] = {}
     for number in sheet.row_numbers:
         if number <= 1:
             continue
         texts = _texts(sheet, number, loader)
         code = texts.get(columns["Code client"], "")
         name = texts.get(columns["Client"], "")
-        key = f"code:{code.upper()}" if code else f"nom:{normalise(name)}"
         if code or name:
-            existing.setdefault(key, number)
+            keys[number] = _row_key(code, name)
+    return keys
+
+
+def _patch_clients(sheet: SheetXml, loader: object, rows: Sequence[ClientRow]) -> None:
+    """Each client's row found by code, else by name; new clients appended below."""
+    columns = _tool_columns(sheet, loader)
+    existing: dict[str, int] = {}
+    for number, key in _client_row_keys(sheet, loader, columns).items():
+        existing.setdefault(key, number)
     last_row = max(sheet.row_numbers, default=1)
     for r in rows:
-        key = f"code:{r.code.strip().upper()}" if r.code.strip() else f"nom:{normalise(r.name)}"
+        key = _row_key(r.code, r.name)
         number = existing.get(key)
         if number is None:
             last_row += 1
@@ -498,12 +552,23 @@ def describe_promise(p: Promise) -> str:
 
 
 @dataclass(frozen=True)
+class BrokenPromise:
+    """A promise not kept: the client to call, and what to tell the accountant."""
+
+    cle_client: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
 class Effects:
     """What the entries do to this run: letters held (client key -> reason), promises not
     kept, holds and promises falling due this week, journal events to add or withdraw."""
 
     holds: Mapping[str, str] = field(default_factory=dict)
-    broken: tuple[str, ...] = ()
+    broken: tuple[BrokenPromise, ...] = ()
     due_soon: tuple[str, ...] = ()
     events: tuple[Event, ...] = ()
     withdrawn: tuple[int, ...] = ()
@@ -527,7 +592,7 @@ def effects(resolved: Resolved, journal_events: pd.DataFrame, balances: Mapping[
     events: list[Event] = []
     wanted: set[str] = set()
     holds: dict[str, str] = {}
-    broken: list[str] = []
+    broken: list[BrokenPromise] = []
     soon: list[str] = []
     week_end = run_date + timedelta(days=7)
     promised_rows = {p.key for p in resolved.promises}
@@ -566,8 +631,9 @@ def effects(resolved: Resolved, journal_events: pd.DataFrame, balances: Mapping[
             continue
         target = 0.005 if p.amount is None else baseline - p.amount + 0.005
         if balance > target and balance > 0.005:
-            broken.append(f"{who} : {describe_promise(p)} non tenue (solde {format_eur(balance)}"
-                          f", {format_eur(baseline)} à la promesse) : le cycle reprend")
+            broken.append(BrokenPromise(p.client, (
+                f"{who} : {describe_promise(p)} non tenue (solde {format_eur(balance)}, "
+                f"{format_eur(baseline)} à la promesse) : le cycle reprend")))
     for key, until in resolved.holds.items():
         if run_date <= until:
             holds[key] = describe_hold(until, False)
@@ -589,8 +655,8 @@ def _origin(p: Promise, resolved: Resolved) -> tuple[str, int]:
     return CLIENTS, 0
 
 
-def client_rows(classified: pd.DataFrame, holds: Mapping[str, str],
-                run_date: date) -> list[ClientRow]:  # fmt: skip
+def client_rows(classified: pd.DataFrame, holds: Mapping[str, str], run_date: date,
+                emails: Callable[[str, date], str] | None = None) -> list[ClientRow]:  # fmt: skip
     """The tool's columns, one row per client of the export (grouped once: a per-client
     loop over a 20,000-row export took seconds)."""
     from .tiers import Etat, tier
@@ -623,9 +689,10 @@ def client_rows(classified: pd.DataFrame, holds: Mapping[str, str],
             step = next_step.get(k, "")
         lvl = int(level[k])
         code, name = names[k]
+        day = None if pd.isna(when) else pd.Timestamp(when).date()
+        email = emails(str(k), day) if emails and day and not written[k] else ""
         out.append(ClientRow(str(k), str(code), str(name), float(overdue[k]),
-                             tier(lvl).label if lvl else "",
-                             None if pd.isna(when) else pd.Timestamp(when).date(), step))
+                             tier(lvl).label if lvl else "", day, step, email))
     return out
 
 

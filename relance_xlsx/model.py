@@ -19,7 +19,7 @@ from .tiers import ETATS, SEP, Etat, tier
 
 if TYPE_CHECKING:
     from .amounts import LetterAmounts
-    from .followup import EntryError
+    from .followup import BrokenPromise, EntryError
 
 # The status words and the tiers live in tiers.py; re-exported for callers of model.
 __all__ = ["ETATS", "SEP", "Etat", "LetterLine", "PlannedLetter", "PricedLetter",
@@ -180,7 +180,7 @@ class RunResult:
     # the follow-up workbook (suivi_relances.xlsx): bad entries, promises not kept, holds
     # and promises falling due this week (French lines for the summary and the report)
     suivi_erreurs: tuple[EntryError, ...] = ()  # followup.EntryError: sheet, row, message
-    promesses_non_tenues: tuple[str, ...] = ()
+    promesses_non_tenues: tuple[BrokenPromise, ...] = ()  # followup.BrokenPromise
     suivi_semaine: tuple[str, ...] = ()
 
     @property

@@ -19,7 +19,7 @@ workbook ``rapport – AAAA-MM-JJ.xlsx`` and the text summary, all in the run's 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -262,6 +262,17 @@ def _followup_effects(read: ReadResult, entries: followup.FollowUp, journal: Jou
                             settings.delais.tolerance_promesse, superseded)  # fmt: skip
 
 
+def _email_words(journal: Path) -> Callable[[str, date], str]:
+    """What became of a client's letter of a date by e-mail (``envoyer``), read once a date."""
+    from .sendlog import email_words, sending_states
+
+    @functools.cache
+    def states(day: date) -> dict:
+        return sending_states(journal, day)
+
+    return lambda key, day: email_words(states(day).get(key))
+
+
 def letters_subfolder(same_day: list[SameDayRun], superseded: tuple[int, ...],
                       export: Path) -> str:  # fmt: skip
     """Where this run's letters go in the day's folder: where the run it replaces put them;
@@ -319,7 +330,8 @@ def _write(
         lambda: _write_back(read, classified(), settings, paths, warnings, progress)
     )
     suivi = FollowUpPart(paths.followup, lambda: followup.refresh(
-        paths.followup, followup.client_rows(classified(), effects.holds, options.run_date),
+        paths.followup, followup.client_rows(classified(), effects.holds, options.run_date,
+                                             _email_words(paths.journal)),
         paths.followup.parent / SAUVEGARDES))  # fmt: skip
     journal = JournalWriter(paths.journal)
     record = JournalPart(

@@ -166,7 +166,7 @@ def followup_lines(result: RunResult) -> list[str]:
     lines: list[str] = []
     for title, items in (
         ("Promesses de paiement non tenues (à appeler, voir la feuille « Échanges » du suivi)",
-         result.promesses_non_tenues),
+         tuple(str(x) for x in result.promesses_non_tenues)),
         ("Suspensions et promesses qui arrivent à échéance cette semaine", result.suivi_semaine),
         ("Saisies illisibles dans suivi_relances.xlsx (le reste de la ligne est pris en compte)",
          tuple(str(e) for e in result.suivi_erreurs)),

@@ -132,11 +132,15 @@ LETTER_COLUMNS = (
 )  # fmt: skip
 
 
-def call_rows(invoices: pd.DataFrame, run_date: date) -> list[list[Any]]:
-    """À appeler: clients at relance 2 after this run (see the module docstring)."""
+def call_rows(invoices: pd.DataFrame, run_date: date,
+              broken: Sequence[Any] = ()) -> list[list[Any]]:  # fmt: skip
+    """À appeler: clients whose payment promise was not kept (first: the cycle resumes,
+    a call first), then clients at relance 2 after this run (see the module docstring)."""
+    rows = _broken_promise_rows(invoices, broken)
     at_two = to_call(invoices)
+    at_two = at_two[~at_two["cle_client"].isin({b.cle_client for b in broken})]
     if at_two.empty:
-        return []
+        return rows
     # what the client owes net of its credit notes: the figure its letter shows
     owed = invoices[invoices["etat"].isin(OVERDUE) | (invoices["etat"] == Etat.AVOIR.value)]
     owed = owed[owed["etat"] != Etat.CONTENTIEUX.value]
@@ -156,7 +160,7 @@ def call_rows(invoices: pd.DataFrame, run_date: date) -> list[list[Any]]:
             g["next"].append(as_date(step_date))
         g["numbers"].append(_text(number))
         g["late"] = max(g["late"], int(late))
-    rows = []
+    calls = []
     for key, g in groups.items():
         d = details[key]
         sent_on = run_date if g["now"] else max(g["dates"], default=None)
@@ -167,7 +171,30 @@ def call_rows(invoices: pd.DataFrame, run_date: date) -> list[list[Any]]:
             sent_on, ", ".join(g["numbers"]), _money(due_by_client.get(key, 0.0)), g["late"],
             min(g["next"], default=None), "",
         ])  # fmt: skip
-    rows.sort(key=lambda r: (r[6] or date.min, -(r[8] or 0)), reverse=True)
+    calls.sort(key=lambda r: (r[6] or date.min, -(r[8] or 0)), reverse=True)
+    return rows + calls
+
+
+def _broken_promise_rows(invoices: pd.DataFrame, broken: Sequence[Any]) -> list[list[Any]]:
+    """One row per promise not kept (followup.BrokenPromise), with what the client owes."""
+    if not broken or invoices.empty:
+        return []
+    owed = invoices[invoices["etat"].isin(OVERDUE) | (invoices["etat"] == Etat.AVOIR.value)]
+    due_by_client = owed.groupby("cle_client")["reste_du"].sum()
+    late = invoices.groupby("cle_client")["jours_retard"].max()
+    details = client_details(invoices, [b.cle_client for b in broken])
+    rows = []
+    for b in broken:
+        d = details.get(b.cle_client)
+        if d is None:
+            continue
+        numbers = owed.loc[owed["cle_client"] == b.cle_client, "numero_facture"]
+        rows.append([
+            d["client"] or d["code_client"], d["code_client"], d["contact"], d["telephone"],
+            d["email"], "Promesse de paiement non tenue", None,
+            ", ".join(_text(n) for n in numbers), _money(due_by_client.get(b.cle_client, 0.0)),
+            int(late.get(b.cle_client, 0)), None, str(b),
+        ])  # fmt: skip
     return rows
 
 
@@ -467,7 +494,7 @@ def _followup_block(ws: Worksheet, result: RunResult, row: int) -> int:
     """What the accountant's follow-up workbook changes this week: promises not kept (the
     cycle resumes: call them), holds and promises falling due within the week."""
     put(ws, row, 1, "Suivi des clients (suivi_relances.xlsx)").font = SECTION_FONT
-    items = [("Promesse non tenue", x) for x in result.promesses_non_tenues]
+    items = [("Promesse non tenue", str(x)) for x in result.promesses_non_tenues]
     items += [("Cette semaine", x) for x in result.suivi_semaine]
     if not items:
         row += 1
@@ -580,7 +607,7 @@ def build_report(result: RunResult, settings: Settings) -> Workbook:
     """The report workbook of a run (not saved)."""
     rates = load_rate_table(settings.taux_bce)
     letters = letter_rows(result)
-    calls = call_rows(result.invoices, result.run_date)
+    calls = call_rows(result.invoices, result.run_date, result.promesses_non_tenues)
     litigation, extra_warnings = litigation_rows(result.invoices, settings, result.run_date,
                                                  rates)  # fmt: skip
     errors = error_rows(result)

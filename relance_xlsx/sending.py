@@ -33,7 +33,11 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 from .cancel import CANCELLED_DIRNAME, IssuedLetter, letters_of
-from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, Settings, find_settings, load_settings
+from .config import (
+    Settings,
+    load_settings,
+    workspace,
+)
 from .credentials import Password
 from .emails import parse_addresses
 from .errors import InputError, SettingsError
@@ -126,11 +130,8 @@ class SendResult:
 
 def _paths(options: SendOptions) -> tuple[Path | None, Path, Path]:
     """Settings, journal and letters folder, found as ``run`` and ``annuler`` find them."""
-    settings = find_settings(options.config, None)
-    base = settings.resolve().parent if settings else Path.cwd()
-    journal = Path(options.journal) if options.journal else base / JOURNAL_FILENAME
-    out = Path(options.out) if options.out else base / LETTERS_DIRNAME
-    return settings, journal, out
+    found = workspace(options.config, options.journal, options.out)
+    return found.settings, found.journal, found.out
 
 
 def _sender(settings: Settings) -> Address:
@@ -566,6 +567,19 @@ def letter_emails(journal: Path, folder: Path, day: date) -> list[LetterEmail]:
                                 state.raison if state.etat != SEND_DONE else "",
                                 state.etat == SEND_REFUSED))  # fmt: skip
     return rows
+
+
+def mark_follow_up(plan: SendPlan) -> bool:
+    """The follow-up workbook (suivi_relances.xlsx) says, client by client, whether the
+    e-mail of its letter went out; the next run keeps saying it."""
+    from . import followup
+    from .sendlog import email_words
+
+    base = plan.settings.path.parent if plan.settings.path else plan.journal.parent
+    states = sending_states(plan.journal, plan.day)
+    words = {key: email_words(state) for key, state in states.items()}
+    return followup.mark_emails(followup.path_for(base), plan.day, words,
+                                base / "sauvegardes")  # fmt: skip
 
 
 def write_post_list(journal: Path, folder: Path, day: date) -> Path:

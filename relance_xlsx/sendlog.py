@@ -94,6 +94,17 @@ def latest_run_date(path: Path) -> date | None:
     return date.fromisoformat(row[0]) if row and row[0] else None
 
 
+def email_words(state: SendingState | None) -> str:
+    """What became of a letter's e-mail, in the words of the follow-up workbook."""
+    if state is None:
+        return ""
+    if state.etat == SEND_DONE:
+        return "e-mail envoyé"
+    if state.etat == SEND_REFUSED:
+        return "e-mail refusé : courrier à poster"
+    return "e-mail au résultat inconnu"
+
+
 def sending_states(path: Path, day: date) -> dict[str, SendingState]:
     """Client key -> the last step of its e-mail of ``day`` (empty before any sending)."""
     if not path.exists():

@@ -149,6 +149,8 @@ def test_weekly_runs_with_the_follow_up_workbook(runner_cwd):
     broken = [r[1] for r in report["Synthèse"].iter_rows(values_only=True)
               if r[0] == "Promesse non tenue"]  # fmt: skip
     assert len(broken) == 1 and broken[0].startswith("Delta")
+    calls = list(report["À appeler"].iter_rows(min_row=2, values_only=True))
+    assert calls[0][0] == "Delta" and calls[0][5] == "Promesse de paiement non tenue"
     assert "Gamma" not in out.split("non tenue")[0].splitlines()[-1]
     again = clients_sheet(suivi)
     assert [r[0] for r in again] == [r[0] for r in before]

@@ -198,6 +198,23 @@ def test_a_refused_address_is_named_and_goes_to_the_post_list(runner_cwd, server
     sheets = post_list(run_dir)
     assert sorted(r[0] for r in sheets["À poster"]) == ["Bêta & Fils", "Epsilon"]
     assert "550 5.1.1" in next(r[2] for r in sheets["À poster"] if r[0] == "Bêta & Fils")
+    # the follow-up workbook says it too, and the next run keeps saying it
+    last = follow_up_last_letters(runner_cwd)
+    assert last["C001"] == "23/11/2026 – e-mail envoyé"
+    assert last["C002"] == "23/11/2026 – e-mail refusé : courrier à poster"
+    assert last["C005"] == "23/11/2026"
+    again = run_cli("run", runner_cwd / "echeancier.xlsx", "--date", "2026-11-24")
+    assert again.exit_code == 0, again.output
+    assert follow_up_last_letters(runner_cwd)["C001"] == "23/11/2026 – e-mail envoyé"
+
+
+def follow_up_last_letters(folder: Path) -> dict[str, str]:
+    from openpyxl import load_workbook
+
+    rows = list(load_workbook(folder / "suivi_relances.xlsx")["Clients"].iter_rows(
+        values_only=True))  # fmt: skip
+    col = rows[0].index("Dernier courrier")
+    return {r[0]: r[col] for r in rows[1:]}
 
 
 def test_a_server_that_does_not_answer_is_a_timeout_for_that_client(runner_cwd, server):
