@@ -34,6 +34,7 @@ from .files import is_writable
 from .migration import backup_name, migrate_v1, table_names
 
 VERSION = 2
+BUSY_SECONDS = 10  # how long a reader waits for another run's transaction to end
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (cle TEXT PRIMARY KEY, valeur TEXT NOT NULL);
@@ -275,7 +276,7 @@ def connect_readonly(path: Path) -> sqlite3.Connection:
     and every later run would fail. ``query_only`` then forbids any change.
     """
     if os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
-        con = sqlite3.connect(path, timeout=10)
+        con = sqlite3.connect(path, timeout=BUSY_SECONDS)
         con.execute("PRAGMA query_only = ON")
         return con
     uri = path.resolve().as_uri() + "?mode=ro"

@@ -263,14 +263,12 @@ def _followup_effects(read: ReadResult, entries: followup.FollowUp, journal: Jou
 
 
 def _email_words(journal: Path) -> Callable[[str, date], str]:
-    """What became of a client's letter of a date by e-mail (``envoyer``), read once a date."""
-    from .sendlog import email_words, sending_states
+    """What became of a client's letter of a date by e-mail (``envoyer``). Read now, before
+    the run's journal transaction: a large one keeps readers out until it commits."""
+    from .sendlog import all_sending_states, email_words
 
-    @functools.cache
-    def states(day: date) -> dict:
-        return sending_states(journal, day)
-
-    return lambda key, day: email_words(states(day).get(key))
+    states = all_sending_states(journal)
+    return lambda key, day: email_words(states.get((day, key)))
 
 
 def letters_subfolder(same_day: list[SameDayRun], superseded: tuple[int, ...],
@@ -329,9 +327,10 @@ def _write(
     workbook = WorkbookPart(
         lambda: _write_back(read, classified(), settings, paths, warnings, progress)
     )
+    emails = _email_words(paths.journal)
     suivi = FollowUpPart(paths.followup, lambda: followup.refresh(
         paths.followup, followup.client_rows(classified(), effects.holds, options.run_date,
-                                             _email_words(paths.journal)),
+                                             emails),
         paths.followup.parent / SAUVEGARDES))  # fmt: skip
     journal = JournalWriter(paths.journal)
     record = JournalPart(

@@ -105,6 +105,24 @@ def email_words(state: SendingState | None) -> str:
     return "e-mail au résultat inconnu"
 
 
+def all_sending_states(path: Path) -> dict[tuple[date, str], SendingState]:
+    """(date, client key) -> the last step of that e-mail, for every date at once: read
+    before a run opens its journal transaction (a big transaction locks readers out)."""
+    if not path.exists():
+        return {}
+    try:
+        with closing(connect_readonly(path)) as con:
+            if "envois_email" not in table_names(con):
+                return {}
+            rows = con.execute(
+                "SELECT jour, cle_client, etat, message_id, horodatage, destinataires, raison "
+                "FROM etat_envois_email"
+            ).fetchall()
+    except sqlite3.Error as exc:
+        raise unreadable(path, exc) from exc
+    return {(date.fromisoformat(r[0]), r[1]): SendingState(*r[1:]) for r in rows}
+
+
 def sending_states(path: Path, day: date) -> dict[str, SendingState]:
     """Client key -> the last step of its e-mail of ``day`` (empty before any sending)."""
     if not path.exists():

@@ -372,3 +372,27 @@ def test_two_exports_the_same_day_never_share_a_letter_file(runner_cwd):
     assert [p.name for p in (day / "paris").glob("*.docx")] == list(first)
     assert len(list(day.rglob("*.docx"))) == 2
     assert len(letters_in_force(runner_cwd / "journal_relances.sqlite")) == 2
+
+
+def test_nothing_reads_the_journal_while_the_run_holds_its_transaction(runner_cwd, monkeypatch):
+    """A large transaction spills into the file and locks readers out until it commits (the
+    20,000-row benchmark's second week did): every read comes before it begins."""
+    import relance_xlsx.journal as journal_mod
+
+    original = journal_mod.JournalWriter.begin
+
+    def spilling_begin(self):
+        out = original(self)
+        self.con.execute("PRAGMA cache_size = 1")  # every change goes to the file at once
+        return out
+
+    monkeypatch.setattr(journal_mod.JournalWriter, "begin", spilling_begin)
+    monkeypatch.setattr(journal_mod, "BUSY_SECONDS", 0.5)
+    (runner_cwd / "relance.toml").write_text("# dossier de travail\n", encoding="utf-8")
+    rows = [invoice(f"F{i}", date(2026, 9, 1), 100.0 + i, client=f"Client {i % 40}",
+                    code=f"C{i % 40}") for i in range(400)]  # fmt: skip
+    run_ok(write_xlsx(runner_cwd / "w1" / "e.xlsx", rows), "2026-09-08")
+    # a week later nobody is due a letter (10 business days): the follow-up workbook shows
+    # each client's last letter, and what became of its e-mail, read from the journal
+    run_ok(write_xlsx(runner_cwd / "w2" / "e.xlsx", rows), "2026-09-15")
+    assert len(letters_in_force(runner_cwd / "journal_relances.sqlite")) == 40
