@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import followup, history, policy
+from . import followup, followup_sheet, history, policy
 from .amounts import default_business_day, letter_amounts, load_rate_table
 from .business_days import calendar_for
 from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, Settings, find_settings, load_settings
@@ -328,9 +328,9 @@ def _write(
         lambda: _write_back(read, classified(), settings, paths, warnings, progress)
     )
     emails = _email_words(paths.journal)
-    suivi = FollowUpPart(paths.followup, lambda: followup.refresh(
-        paths.followup, followup.client_rows(classified(), effects.holds, options.run_date,
-                                             emails),
+    suivi = FollowUpPart(paths.followup, lambda: followup_sheet.refresh(
+        paths.followup,
+        followup_sheet.client_rows(classified(), effects.holds, options.run_date, emails),
         paths.followup.parent / SAUVEGARDES))  # fmt: skip
     journal = JournalWriter(paths.journal)
     record = JournalPart(

@@ -572,13 +572,13 @@ def letter_emails(journal: Path, folder: Path, day: date) -> list[LetterEmail]:
 def mark_follow_up(plan: SendPlan) -> bool:
     """The follow-up workbook (suivi_relances.xlsx) says, client by client, whether the
     e-mail of its letter went out; the next run keeps saying it."""
-    from . import followup
+    from . import followup, followup_sheet
     from .sendlog import email_words
 
     base = plan.settings.path.parent if plan.settings.path else plan.journal.parent
     states = sending_states(plan.journal, plan.day)
     words = {key: email_words(state) for key, state in states.items()}
-    return followup.mark_emails(followup.path_for(base), plan.day, words,
+    return followup_sheet.mark_emails(followup.path_for(base), plan.day, words,
                                 base / "sauvegardes")  # fmt: skip
 
 
