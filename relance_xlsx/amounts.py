@@ -424,20 +424,11 @@ def letter_amounts(
     late_enough = _late_by(letter.date, settings.delais.relance_1 if threshold is None
                            else threshold, check)  # fmt: skip
 
-    lines: list[LineAmounts] = []
-    warnings: list[str | None] = []
-    for line in letter.lignes:
-        amounts, line_warnings = line_amounts(
-            line,
-            letter.date,
-            table=table,
-            fixed_rate=fixed,
-            indemnite=indemnite,
-            particulier=particulier,
-            late_enough=late_enough,
-        )
-        lines.append(amounts)
-        warnings.extend(line_warnings)
+    priced = [line_amounts(line, letter.date, table=table, fixed_rate=fixed, indemnite=indemnite,
+                           particulier=particulier, late_enough=late_enough)
+              for line in letter.lignes]  # fmt: skip
+    lines: list[LineAmounts] = [amounts for amounts, _ in priced]
+    warnings: list[str | None] = [w for _, line_warnings in priced for w in line_warnings]
 
     total_du = sum((to_decimal(x.reste_du) for x in letter.lignes), ZERO)
     total_interets = sum((x.interets for x in lines), ZERO)

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -386,13 +387,7 @@ def effects(resolved: Resolved, journal_events: pd.DataFrame, balances: Mapping[
     """One rule each: « Ne plus relancer » and a hold stop letters; a promise stops them
     until its date plus ``tolerance`` business days, then is kept when the client's balance
     fell by the promised amount (all of it when no amount) since it was first recorded."""
-    ev = journal_events
-    for column in ("total", "detail"):  # journals read before the follow-up events existed
-        if column not in ev:
-            ev = ev.assign(**{column: pd.Series(dtype=object)})
-    ev = ev[ev["type"].isin([PROMISE, EXCHANGE]) & ~ev["execution"].isin(set(superseded))
-            & (ev["date"] <= pd.Timestamp(run_date))]  # fmt: skip
-    recorded = {str(r.detail): r for r in ev.sort_values("id").itertuples(index=False)}
+    recorded = _recorded(journal_events, run_date, superseded)
     errors = list(resolved.errors)
     events: list[Event] = []
     wanted: set[str] = set()
@@ -439,6 +434,27 @@ def effects(resolved: Resolved, journal_events: pd.DataFrame, balances: Mapping[
             broken.append(BrokenPromise(p.client, (
                 f"{who} : {describe_promise(p)} non tenue (solde {format_eur(balance)}, "
                 f"{format_eur(baseline)} à la promesse) : le cycle reprend")))
+    _holds_and_stops(resolved, names, run_date, holds, soon)
+    withdrawn = tuple(int(r.id) for d, r in recorded.items() if d not in wanted)
+    return Effects(holds, tuple(broken), tuple(soon), tuple(events), withdrawn, tuple(errors))
+
+
+def _recorded(journal_events: pd.DataFrame, run_date: date,
+              superseded: Iterable[int]) -> dict[str, Any]:  # fmt: skip
+    """The follow-up events in force (promises, exchanges), by the row they came from."""
+    ev = journal_events
+    for column in ("total", "detail"):  # journals read before the follow-up events existed
+        if column not in ev:
+            ev = ev.assign(**{column: pd.Series(dtype=object)})
+    ev = ev[ev["type"].isin([PROMISE, EXCHANGE]) & ~ev["execution"].isin(set(superseded))
+            & (ev["date"] <= pd.Timestamp(run_date))]  # fmt: skip
+    return {str(r.detail): r for r in ev.sort_values("id").itertuples(index=False)}
+
+
+def _holds_and_stops(resolved: Resolved, names: Mapping[str, str], run_date: date,
+                     holds: dict[str, str], soon: list[str]) -> None:  # fmt: skip
+    """A hold stops letters until its date (due this week: said); a stop, for good."""
+    week_end = run_date + timedelta(days=7)
     for key, until in resolved.holds.items():
         if run_date <= until:
             holds[key] = describe_hold(until, False)
@@ -446,8 +462,6 @@ def effects(resolved: Resolved, journal_events: pd.DataFrame, balances: Mapping[
                 soon.append(f"{names.get(key, key)} : {describe_hold(until, False)}")
     for key in resolved.stops:
         holds[key] = describe_hold(None, True)
-    withdrawn = tuple(int(r.id) for d, r in recorded.items() if d not in wanted)
-    return Effects(holds, tuple(broken), tuple(soon), tuple(events), withdrawn, tuple(errors))
 
 
 def _origin(p: Promise, resolved: Resolved) -> tuple[str, int]:
