@@ -125,19 +125,7 @@ def all_sending_states(path: Path) -> dict[tuple[date, str], SendingState]:
 
 def sending_states(path: Path, day: date) -> dict[str, SendingState]:
     """Client key -> the last step of its e-mail of ``day`` (empty before any sending)."""
-    if not path.exists():
-        return {}
-    try:
-        with closing(connect_readonly(path)) as con:
-            if "envois_email" not in table_names(con):
-                return {}
-            rows = con.execute(
-                "SELECT cle_client, etat, message_id, horodatage, destinataires, raison "
-                "FROM etat_envois_email WHERE jour = ?", (day.isoformat(),)
-            ).fetchall()
-    except sqlite3.Error as exc:
-        raise unreadable(path, exc) from exc
-    return {r[0]: SendingState(*r) for r in rows}
+    return {key: state for (when, key), state in all_sending_states(path).items() if when == day}
 
 
 class SendLog:

@@ -110,3 +110,25 @@ def runner_cwd(tmp_path, monkeypatch):
     """Run in an empty folder so no stray relance.toml is picked up."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def all_text(path: Path) -> str:
+    """Every visible text of a .docx: paragraphs, tables (nested), headers and footers."""
+    import docx
+
+    document = docx.Document(str(path))
+    out: list[str] = []
+
+    def walk(container) -> None:  # noqa: ANN001
+        for p in container.paragraphs:
+            out.append(p.text)
+        for table in container.tables:
+            for row in table.rows:
+                for cell in row.cells:
+                    walk(cell)
+
+    walk(document)
+    for section in document.sections:
+        walk(section.footer)
+        walk(section.header)
+    return "\n".join(out)

@@ -11,7 +11,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from conftest import priced, run_cli
+from conftest import all_text, priced, run_cli
 from relance_xlsx import letters as L
 from relance_xlsx.config import Settings
 from relance_xlsx.emails import body
@@ -25,22 +25,7 @@ RECENT = LetterLine("F2026-031", date(2026, 10, 21), date(2026, 11, 20), Decimal
                     None, Decimal("500.00"), 3, False, 5)
 
 
-def text_of(path: Path) -> str:
-    """Paragraphs, table cells and footers of a .docx, one per line."""
-    document = docx.Document(str(path))
-    out: list[str] = []
-
-    def walk(container) -> None:  # noqa: ANN001
-        out.extend(p.text for p in container.paragraphs)
-        for table in container.tables:
-            for row in table.rows:
-                for cell in row.cells:
-                    walk(cell)
-
-    walk(document)
-    for section in document.sections:
-        walk(section.footer)
-    return "\n".join(out)
+text_of = all_text  # every visible text: paragraphs, nested tables, headers, footers
 
 
 def make(tier: int, consumer: bool, contact: str) -> PlannedLetter:

@@ -13,7 +13,7 @@ from pathlib import Path
 import docx
 import pytest
 
-from conftest import priced
+from conftest import all_text, priced
 from relance_xlsx import letters as L
 from relance_xlsx.config import Settings, Societe
 from relance_xlsx.errors import TemplateError
@@ -23,24 +23,6 @@ NBSP = "\u00a0"
 SETTINGS = Settings(societe=L.SAMPLE_SOCIETE)
 
 
-def all_text(path: Path) -> str:
-    """Every visible text of a .docx: paragraphs, tables (nested), headers and footers."""
-    document = docx.Document(str(path))
-    out: list[str] = []
-
-    def walk(container) -> None:  # noqa: ANN001
-        for p in container.paragraphs:
-            out.append(p.text)
-        for table in container.tables:
-            for row in table.rows:
-                for cell in row.cells:
-                    walk(cell)
-
-    walk(document)
-    for section in document.sections:
-        walk(section.footer)
-        walk(section.header)
-    return "\n".join(out)
 
 
 def letter(tier: int = 1, **changes) -> PlannedLetter:  # noqa: ANN003
