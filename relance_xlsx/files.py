@@ -8,6 +8,8 @@ make the file private to its owner on a shared folder), then ``os.replace`` in o
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import stat
 import uuid
 from collections.abc import Iterator
@@ -69,3 +71,38 @@ def write_bytes_atomic(target: Path, data: bytes) -> None:
     """``target.write_bytes(data)``, all or nothing."""
     with atomic_target(target) as tmp:
         tmp.write_bytes(data)
+
+
+_LEFTOVER = re.compile(r"^\.(?:relance-(\d+)-.+|.+\.(\d+)\.[0-9a-f]{8}\.tmp)$")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_leftovers(*folders: Path) -> list[Path]:
+    """Remove what a killed run left in these folders: its staging folders
+    (``.relance-<pid>-…``) and half-written files (``.<name>.<pid>.<hex>.tmp``), once the
+    process that made them is gone. A run still going keeps its own. Returns what went."""
+    removed = []
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for entry in folder.iterdir():
+            m = _LEFTOVER.match(entry.name)
+            if m is None or _alive(int(m.group(1) or m.group(2))):
+                continue
+            try:
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+            except OSError:
+                continue
+            removed.append(entry)
+    return removed

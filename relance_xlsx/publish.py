@@ -8,6 +8,7 @@ every part is rolled back, in reverse order, and the user's files are as they we
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from .errors import RelanceError
+from .files import remove_leftovers
 from .journal import JournalWriter, RunRecord
 
 
@@ -58,6 +60,7 @@ class LettersPart:
     staging: Path | None = None
     files: list[Path] = field(default_factory=list)
     final: list[Path] = field(default_factory=list)
+    leftovers: list[Path] = field(default_factory=list)  # a killed run's, removed
     _moved: list[tuple[Path, Path | None]] = field(default_factory=list)
     _created_root: bool = False
 
@@ -72,7 +75,8 @@ class LettersPart:
                 f"Impossible de créer le dossier des courriers « {self.root} » ({exc}).\n"
                 "Choisissez un autre dossier avec --out."
             ) from exc
-        self.staging = Path(tempfile.mkdtemp(prefix=".relance-", dir=self.root))
+        self.leftovers = remove_leftovers(self.root, self.run_dir)
+        self.staging = Path(tempfile.mkdtemp(prefix=f".relance-{os.getpid()}-", dir=self.root))
         self.files = self.render(self.staging)
 
     def commit(self) -> None:
@@ -121,6 +125,11 @@ class LettersPart:
             shutil.rmtree(self.staging, ignore_errors=True)
         written = {f.name for f in self.final}
         warnings = []
+        if self.leftovers:
+            names = ", ".join(p.name for p in self.leftovers[:3])
+            more = f" et {len(self.leftovers) - 3} autre(s)" if len(self.leftovers) > 3 else ""
+            warnings.append(f"Restes d'une exécution interrompue supprimés ({names}{more}) : "
+                            "rien n'y manquait, cette exécution a tout refait.")
         for name in self.stale():
             if name in written:
                 continue

@@ -6,6 +6,7 @@ files with no status column, the journal the only memory.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from datetime import date, timedelta
@@ -396,3 +397,28 @@ def test_nothing_reads_the_journal_while_the_run_holds_its_transaction(runner_cw
     # each client's last letter, and what became of its e-mail, read from the journal
     run_ok(write_xlsx(runner_cwd / "w2" / "e.xlsx", rows), "2026-09-15")
     assert len(letters_in_force(runner_cwd / "journal_relances.sqlite")) == 40
+
+
+def test_a_killed_runs_leftovers_are_removed_by_the_next_run(runner_cwd):
+    """Staging folders and half-written files of a run that died are cleaned, with a line
+    in the summary; a run still going would keep its own (its process is alive)."""
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    day = runner_cwd / "courriers" / "2026-11-23"
+    day.mkdir(parents=True)
+    staging = runner_cwd / "courriers" / f".relance-{dead.pid}-x1y2"
+    staging.mkdir()
+    (staging / "Alpha – Relance 1 – 2026-11-23.docx").write_bytes(b"half")
+    half = day / f".rapport – 2026-11-23.{dead.pid}.deadbeef.tmp"
+    half.write_bytes(b"half")
+    mine = runner_cwd / "courriers" / f".relance-{os.getpid()}-alive"  # a run still going
+    mine.mkdir()
+    (runner_cwd / "relance.toml").write_text("# dossier de travail\n", encoding="utf-8")
+    out = run_ok(write_xlsx(runner_cwd / "e.xlsx", [invoice("F1", date(2026, 9, 1))]),
+                 "2026-11-23")  # fmt: skip
+    assert not staging.exists() and not half.exists() and mine.exists()
+    assert "Restes d'une exécution interrompue supprimés" in out
+    assert [p.name for p in day.glob("*.docx")] == ["Alpha SARL – Relance 1 – 2026-11-23.docx"]
