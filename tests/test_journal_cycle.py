@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
+import pytest
 from openpyxl import load_workbook
 
 from conftest import digest, invoice, run_cli, status_column, write_xlsx
@@ -422,3 +423,61 @@ def test_a_killed_runs_leftovers_are_removed_by_the_next_run(runner_cwd):
     assert not staging.exists() and not half.exists() and mine.exists()
     assert "Restes d'une exécution interrompue supprimés" in out
     assert [p.name for p in day.glob("*.docx")] == ["Alpha SARL – Relance 1 – 2026-11-23.docx"]
+
+
+def test_killed_mid_render_no_worker_lives_on_and_no_letter_appears(runner_cwd):
+    """SIGKILL the run while its worker processes render letters: the workers die with it
+    (Linux parent-death signal), nothing appears afterwards, and the next run succeeds."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the parent-death signal is Linux's")
+    (runner_cwd / "relance.toml").write_text("# dossier de travail\n", encoding="utf-8")
+    rows = [invoice(f"F{i}", date(2026, 9, 1), 100.0 + i, client=f"Client {i:03d}",
+                    code=f"C{i:03d}") for i in range(400)]  # fmt: skip
+    export = write_xlsx(runner_cwd / "e.xlsx", rows)
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "relance_xlsx", "run", str(export),
+                             "--date", "2026-11-23"], cwd=runner_cwd,
+                            env={**os.environ, "PYTHONPATH": str(root)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    courriers = runner_cwd / "courriers"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not list(courriers.glob(".relance-*/*.docx")):
+        time.sleep(0.02)
+    assert list(courriers.glob(".relance-*/*.docx")), "rendering never started"
+    children = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
+                and _parent_of(p) == proc.pid]  # fmt: skip
+    assert children, "no worker process to watch"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    time.sleep(1.0)
+    alive = [pid for pid in children if Path(f"/proc/{pid}").exists() and _state(pid) != "Z"]
+    for pid in alive:  # a regression must not leave orphans behind the test
+        os.kill(pid, signal.SIGKILL)
+    assert not alive
+    written = sorted(courriers.rglob("*.docx"))
+    time.sleep(1.0)
+    assert sorted(courriers.rglob("*.docx")) == written  # nothing appears afterwards
+    assert not (courriers / "2026-11-23").exists() or not list(
+        (courriers / "2026-11-23").glob("*.docx"))  # nothing was put in place  # fmt: skip
+    run_ok(export, "2026-11-23")  # the next run succeeds, and cleans the staging folder
+    assert len(list((courriers / "2026-11-23").glob("*.docx"))) == 400
+    assert not list(courriers.glob(".relance-*"))
+
+
+def _parent_of(proc_dir: Path) -> int | None:
+    try:
+        return int((proc_dir / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "X"

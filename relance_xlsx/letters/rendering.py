@@ -63,7 +63,29 @@ def _run_tools(settings: Settings, paths: dict[int, Path]) -> _RunTools:
     return _RunTools(settings, templates)
 
 
+def _die_with_parent() -> None:
+    """A worker must not outlive its run: killed, the run's letters are rolled back, and a
+    worker still writing would put letters back on disk. Linux: the kernel's parent-death
+    signal; elsewhere the pool's own shutdown is all there is."""
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except OSError:
+        return
+    parent = multiprocessing.parent_process()
+    if parent is not None and os.getppid() != parent.pid:  # it died before the call
+        os._exit(1)
+
+
 def _worker_init(settings: Settings, paths: dict[int, str]) -> None:
+    _die_with_parent()
     _WORKER["tools"] = _run_tools(settings, {t: Path(p) for t, p in paths.items()})
 
 
