@@ -163,7 +163,10 @@ def _sniff_delimiter(text: str) -> str:
     lines = [line for line in text.splitlines()[:60] if line.strip()]
     best, best_score = ";", (-1.0, 0)
     for delimiter in (";", ",", "\t", "|"):
-        counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        try:
+            counts = [len(row) for row in csv.reader(lines, delimiter=delimiter)]
+        except csv.Error:  # a field beyond csv's limit: not this separator
+            continue
         if not counts:
             continue
         widest = max(counts)
@@ -197,9 +200,14 @@ def _read_html(data: bytes) -> list[list[object]]:
     ]
 
 
+MAX_CSV_FIELDS = 2_000  # a receivables export has tens of columns, never thousands
+
+
 def _read_csv(data: bytes, path: Path) -> list[list[object]]:
-    """CSV with ';' or ',' (or tab), UTF-8 with or without BOM, or cp1252."""
-    for encoding in ("utf-8-sig", "cp1252"):
+    """CSV with ';' or ',' (or tab), UTF-8 with or without BOM, UTF-16 with BOM (Excel's
+    « Texte Unicode »), or cp1252."""
+    encodings = ("utf-16",) if data.startswith((b"\xff\xfe", b"\xfe\xff")) else ()
+    for encoding in (*encodings, "utf-8-sig", "cp1252"):
         try:
             text = data.decode(encoding)
             break
@@ -207,7 +215,21 @@ def _read_csv(data: bytes, path: Path) -> list[list[object]]:
             continue
     else:  # pragma: no cover - cp1252 decodes almost anything
         raise InputError(f"Encodage du fichier « {path.name} » non reconnu.")
-    delimiter = _sniff_delimiter(text)
-    rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))
-    return [[c if c.strip() else "" for c in row] for row in rows]
+    try:
+        delimiter = _sniff_delimiter(text)
+        rows = []
+        for n, row in enumerate(csv.reader(io.StringIO(text), delimiter=delimiter), start=1):
+            if len(row) > MAX_CSV_FIELDS:
+                raise InputError(
+                    f"Ligne {n} de « {path.name} » : {len(row)} colonnes. Ce n'est pas un "
+                    "export de factures (quelques dizaines de colonnes) : vérifiez le fichier, "
+                    "ou réexportez-le depuis votre logiciel comptable."
+                )
+            rows.append([c if c.strip() else "" for c in row])
+    except csv.Error as exc:  # a cell of more than 128 000 characters
+        raise InputError(
+            f"« {path.name} » n'est pas lisible comme un fichier CSV (une cellule démesurée). "
+            "Vérifiez le fichier, ou réexportez-le depuis votre logiciel comptable."
+        ) from exc
+    return rows
 

@@ -120,3 +120,29 @@ def test_a_far_stray_cell_keeps_memory_bounded(tmp_path, far):
     invoices, max_rss_mb = map(int, done.stdout.split())
     assert invoices == 20
     assert max_rss_mb < 500
+
+
+def test_utf16_csv_as_excel_writes_it_is_read(runner_cwd):
+    """Excel's « Texte Unicode » export: UTF-16 with BOM, tab-separated."""
+    from conftest import run_cli
+
+    path = runner_cwd / "export.csv"
+    text = "Client\tN° facture\tÉchéance\tSolde\nÉtoile SARL\tF1\t01/09/2026\t1 234,56\n"
+    path.write_bytes(text.encode("utf-16"))
+    result = run_cli("run", path, "--date", "2026-11-23", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "Étoile SARL" in result.output and "1 ligne(s) lue(s)" in result.output
+
+
+def test_a_csv_with_thousands_of_columns_is_refused_in_french(runner_cwd):
+    from conftest import digest, run_cli
+
+    path = runner_cwd / "export.csv"
+    path.write_text("Client;N° facture;Échéance;Solde\n" + ";".join(["x"] * 200_000) + "\n",
+                    encoding="utf-8")  # fmt: skip
+    before = digest(path)
+    result = run_cli("run", path, "--date", "2026-11-23")
+    assert result.exit_code == 1
+    assert "200000 colonnes" in result.output and "Traceback" not in result.output
+    assert "Erreur inattendue" not in result.output
+    assert digest(path) == before
