@@ -481,6 +481,7 @@ def update_package(
     Every other part is copied as is. The new package is written to a temporary file, the
     original backed up, then replaced atomically: on any failure the original is untouched.
     """
+    path = Path(path).resolve()  # a link is written through to its target, and stays a link
     temp = _temp_path(path)
     try:
         with zipfile.ZipFile(path) as zf:

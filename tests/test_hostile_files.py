@@ -146,3 +146,22 @@ def test_a_csv_with_thousands_of_columns_is_refused_in_french(runner_cwd):
     assert "200000 colonnes" in result.output and "Traceback" not in result.output
     assert "Erreur inattendue" not in result.output
     assert digest(path) == before
+
+
+def test_a_symlinked_export_is_written_through_to_its_target(runner_cwd):
+    """The link stays a link; the real workbook gets the status column; the backup goes
+    beside the real workbook."""
+    from datetime import date
+
+    from conftest import invoice, run_cli, status_column, write_xlsx
+
+    real = write_xlsx(runner_cwd / "compta" / "echeancier.xlsx",
+                      [invoice("F1", date(2026, 9, 1))])  # fmt: skip
+    link = runner_cwd / "a_traiter" / "echeancier.xlsx"
+    link.parent.mkdir()
+    link.symlink_to(real)
+    result = run_cli("run", link, "--date", "2026-11-23")
+    assert result.exit_code == 0, result.output
+    assert link.is_symlink() and link.resolve() == real.resolve()
+    assert status_column(real)["F1"].startswith("Relance 1")
+    assert list((runner_cwd / "compta" / "sauvegardes").glob("*.xlsx"))
