@@ -500,3 +500,19 @@ def test_letters_convert_to_pdf(tmp_path: Path) -> None:
                                   text=True, check=True).stdout
             assert "Dupont & Fils <SAS>" in text and "F2026-014" in text
             assert "{{" not in text
+
+
+@pytest.mark.parametrize("tag", ["{{ 'a' * 3000000000 }}", "{{ 7 ** 999999999 }}",
+                                 "{{ client.nom * 200000 }}"])  # fmt: skip
+def test_a_tag_that_would_build_a_huge_value_is_refused_in_french(tmp_path, tag):
+    """Gigabytes of text or an endless power: refused at once, naming the template."""
+    import time
+
+    folder = tmp_path / "modeles"
+    write_template(folder, "relance_1.docx", [["Bonjour " + tag]])
+    start = time.monotonic()
+    problems = L.check_templates(folder, (1,))
+    assert time.monotonic() - start < 10
+    assert len(problems) == 1
+    text = str(problems[0])
+    assert "relance_1.docx" in text and ("trop long" in text or "trop grand" in text), text

@@ -27,6 +27,10 @@ from .context import sample_contexts
 from .docx import Paragraph, Part, finish_xml, part_label
 from .variables import FACTURE_FIELDS, JINJA_NAMES, LOOP_LIST, OBJECT_FIELDS, TOP_LEVEL
 
+
+class LimitError(SecurityError):
+    """A tag that would build a huge value or number (the sandbox's bounds): in French."""
+
 if TYPE_CHECKING:
     from .templates import PreparedTemplate
 
@@ -481,6 +485,8 @@ def render_problem(prepared: PreparedTemplate, name: str, exc: BaseException) ->
             r"'([^']+)' is undefined", detail)
         message = (f"« {m.group(1)} » n'existe pas à cet endroit (voir la liste des variables)."
                    if m else "variable ou champ inconnu.")
+    elif isinstance(exc, LimitError):
+        message = str(exc)
     elif isinstance(exc, SecurityError):
         message = "opération non autorisée dans une balise (seuls l'affichage de variables, " \
                   "les conditions et les boucles sont permis)."

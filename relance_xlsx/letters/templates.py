@@ -23,6 +23,7 @@ from ..errors import TemplateError
 from ..tiers import LETTER_LEVELS, LETTER_TIERS
 from ..tiers import tier as tier_of
 from .checks import (
+    LimitError,
     TemplateProblem,
     make_problem,
     render_problem,
@@ -137,11 +138,34 @@ def _locate(
 # --- one template, prepared --------------------------------------------------------------------
 
 
+MAX_VALUE_LENGTH = 100_000  # characters (or items) a tag may produce by repetition
+MAX_EXPONENT = 64
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, with ``*`` and ``**`` bounded: ``{{ 'a' * 3000000000 }}`` would take
+    gigabytes and ``{{ 7 ** 999999999 }}`` would never end."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, n in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(n, int) \
+                        and len(seq) * n > MAX_VALUE_LENGTH:  # fmt: skip
+                    raise LimitError("une balise fabrique un texte de plus de "
+                                     f"{MAX_VALUE_LENGTH} caractères (un texte multiplié) : "
+                                     "trop long pour un courrier.")
+        if operator == "**" and isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+            raise LimitError(f"une balise calcule une puissance de plus de {MAX_EXPONENT} : "
+                             "trop grand.")
+        return super().call_binop(context, operator, left, right)
+
+
 def _make_env() -> ImmutableSandboxedEnvironment:
-    """Sandboxed (templates are user files), autoescaped (&, <, >), strict (no silent blanks)."""
-    return ImmutableSandboxedEnvironment(
-        autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True
-    )
+    """Sandboxed (templates are user files), autoescaped (&, <, >), strict (no silent blanks),
+    with repetition and powers bounded."""
+    return _Sandbox(autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True)
 
 
 _ENV = _make_env()
