@@ -481,3 +481,32 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return "X"
+
+
+@pytest.mark.parametrize("fault", ["os", "sqlite"])
+def test_a_full_disk_is_said_in_french_and_nothing_is_written(runner_cwd, monkeypatch, fault):
+    """The disk fills while the workbook is written: French message, exit 1, the export,
+    the journal and the letters folder as they were."""
+    import errno
+    import sqlite3 as sqlite
+
+    import relance_xlsx.writeback as writeback_mod
+
+    export = write_xlsx(runner_cwd / "e.xlsx", [invoice("F1", date(2026, 9, 1))])
+    run_ok(export, "2026-09-08")
+    journal = runner_cwd / "journal_relances.sqlite"
+    week2 = write_xlsx(runner_cwd / "w2" / "e.xlsx", [invoice("F1", date(2026, 9, 1))])
+    before = {p: digest(p) for p in (week2, journal)}
+
+    def full(*args, **kwargs):
+        if fault == "os":
+            raise OSError(errno.ENOSPC, "No space left on device", str(week2))
+        raise sqlite.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(writeback_mod, "write_status_column", full)
+    result = run_cli("run", week2, "--date", "2026-09-22", "--journal", journal)
+    assert result.exit_code == 1
+    assert "le disque est plein" in result.output and "Erreur inattendue" not in result.output
+    assert "No space" not in result.output and "Traceback" not in result.output
+    assert {p: digest(p) for p in before} == before
+    assert not (runner_cwd / "w2" / "courriers" / "2026-09-22").exists()
