@@ -14,9 +14,9 @@ events). Writing the workbook is followup_sheet.py's job.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -166,36 +166,30 @@ def _text(value: object) -> str:
     return str(value).strip()
 
 
-def _date(value: object, sheet: str, row: int, column: str,
-          errors: list[EntryError]) -> date | None:  # fmt: skip
+def _parsed(parse: Callable[[object], Any], what: str, hint: str, value: object, sheet: str,
+            row: int, column: str, errors: list[EntryError]) -> Any:  # fmt: skip
+    """A cell through the reader's own parser; unreadable: an entry error, and None."""
     if value is None or value == "":
         return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
     try:
-        found = parse_date(value)
+        found = parse(value)
     except (ValueError, TypeError):
         found = None
     if found is None:
-        errors.append(EntryError(sheet, row, f"date illisible dans « {column} » : « {value} » "
-                                 "(écrivez-la sous la forme 15/12/2026)"))  # fmt: skip
+        errors.append(EntryError(sheet, row, f"{what} illisible dans « {column} » : "
+                                 f"« {value} »{hint}"))  # fmt: skip
     return found
+
+
+def _date(value: object, sheet: str, row: int, column: str,
+          errors: list[EntryError]) -> date | None:  # fmt: skip
+    return _parsed(parse_date, "date", " (écrivez-la sous la forme 15/12/2026)", value, sheet,
+                   row, column, errors)  # fmt: skip
 
 
 def _amount(value: object, sheet: str, row: int, column: str,
             errors: list[EntryError]) -> float | None:  # fmt: skip
-    if value is None or value == "":
-        return None
-    try:
-        found = parse_amount(value)
-    except (ValueError, TypeError):
-        found = None
-    if found is None:
-        errors.append(EntryError(sheet, row, f"montant illisible dans « {column} » : "
-                                 f"« {value} »"))  # fmt: skip
-    return found
+    return _parsed(parse_amount, "montant", "", value, sheet, row, column, errors)
 
 
 def _table(ws: object) -> tuple[dict[str, int], list[tuple[int, tuple[object, ...]]]]:
