@@ -113,9 +113,6 @@ def create_schema(con: sqlite3.Connection) -> None:
     for statement in SCHEMA.split(";\n"):
         if statement.strip():
             con.execute(statement)
-    columns = {row[1] for row in con.execute("PRAGMA table_info(executions)")}
-    if "dossier" not in columns:  # journals written before the column (same version)
-        con.execute("ALTER TABLE executions ADD COLUMN dossier TEXT NOT NULL DEFAULT ''")
     con.execute("INSERT OR IGNORE INTO meta (cle, valeur) VALUES ('version', ?)", (str(VERSION),))
 
 
@@ -365,9 +362,8 @@ def same_date_runs(path: Path, run_date: date) -> list[SameDayRun]:
         with closing(connect_readonly(path)) as con:
             if _version(con) < 2:
                 return []  # version 1 kept no balances: re-runs matched by export only
-            has_folder = "dossier" in {r[1] for r in con.execute("PRAGMA table_info(executions)")}
             rows = con.execute(
-                f"SELECT id, export, {'dossier' if has_folder else chr(39) * 2} FROM executions "
+                "SELECT id, export, dossier FROM executions "
                 "WHERE date = ? AND remplacee_par IS NULL", (run_date.isoformat(),),
             ).fetchall()  # fmt: skip
             return [SameDayRun(i, e, frozenset(seen_invoices(con, i)), d) for i, e, d in rows]
