@@ -102,8 +102,3 @@ def tier(level: int) -> Tier:
 def tier_by_step(step: str) -> Tier | None:
     """``"Mise en demeure"`` (any case) -> its tier, None when it is no step name."""
     return _BY_STEP.get(" ".join(str(step).split()).lower())
-
-
-def is_formal_notice(level: int) -> bool:
-    """An invoice at this level has had its formal notice (or was handed over)."""
-    return int(level) >= LAST_LETTER_LEVEL
