@@ -45,6 +45,13 @@ def to_hand_over(invoices: pd.DataFrame) -> pd.DataFrame:
     return invoices[invoices["etat"] == Etat.CONTENTIEUX]
 
 
+def handed_over_now(invoices: pd.DataFrame) -> pd.DataFrame:
+    """The invoices this run hands over: the Contentieux sheet keeps the earlier ones for
+    the agency's file, but they were transmitted already and are no longer to do."""
+    hand = to_hand_over(invoices)
+    return hand[hand["niveau_apres"] > hand["niveau"]] if len(hand) else hand
+
+
 def _names(names: Sequence[str]) -> str:
     shown = ", ".join(names[:MAX_NAMES_SHOWN])
     return shown + (f" et {len(names) - MAX_NAMES_SHOWN} autre(s)"
@@ -71,7 +78,7 @@ def todo_lines(result: RunResult) -> list[str]:
             name = d["client"] or d["code_client"]
             people.append(f"{name} ({d['telephone']})" if d["telephone"] else name)
         lines.append(f"  - appeler {len(people)} client(s) en relance 2 : {_names(people)}")
-    hand = to_hand_over(inv)
+    hand = handed_over_now(inv)
     if len(hand):
         clients = list(dict.fromkeys(str(v) for v in hand["client"]))
         lines.append(

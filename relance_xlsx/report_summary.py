@@ -18,7 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .formatting import format_date_short, format_eur
 from .model import ETATS, RunResult
-from .report import OVERDUE, state_table
+from .report import OVERDUE, handed_over_now, state_table
 from .report_xlsx import (
     BOLD,
     C_TOTAL,
@@ -55,7 +55,7 @@ def summary_sheet(
         source += f", feuille « {result.sheet} »"
     put(ws, 2, 1, f"{source} — {len(inv)} ligne(s) lue(s)").font = GREY
 
-    _todo_block(ws, letters, calls, litigation, errors)
+    _todo_block(ws, letters, calls, litigation, len(handed_over_now(inv)), errors)
     top = 10
     row = _states_block(ws, inv, top)
     row = _letters_block(ws, letters, row + 2)
@@ -78,7 +78,8 @@ def summary_sheet(
 
 
 def _todo_block(ws: Worksheet, letters: Sequence[Sequence[Any]], calls: int,
-                litigation: Sequence[Sequence[Any]], errors: int) -> None:  # fmt: skip
+                litigation: Sequence[Sequence[Any]], new_handovers: int,
+                errors: int) -> None:  # fmt: skip
     """What to do this week, first: the reason the report exists."""
     put(ws, 4, 1, "À faire cette semaine").font = SECTION_FONT
     registered = sum(1 for r in letters if r[L_REGISTERED] == "Oui")
@@ -88,9 +89,9 @@ def _todo_block(ws: Worksheet, letters: Sequence[Sequence[Any]], calls: int,
          f"dont {registered} en recommandé avec AR — onglet « Courriers »" if registered
          else "onglet « Courriers »"),
         ("Clients à appeler", calls, "onglet « À appeler »"),
-        ("Factures à transmettre au contentieux", len(litigation),
-         f"{_eur_text(to_collect)} à recouvrer — onglet « Contentieux »" if litigation
-         else "onglet « Contentieux »"),
+        ("Factures à transmettre au contentieux", new_handovers,
+         f"{len(litigation)} facture(s) au contentieux, {_eur_text(to_collect)} à recouvrer "
+         "— onglet « Contentieux »" if litigation else "onglet « Contentieux »"),
         ("Lignes illisibles à corriger dans l'export", errors, "onglet « Erreurs »"),
     ]  # fmt: skip
     for i, (label, count, where) in enumerate(todo, start=5):

@@ -199,7 +199,8 @@ def test_contentieux_hands_over_every_invoice_the_notice_named(runner_cwd):
               if row[8]}  # fmt: skip
     assert {"F1", "F2"} <= listed
     later = write_xlsx(runner_cwd / "w4" / "e.xlsx", rows, headers)
-    run_ok(later, "2026-11-16", "--journal", journal)
+    out = run_ok(later, "2026-11-16", "--journal", journal)
+    assert "transmettre au contentieux" not in out  # transmitted last week: not to do again
     assert all(s.startswith("Contentieux – transmise au recouvrement le 09/11/2026")
                for s in status_column(later).values())  # fmt: skip
 
