@@ -65,10 +65,7 @@ class SheetXml:
                 f"de calcul (graphique ou macro) : choisissez la feuille qui contient le tableau."
             )
         ns = qname.namespace
-        self.ns = ns
-        self.c_tag, self.row_tag = f"{{{ns}}}c", f"{{{ns}}}row"
-        self.v_tag, self.f_tag, self.is_tag = f"{{{ns}}}v", f"{{{ns}}}f", f"{{{ns}}}is"
-        self.t_tag = f"{{{ns}}}t"
+        self.set_namespace(ns)
         sheet_data = self.root.find(f"{{{ns}}}sheetData")
         if sheet_data is None:
             raise corrupt(path, f"la feuille « {sheet_name} » n'a pas de données")
@@ -82,6 +79,13 @@ class SheetXml:
             self.rows.setdefault(number, row)
         self.row_numbers = sorted(self.rows)
         self._last_used: dict[int, int] = {}
+
+    def set_namespace(self, ns: str | None) -> None:
+        """The tags of the sheet's elements (transitional or strict namespace)."""
+        self.ns = ns
+        self.c_tag, self.row_tag = f"{{{ns}}}c", f"{{{ns}}}row"
+        self.v_tag, self.f_tag, self.is_tag = f"{{{ns}}}v", f"{{{ns}}}f", f"{{{ns}}}is"
+        self.t_tag = f"{{{ns}}}t"
 
     # ---- cells
 
