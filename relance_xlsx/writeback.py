@@ -28,7 +28,7 @@ from lxml import etree
 from relance_xlsx.errors import InputError, WorkbookLockedError
 from relance_xlsx.files import atomic_target
 from relance_xlsx.parsing import header_key
-from relance_xlsx.sheet_stream import RowEdit, StreamedSheet
+from relance_xlsx.sheet_stream import RowEdits, StreamedSheet
 from relance_xlsx.sheet_xml import clean_text, widen_spans
 from relance_xlsx.tables import Placement, load_tables, place_column, widen
 from relance_xlsx.xlsx_package import (
@@ -89,7 +89,7 @@ def _status_edit(
     column: int,
     reused: bool,
     path: Path,
-) -> tuple[RowEdit, list[int]]:
+) -> RowEdits:
     """The edit of each row (header cell for a new column, status cell) and the rows to create.
 
     The skeleton's edits (column width, dimension) are made here, before the rows are streamed.
@@ -131,7 +131,14 @@ def _status_edit(
         elif not cell.get("s"):
             row.remove(cell)
 
-    return edit, new_rows
+    def touched(number: int) -> bool:
+        return number in texts or (number == header_row and not reused)
+
+    def fast_text(number: int) -> str | None:
+        """The status as the fast path writes it; the new header needs its neighbour's style."""
+        return None if number == header_row and not reused else texts[number]
+
+    return RowEdits(edit, touched, column, fast_text, new_rows)
 
 
 def _find_header(
@@ -182,11 +189,11 @@ def _patched_parts(
             f"colonne libre pour « {header} ». Supprimez une colonne inutile puis relancez."
         )
     kept = {n: text for n, text in statuses.items() if n not in placement.skip_rows}
-    edit, new_rows = _status_edit(
+    edits = _status_edit(
         sheet, header_row, kept, header, placement.column, reused is not None, path
     )
     changed: dict[str, bytes | PartWriter] = dict(widen(zf, parts, sheet, placement, name))
-    changed[parts.sheet] = lambda target: sheet.write(target, edit, new_rows)
+    changed[parts.sheet] = lambda target: sheet.write(target, edits)
     return changed, placement, reused is not None
 
 

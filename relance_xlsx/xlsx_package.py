@@ -272,7 +272,7 @@ def _check_valid_xlsx(path: Path) -> None:
 # --------------------------------------------------------------------------- package parts
 
 
-def _parser() -> etree.XMLParser:
+def xml_parser() -> etree.XMLParser:
     """Keep everything (CDATA, comments, whitespace); never resolve entities."""
     return etree.XMLParser(
         huge_tree=True, strip_cdata=False, resolve_entities=False, remove_blank_text=False
@@ -280,7 +280,12 @@ def _parser() -> etree.XMLParser:
 
 
 def parse_xml(data: bytes) -> etree._ElementTree:
-    return etree.parse(BytesIO(data), _parser())
+    return etree.parse(BytesIO(data), xml_parser())
+
+
+def parse_fragment(data: bytes) -> etree._Element:
+    """One element (a row wrapped with its namespace declarations), parsed like a part."""
+    return etree.fromstring(data, xml_parser())
 
 
 def serialise(tree: etree._ElementTree, original: bytes) -> bytes:
@@ -391,7 +396,7 @@ def locate_sheet(zf: zipfile.ZipFile, path: Path, sheet_name: str) -> SheetParts
 
 
 def iterparse(source: BinaryIO, tag: str) -> etree.iterparse:
-    """Streamed parse reporting the end of each ``tag`` element, with ``_parser``'s options."""
+    """Streamed parse reporting the end of each ``tag`` element, with ``xml_parser``'s options."""
     return etree.iterparse(
         source,
         events=("end",),
