@@ -36,7 +36,8 @@ _MEASURE = """
 import json, resource, subprocess, sys
 rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
 use = resource.getrusage(resource.RUSAGE_CHILDREN)
-print(json.dumps({"rc": rc, "maxrss_mb": use.ru_maxrss / 1024, "cpu_s": use.ru_utime + use.ru_stime}))
+cpu = use.ru_utime + use.ru_stime
+print(json.dumps({"rc": rc, "maxrss_mb": use.ru_maxrss / 1024, "cpu_s": cpu}))
 """
 
 # Write-back alone: every data row of the generated export gets a status.
@@ -77,11 +78,13 @@ threading.Thread(target=sample, daemon=True).start()
 export, tmp = Path(sys.argv[1]), Path(sys.argv[2])
 run(RunOptions(export=export, run_date=date.fromisoformat(sys.argv[3]),
                journal=tmp / "j.sqlite", out=tmp / "c"))
-peaks = {}
-for rss, at in samples:
-    peaks[at] = max(peaks.get(at, 0), rss)
-for at, rss in sorted(peaks.items(), key=lambda kv: -kv[1])[:25]:
-    print(f"{rss:8.0f} MB  {at}")
+grown, previous = {}, samples[0][0]
+for rss, at in samples:  # the growth of RSS, charged to the stage running when it grew
+    grown[at] = grown.get(at, 0) + max(rss - previous, 0)
+    previous = rss
+print(f"pic {max(r for r, _ in samples):.0f} Mo ; croissance par étape :")
+for at, mb in sorted(grown.items(), key=lambda kv: -kv[1])[:25]:
+    print(f"{mb:8.0f} Mo  {at}")
 """
 
 
@@ -97,11 +100,15 @@ def export_path(rows: int) -> Path:
 def measure(command: list[str], code: Path) -> dict[str, float]:
     """Peak RSS (MB) and CPU seconds of ``command`` and its children."""
     env = {**os.environ, "PYTHONPATH": str(code)}
+    # Not from the worktree: ``-c`` would import its relance_xlsx before ``code``'s.
     out = subprocess.run(
         [sys.executable, "-c", _MEASURE, *command],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True, text=True, env=env, check=True, cwd=tempfile.gettempdir(),
     )  # fmt: skip
-    return json.loads(out.stdout)
+    got = json.loads(out.stdout)
+    if got["rc"] != 0:
+        print(out.stderr[-3000:], file=sys.stderr)
+    return got
 
 
 def main() -> None:
@@ -123,14 +130,15 @@ def main() -> None:
             if args.profile:
                 env = {**os.environ, "PYTHONPATH": str(args.code)}
                 cmd = [sys.executable, "-c", _PROFILE, str(export), tmp, RUN_DATE.isoformat()]
-                subprocess.run(cmd, env=env, check=True)
+                subprocess.run(cmd, env=env, check=True, cwd=tmp)
                 return
             if args.writeback:
                 cmd = [sys.executable, "-c", _WRITEBACK, str(export), str(args.rows)]
             else:
                 cmd = [sys.executable, "-m", "relance_xlsx", "run", str(export),
                        "--date", RUN_DATE.strftime("%d/%m/%Y"),
-                       "--journal", str(Path(tmp) / "j.sqlite"), "--out", str(Path(tmp) / "c")]  # fmt: skip
+                       "--journal", str(Path(tmp) / "j.sqlite"),
+                       "--out", str(Path(tmp) / "c")]  # fmt: skip
             t0 = time.perf_counter()
             got = measure(cmd, args.code)
             got["wall_s"] = time.perf_counter() - t0

@@ -199,6 +199,8 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
     settings = load_settings(paths.settings)
     progress.step("lecture")
     read = read_export(export, settings)
+    if read.in_place:  # the sheet's cells are only needed to copy csv/xls/ods: free them
+        read = replace(read, raw_rows=())
 
     from . import letters as letters_mod
     from . import writeback
