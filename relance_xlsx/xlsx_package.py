@@ -14,7 +14,7 @@ import re
 import shutil
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
@@ -408,28 +408,50 @@ def iterparse(source: BinaryIO, tag: str) -> etree.iterparse:
     )
 
 
-def shared_strings(zf: zipfile.ZipFile, part: str | None, wanted: set[int]) -> dict[int, str]:
-    """Only the shared strings the header row needs, streamed: the table of a million-row
-    export is hundreds of megabytes as a tree, and reading stops after the last one wanted."""
-    if part is None or not wanted:
-        return {}
-    found: dict[int, str] = {}
-    last = max(wanted)
+def _shared_items(zf: zipfile.ZipFile, part: str) -> Iterator[str]:
+    """The texts of the shared strings table in order, streamed: the table of a
+    million-row export is hundreds of megabytes as a tree."""
     with zf.open(part) as source:
-        for index, (_event, item) in enumerate(iterparse(source, "{*}si")):
-            if index in wanted:
-                ns = etree.QName(item).namespace
-                t_tag, rph_tag = f"{{{ns}}}t", f"{{{ns}}}rPh"
-                found[index] = "".join(
-                    t.text or "" for t in item.iter(t_tag) if t.getparent().tag != rph_tag
-                )
-            if index >= last:
-                break
+        for _event, item in iterparse(source, "{*}si"):
+            ns = etree.QName(item).namespace
+            t_tag, rph_tag = f"{{{ns}}}t", f"{{{ns}}}rPh"
+            yield "".join(t.text or "" for t in item.iter(t_tag) if t.getparent().tag != rph_tag)
             item.clear()
             parent = item.getparent()
             if parent is not None:
                 parent.remove(item)
+
+
+def shared_strings(zf: zipfile.ZipFile, part: str | None, wanted: set[int]) -> dict[int, str]:
+    """Only the shared strings the header row needs; reading stops after the last one."""
+    if part is None or not wanted:
+        return {}
+    found: dict[int, str] = {}
+    last = max(wanted)
+    for index, text in enumerate(_shared_items(zf, part)):
+        if index in wanted:
+            found[index] = text
+        if index >= last:
+            break
     return found
+
+
+class SharedStrings:
+    """All the shared strings of a package, read once (streamed) on first use: for callers
+    that look up every row, where ``shared_strings`` per row would read the table per row."""
+
+    def __init__(self, zf: zipfile.ZipFile, part: str | None) -> None:
+        self.zf, self.part = zf, part
+        self.table: list[str] | None = None
+
+    def __call__(self, wanted: set[int]) -> dict[int, str]:
+        if self.table is None:
+            self.table = self._read()
+        table = self.table
+        return {i: table[i] for i in wanted if 0 <= i < len(table)}
+
+    def _read(self) -> list[str]:
+        return [] if self.part is None else list(_shared_items(self.zf, self.part))
 
 
 # --------------------------------------------------------------------------- rewrite in place

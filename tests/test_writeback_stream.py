@@ -257,3 +257,17 @@ def test_write_back_memory_does_not_grow_with_rows(tmp_path: Path) -> None:
     with zipfile.ZipFile(path) as zf:
         xml = zf.read(SHEET)
     assert xml.count(b"Relance 1 \xc3\xa0 envoyer") == rows
+
+
+def test_empty_sheet_gets_header_and_rows(tmp_path: Path) -> None:
+    """``<sheetData/>``: the header row and the status rows are created, in order."""
+    path = _book(tmp_path / "a.xlsx", "", dimension="A1")
+    sheet = _sheet(path).replace(b"<sheetData></sheetData>", b"<sheetData/>")
+    with zipfile.ZipFile(path, "w") as out:  # rebuilt with the self-closed sheetData
+        out.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        out.writestr("_rels/.rels", _ROOT_RELS)
+        out.writestr("xl/workbook.xml", _WORKBOOK)
+        out.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
+        out.writestr(SHEET, sheet)
+    _write(path, {3: "Relance 1", 2: "À jour"})
+    assert _values(path) == {"A1": HEADER, "A2": "À jour", "A3": "Relance 1"}
