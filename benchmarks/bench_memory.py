@@ -82,7 +82,9 @@ grown, previous = {}, samples[0][0]
 for rss, at in samples:  # the growth of RSS, charged to the stage running when it grew
     grown[at] = grown.get(at, 0) + max(rss - previous, 0)
     previous = rss
-print(f"pic {max(r for r, _ in samples):.0f} Mo ; croissance par étape :")
+reading = max((r for r, at in samples if "reader." in at or "sources." in at), default=0)
+print(f"pic {max(r for r, _ in samples):.0f} Mo (lecture de l'export : {reading:.0f} Mo) ; "
+      "croissance par étape :")
 for at, mb in sorted(grown.items(), key=lambda kv: -kv[1])[:25]:
     print(f"{mb:8.0f} Mo  {at}")
 """
