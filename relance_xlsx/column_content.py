@@ -61,6 +61,8 @@ class ColumnProfile:
 
     index: int
     count: int  # non-blank cells
+    filled_share: float  # non-blank cells / sampled rows
+    distinct: int  # distinct values
     dates: tuple[date | None, ...]  # real dates and date texts (not bare numbers)
     amounts: tuple[float | None, ...]  # numbers and amount texts (not dates)
     texts: tuple[str, ...]  # the cells as printed ("" when blank)
@@ -168,6 +170,8 @@ def profile_column(rows: Sequence[Sequence[object]], index: int) -> ColumnProfil
     return ColumnProfile(
         index=index,
         count=n,
+        filled_share=n / len(rows) if rows else 0.0,
+        distinct=len(counts),
         dates=dates,
         amounts=amounts,
         texts=texts,
@@ -244,6 +248,30 @@ def difference_share(total: ColumnProfile, paid: ColumnProfile | None,
         n += 1
         hits += r is not None and abs(t - p - r) < 0.011
     return hits / n if n else 0.0
+
+
+def sum_share(total: ColumnProfile, parts: Sequence[ColumnProfile]) -> float:
+    """Share of the rows with a total where it is the sum of ``parts`` (an aged balance's
+    total beside its buckets)."""
+    hits = n = 0
+    for i, t in enumerate(total.amounts):
+        if t is None:
+            continue
+        n += 1
+        hits += abs(t - sum(p.amounts[i] or 0.0 for p in parts)) < 0.011
+    return hits / n if n else 0.0
+
+
+def determines(code: ColumnProfile, name: ColumnProfile) -> float:
+    """Share of the rows where the code goes with its usual name: a client code names one
+    client (a journal code or a matching letter goes with many)."""
+    by_code: dict[str, Counter[str]] = {}
+    for c, t in zip(code.texts, name.texts, strict=True):
+        if c and t:
+            by_code.setdefault(c, Counter())[normalise(t)] += 1
+    rows = sum(sum(names.values()) for names in by_code.values())
+    usual = sum(names.most_common(1)[0][1] for names in by_code.values())
+    return usual / rows if rows else 0.0
 
 
 def zero_share(profile: ColumnProfile) -> float:

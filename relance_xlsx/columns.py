@@ -16,11 +16,13 @@ from pathlib import Path
 
 from .column_content import (
     ColumnProfile,
+    determines,
     difference_share,
     later,
     profile_columns,
     sequential_integers,
     strictly_before,
+    sum_share,
     term_share,
     zero_share,
 )
@@ -255,7 +257,7 @@ MIN_ROWS_TO_JUDGE = 3  # fewer sampled cells than this: the content neither conf
 # Address lines after the first ("Adresse 2", "Complément d'adresse", "Bâtiment"…): the reader
 # prints them under the first line; content recognition leaves them alone.
 MORE_ADDRESS = re.compile(
-    r"^(?:(?:adresse|address|adr)(?: ligne| line)? ?[2-9]|complement(?: d ?adresse)?|"
+    r"^(?:(?:adresse|address|addr|adr)(?: ligne| line)? ?[2-9]|complement(?: d ?adresse)?|"
     r"complement adresse|batiment|bat|residence|lieu dit|etage|escalier|"
     r"address line [2-9]|street ?[2-9]|voie [2-9])$"
 )
@@ -286,6 +288,16 @@ def _fit(fld: str, profile: ColumnProfile | None) -> float | None:
         return profile.amount_share
     if fld == "email":
         return profile.email_share
+    if fld == "numero_facture":  # unique codes or a numbering; repeated values are not
+        if profile.unique_share >= 0.8 and (
+            profile.code_share >= 0.8 or sequential_integers(profile)
+        ):
+            return 0.9
+        return 0.3 if profile.unique_share < 0.3 else None
+    if fld == "client":  # names, not codes ("Tiers" of "411ALPHA" beside "Nom")
+        if profile.short_token_share >= 0.9 and profile.code_share >= 0.5:
+            return 0.2
+        return 0.9 if profile.word_share >= 0.6 else None
     return None
 
 
@@ -490,6 +502,15 @@ class _Recogniser:
         if any(f in self.mapping for f in AMOUNT_ONE_OF):
             if "montant_ttc" in self.mapping and len(missing) == 2 and len(free) == 1:
                 self._second_amount(self.mapping["montant_ttc"], free[0])
+            elif "reste_du" in self.mapping and len(missing) == 2 and len(free) == 1 and (
+                _not_above(p[self.mapping["reste_du"]], p[free[0]])
+            ):
+                self.take("montant_ttc", free[0], 0.6)
+            return
+        totals = [i for i in free if len(free) >= 3
+                  and sum_share(p[i], [p[j] for j in free if j != i]) >= 0.9]  # fmt: skip
+        if totals:
+            self.take("reste_du", totals[-1], 0.8)  # the buckets of an aged balance add up
             return
         if len(free) == 1:
             self.take("reste_du", free[0], 0.6)
@@ -518,12 +539,9 @@ class _Recogniser:
     # names ----------------------------------------------------------------------------
 
     def client(self) -> None:
-        """Short codes repeated = client code; names repeated = client; "M. …" = contact."""
+        """Names repeated = client; short codes repeated, one name each = client code;
+        "M. …", "Mme …" = contact."""
         p = self.profiles
-        codes = [(p[i].repeated_share, i) for i in self.free()
-                 if p[i].short_token_share >= 0.9 and p[i].code_share + p[i].word_share >= 0.9
-                 and p[i].repeated_share >= 0.3 and p[i].legal_share < 0.2]  # fmt: skip
-        self.best("code_client", codes, 0.7)
         names = []
         for i in self.free():
             q = p[i]
@@ -532,15 +550,27 @@ class _Recogniser:
             if q.repeated_share >= 0.2 or q.legal_share >= 0.3 or q.count < 5:
                 names.append((q.repeated_share + q.legal_share, i))
         self.best("client", names, 0.7, close=0.05)
+        client = self.mapping.get("client")
+        codes = []
+        for i in self.free():
+            q = p[i]
+            if not (q.short_token_share >= 0.9 and q.code_share + q.word_share >= 0.9
+                    and q.filled_share >= 0.8 and q.distinct >= 2 and q.repeated_share >= 0.3
+                    and q.legal_share < 0.2):  # fmt: skip
+                continue
+            fits = determines(q, p[client]) if client in p else 1.0
+            if fits >= 0.9:
+                codes.append((q.repeated_share + fits, i))
+        self.best("code_client", codes, 0.7)
         self.best("contact", [(p[i].civility_share, i) for i in self.free()
                               if p[i].civility_share >= 0.5], 0.7)  # fmt: skip
 
 
 def _pays_something(total: ColumnProfile, paid: ColumnProfile, rest: ColumnProfile) -> bool:
-    """A paid column pays on some row where the TTC is there too (aged-balance buckets,
-    one amount per row, never do)."""
+    """Some invoice is partly paid: TTC, paid and balance all there and adding up (the
+    buckets of an aged balance, one amount per row, never are)."""
     return any(
-        t and q and r is not None and abs(t - q - r) < 0.011
+        t and q and r and abs(t - q - r) < 0.011
         for t, q, r in zip(total.amounts, paid.amounts, rest.amounts, strict=True)
     )
 
@@ -588,7 +618,7 @@ def _header_rivals(rec: _Recogniser, settings: Settings) -> None:
                 i not in rec.mapping.values()
             ):
                 rec.closed.discard(i)
-                rec.closed.add(use.index)
+                rec.closed.discard(use.index)  # free for what its content says it is
                 rec.mapping[fld] = i
                 rec.uses[fld] = ColumnUse(fld, i, HEADER, 0.8)
                 break
