@@ -16,19 +16,20 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from .parsing import clean_text, is_blank, normalise, parse_amount, parse_date
 
-SAMPLE_ROWS = 300
+SAMPLE_ROWS = 200
 MAX_COLUMNS = 200  # a stray far cell does not make us profile 16,384 columns
 
 _EMAIL = re.compile(r"^[^@\s;,]+@[^@\s;,]+\.[A-Za-z]{2,}$")
 _PHONE_CHARS = re.compile(r"^\+?[\d\s./()-]{8,22}$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9\-/_.#]{2,24}$")
 _DIGITS = re.compile(r"\d")
+_DATE_START = re.compile(r"\s*\d{1,4}(?:[/.\-]\d|(?:er)?\s+\w)")  # "15/03", "1er mars"
 _LETTERS = re.compile(r"[^\W\d_]")
 _INVOICE_PREFIX = re.compile(r"^(fa|fac|fact|f|inv|in|fc|ft|v[te]|re|rg)[-/_.#]?\d", re.IGNORECASE)
 _STREET = re.compile(
@@ -105,7 +106,7 @@ def _as_date(value: object) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    if not isinstance(value, str) or not _DIGITS.search(value):
+    if not isinstance(value, str) or not _DATE_START.match(value):
         return None
     text = value.strip()
     if text.replace(",", "").replace(".", "").isdigit():
@@ -144,72 +145,118 @@ def _is_postcode(value: object, text: str) -> bool:
     return len(text) in (4, 5) and text.isdigit()
 
 
+def _flags(value: object, text: str, norm: str, is_date: bool, is_amount: bool
+           ) -> tuple[bool, ...]:
+    """One cell's traits, in the order of ``_TRAITS``."""
+    has_digit = bool(_DIGITS.search(text))
+    has_letter = bool(_LETTERS.search(text))
+    words = norm.split() if has_letter else []
+    code = (
+        isinstance(value, str) and has_digit and not is_date
+        and not (is_amount and not text.isdigit()) and bool(_CODE.match(text))
+        and len(_DIGITS.findall(text)) >= 2
+    )  # fmt: skip
+    return (
+        code,
+        code and has_letter,
+        code and bool(_INVOICE_PREFIX.match(text)),
+        isinstance(value, int | float) and not isinstance(value, bool)
+        and float(value).is_integer(),
+        "@" in text and bool(_EMAIL.match(text)),
+        isinstance(value, str) and has_digit and _is_phone(text),
+        _is_postcode(value, text),
+        has_letter and not has_digit and "@" not in text,
+        has_digit and has_letter and bool(_STREET.search(norm)),
+        norm in COUNTRIES,
+        any(w in _LEGAL_FORMS for w in words),
+        len(words) > 1 and words[0] in _CIVILITY,
+        " " not in text and len(text) <= 20 and (has_letter or text.isdigit()),
+    )  # fmt: skip
+
+
+_TRAITS = ("code", "lettered_code", "invoice_prefix", "integer", "email", "phone", "postcode",
+           "word", "street", "country", "legal", "civility", "short_token")  # fmt: skip
+
+
 def profile_column(rows: Sequence[Sequence[object]], index: int) -> ColumnProfile:
-    """Describe column ``index`` over the sampled ``rows``."""
+    """Describe column ``index`` over the sampled ``rows``: each distinct cell is looked at
+    once (exports repeat names, codes and dates)."""
     cells = [row[index] if index < len(row) else None for row in rows]
     texts = tuple(clean_text(v) for v in cells)
-    present = [(v, t) for v, t in zip(cells, texts, strict=True) if t]
-    n = len(present)
-    dates = tuple(_as_date(v) if t else None for v, t in zip(cells, texts, strict=True))
-    amounts = tuple(
-        _as_amount(v) if t and d is None else None
-        for v, t, d in zip(cells, texts, dates, strict=True)
-    )
-    counts = Counter(normalise(t) for _v, t in present)
-
-    def share(test: object) -> float:
-        return sum(1 for v, t in present if test(v, t)) / n if n else 0.0  # type: ignore[operator]
-
-    def is_code(v: object, t: str) -> bool:
-        return isinstance(v, str) and bool(_CODE.match(t)) and len(_DIGITS.findall(t)) >= 2 \
-            and _as_date(v) is None and not (_as_amount(v) is not None and not t.isdigit())
-
-    def words(t: str) -> list[str]:
-        return normalise(t).split()
-
+    seen: dict[tuple[type, object], tuple[date | None, float | None, str, tuple[bool, ...]]] = {}
+    dates: list[date | None] = []
+    amounts: list[float | None] = []
+    counts: Counter[str] = Counter()
+    totals = [0] * len(_TRAITS)
+    for value, text in zip(cells, texts, strict=True):
+        if not text:
+            dates.append(None)
+            amounts.append(None)
+            continue
+        key = (type(value), value if isinstance(value, str | int | float | date) else text)
+        known = seen.get(key)
+        if known is None:
+            d = _as_date(value)
+            a = _as_amount(value) if d is None else None
+            norm = normalise(text)
+            known = seen[key] = (d, a, norm, _flags(value, text, norm, d is not None,
+                                                    a is not None))
+        d, a, norm, flags = known
+        dates.append(d)
+        amounts.append(a)
+        counts[norm] += 1
+        for k, flag in enumerate(flags):
+            totals[k] += flag
+    n = sum(counts.values())
+    shares = {f"{t}_share": (totals[k] / n if n else 0.0) for k, t in enumerate(_TRAITS)}
+    shares.pop("integer_share")
     return ColumnProfile(
         index=index,
         count=n,
         filled_share=n / len(rows) if rows else 0.0,
         distinct=len(counts),
-        dates=dates,
-        amounts=amounts,
+        dates=tuple(dates),
+        amounts=tuple(amounts),
         texts=texts,
         date_share=sum(d is not None for d in dates) / n if n else 0.0,
         amount_share=sum(a is not None for a in amounts) / n if n else 0.0,
-        code_share=share(is_code),
-        lettered_code_share=share(lambda v, t: is_code(v, t) and bool(_LETTERS.search(t))),
-        invoice_prefix_share=share(lambda v, t: is_code(v, t) and bool(_INVOICE_PREFIX.match(t))),
-        integer_share=share(
-            lambda v, t: isinstance(v, int | float) and not isinstance(v, bool)
-            and float(v).is_integer()
-        ),
-        email_share=share(lambda v, t: bool(_EMAIL.match(t))),
-        phone_share=share(lambda v, t: isinstance(v, str) and _is_phone(t)),
-        postcode_share=share(_is_postcode),
-        word_share=share(lambda v, t: bool(_LETTERS.search(t)) and not _DIGITS.search(t)
-                         and "@" not in t),
-        street_share=share(lambda v, t: bool(_DIGITS.search(t))
-                           and bool(_STREET.search(normalise(t)))),
-        country_share=share(lambda v, t: normalise(t) in COUNTRIES),
-        legal_share=share(lambda v, t: any(w in _LEGAL_FORMS for w in words(t))),
-        civility_share=share(lambda v, t: bool(words(t)) and words(t)[0] in _CIVILITY
-                             and len(words(t)) > 1),
-        short_token_share=share(lambda v, t: " " not in t and len(t) <= 20
-                                and bool(_LETTERS.search(t) or t.isdigit())),
+        integer_share=totals[_TRAITS.index("integer")] / n if n else 0.0,
         unique_share=len(counts) / n if n else 0.0,
         repeated_share=sum(c for c in counts.values() if c > 1) / n if n else 0.0,
-    )  # fmt: skip
+        **shares,
+    )
 
 
-def profile_columns(
-    rows: Sequence[Sequence[object]], header_row: int
-) -> tuple[list[Sequence[object]], dict[int, ColumnProfile]]:
-    """The sampled rows and the profile of every column that holds something."""
-    sample = sample_rows(rows, header_row)
-    width = min(max([len(rows[header_row]), *(len(r) for r in sample)]), MAX_COLUMNS)
-    profiles = {i: profile_column(sample, i) for i in range(width)}
-    return sample, {i: p for i, p in profiles.items() if p.count}
+class Profiles(Mapping[int, ColumnProfile]):
+    """The profiles of a sheet's columns, each made when first asked for: the columns a
+    header already names well are mostly never looked at. Empty columns are absent."""
+
+    def __init__(self, rows: Sequence[Sequence[object]], header_row: int) -> None:
+        self.sample = sample_rows(rows, header_row)
+        self.width = min(max([len(rows[header_row]), *(len(r) for r in self.sample)]),
+                         MAX_COLUMNS)  # fmt: skip
+        self._made: dict[int, ColumnProfile | None] = {}
+
+    def _profile(self, index: int) -> ColumnProfile | None:
+        if index not in self._made:
+            made = profile_column(self.sample, index) if 0 <= index < self.width else None
+            self._made[index] = made if made is not None and made.count else None
+        return self._made[index]
+
+    def __getitem__(self, index: int) -> ColumnProfile:
+        found = self._profile(index)
+        if found is None:
+            raise KeyError(index)
+        return found
+
+    def __contains__(self, index: object) -> bool:
+        return isinstance(index, int) and self._profile(index) is not None
+
+    def __iter__(self) -> Iterator[int]:
+        return (i for i in range(self.width) if i in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
 def later(a: ColumnProfile, b: ColumnProfile) -> float:

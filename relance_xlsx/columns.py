@@ -16,10 +16,10 @@ from pathlib import Path
 
 from .column_content import (
     ColumnProfile,
+    Profiles,
     determines,
     difference_share,
     later,
-    profile_columns,
     sequential_integers,
     strictly_before,
     sum_share,
@@ -277,9 +277,17 @@ def short_label(fld: str) -> str:
     return LABELS[fld].split(" (")[0]
 
 
-def _fit(fld: str, profile: ColumnProfile | None) -> float | None:
+JUDGED = frozenset({"numero_facture", "client", "email", *AMOUNT_ROLES}) | {
+    f for f in SYNONYMS if BY_NAME[f].kind == DATE
+}  # the fields whose content can confirm or contradict a header
+
+
+def _fit(fld: str, profiles: Profiles, index: int) -> float | None:
     """How well a column's content fits a field, None when the content cannot tell."""
-    if profile is None or profile.count < MIN_ROWS_TO_JUDGE:
+    if fld not in JUDGED or index not in profiles:
+        return None
+    profile = profiles[index]
+    if profile.count < MIN_ROWS_TO_JUDGE:
         return None
     kind = BY_NAME[fld].kind
     if kind == DATE:
@@ -301,7 +309,7 @@ def _fit(fld: str, profile: ColumnProfile | None) -> float | None:
     return None
 
 
-def _header_use(fld: str, index: int, header: object, profile: ColumnProfile | None,
+def _header_use(fld: str, index: int, header: object, profiles: Profiles,
                 from_settings: bool) -> ColumnUse:
     """A header match's confidence: an exact header is trusted, a vague one needs its
     content to agree; contradicting content lowers both."""
@@ -309,7 +317,7 @@ def _header_use(fld: str, index: int, header: object, profile: ColumnProfile | N
         return ColumnUse(fld, index, SETTINGS, 1.0)
     found = match_field(clean_text(header))
     exact = found is not None and found[1] == 3
-    fit = _fit(fld, profile)
+    fit = _fit(fld, profiles, index)
     if fit is None:
         confidence = 0.9 if exact else 0.7
     elif fit >= 0.8:
@@ -324,7 +332,7 @@ def _header_use(fld: str, index: int, header: object, profile: ColumnProfile | N
 class _Recogniser:
     """Completes a header mapping from the sampled content of the other columns."""
 
-    def __init__(self, headers: Sequence[object], profiles: Mapping[int, ColumnProfile],
+    def __init__(self, headers: Sequence[object], profiles: Profiles,
                  mapping: dict[str, int], uses: dict[str, ColumnUse], closed: set[int]) -> None:
         self.headers = headers
         self.profiles = profiles
@@ -338,7 +346,7 @@ class _Recogniser:
 
     def free(self) -> list[int]:
         taken = set(self.mapping.values()) | self.closed
-        return [i for i in self.profiles if i not in taken]
+        return [i for i in range(self.profiles.width) if i not in taken and i in self.profiles]
 
     def take(self, fld: str, index: int, confidence: float) -> None:
         self.mapping[fld] = index
@@ -608,12 +616,12 @@ def _header_rivals(rec: _Recogniser, settings: Settings) -> None:
     """A vague header whose content contradicts it gives way to another column named for
     the same field whose content fits ("Reference" of names, "Num" of invoice codes)."""
     for fld, use in list(rec.uses.items()):
-        fit = _fit(fld, rec.profiles.get(use.index))
+        fit = _fit(fld, rec.profiles, use.index)
         if use.source != HEADER or fit is None or fit >= 0.5:
             continue
         for i in sorted(rec.closed):
             found = match_field(clean_text(rec.headers[i])) if i < len(rec.headers) else None
-            other = _fit(fld, rec.profiles.get(i))
+            other = _fit(fld, rec.profiles, i)
             if found and found[0] == fld and other is not None and other >= 0.8 and (
                 i not in rec.mapping.values()
             ):
@@ -631,7 +639,7 @@ def recognise(
     """The header mapping checked and completed by the columns' content: (mapping, how each
     field's column was chosen, warnings naming the columns of ambiguous choices)."""
     headers = rows[header_row] if header_row < len(rows) else []
-    _sample, profiles = profile_columns(rows, header_row)
+    profiles = Profiles(rows, header_row)
     status = normalise(settings.colonne_statut)
     texts = [normalise(clean_text(h)) for h in headers]
     closed = {
@@ -639,7 +647,7 @@ def recognise(
         if t and (t == status or MORE_ADDRESS.match(t) or match_field(t) is not None)
     }  # fmt: skip
     uses = {
-        f: _header_use(f, i, headers[i] if i < len(headers) else "", profiles.get(i),
+        f: _header_use(f, i, headers[i] if i < len(headers) else "", profiles,
                        f in settings.colonnes and normalise(settings.colonnes[f]) == texts[i])
         for f, i in mapping.items()
     }  # fmt: skip
