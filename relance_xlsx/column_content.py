@@ -332,4 +332,7 @@ def sequential_integers(profile: ColumnProfile) -> bool:
     values = [a for a in profile.amounts if a is not None]
     if len(values) < 3 or profile.integer_share < 0.95 or profile.unique_share < 0.95:
         return False
-    return min(values) >= 1 and max(values) - min(values) <= 20 * len(values)
+    widths = {len(str(int(v))) for v in values}
+    if min(values) < 1 or len(widths) > 1:
+        return False  # amounts vary in width; invoice numbers keep theirs
+    return widths.pop() >= 5 or max(values) - min(values) <= 3 * len(values)

@@ -465,8 +465,11 @@ class _Recogniser:
         def wordy(i: int | None) -> bool:
             return i is not None and i in p and i in self.free() and p[i].word_share >= 0.8
 
+        has_amount = any(f in self.mapping for f in AMOUNT_ONE_OF)
+        # "75008" typed as text is a postcode; whole numbers could be amounts: only
+        # before a city, and never the export's only amount
         codes = [(p[i].postcode_share, i) for i in free if p[i].postcode_share >= 0.9
-                 and (p[i].integer_share < 0.5 or wordy(i + 1) or wordy(i - 1))]  # fmt: skip
+                 and (p[i].integer_share < 0.5 or (wordy(i + 1) and has_amount))]  # fmt: skip
         self.best("code_postal", codes, 0.8)
         postcode = self.mapping.get("code_postal")
         if postcode is not None and "ville" not in self.mapping:
@@ -553,8 +556,8 @@ class _Recogniser:
         names = []
         for i in self.free():
             q = p[i]
-            if q.word_share < 0.6 or q.civility_share >= 0.5:
-                continue
+            if q.word_share < 0.6 or q.civility_share >= 0.5 or (q.distinct < 2 <= q.count):
+                continue  # one value on every row ("EUR", "VT") names no one
             if q.repeated_share >= 0.2 or q.legal_share >= 0.3 or q.count < 5:
                 names.append((q.repeated_share + q.legal_share, i))
         self.best("client", names, 0.7, close=0.05)

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -308,3 +307,14 @@ def test_column_order_does_not_change_the_recognised_mapping(order):
                      "date_echeance": "Payable", "montant_ttc": "Amount",
                      "montant_regle": "Paid", "reste_du": "Open", "email": "Mail"}  # fmt: skip
     assert uses["date_echeance"].source == CONTENT and uses["reste_du"].source == CONTENT
+
+
+def test_round_amounts_before_names_are_amounts_not_postcodes(tmp_path):
+    headers = ["Ref", "Open", "Who", "Cur", "Issued", "Payable"]
+    invoices = book()
+    rows = [[fa(i.k), 1000 + 500 * i.k, i.client, "EUR", i.issued, i.due] for i in invoices]
+    read = read_export(write_xlsx(tmp_path / "e.xlsx", rows, headers), Settings())
+    assert {f: read.columns[f] for f in ("reste_du", "client", "date_echeance")} == {
+        "reste_du": "Open", "client": "Who", "date_echeance": "Payable"}
+    assert "code_postal" not in read.columns
+    assert list(read.invoices["reste_du"]) == [1000 + 500 * i.k for i in invoices]
