@@ -203,8 +203,8 @@ def test_csv_export_with_house_titles(tmp_path):
 
 def test_summary_and_report_say_which_column_and_how(runner_cwd):
     case = CASES[0]
-    export = write_xlsx(runner_cwd / "e.xlsx", [case.row(i) for i in book()], case.headers)
-    result = run_cli("run", export, "--date", RUN)
+    export = write_xlsx(runner_cwd / "e.xlsx", [case.row(i) for i in book(3)], case.headers)
+    result = run_cli("run", export, "--date", "2026-09-15")  # nothing due yet: no letter
     assert result.exit_code == 0, result.output
     out = result.output
     assert "Colonnes lues :" in out
@@ -250,6 +250,18 @@ def test_swapped_date_columns_are_decided_by_content_and_said(runner_cwd):
     assert not [w for w in read.warnings if w.startswith("Échéance antérieure")]
     out = run_cli("run", export, "--date", RUN, "--dry-run").output
     assert "Date d'échéance : « Date facture » (colonne D), reconnue par son contenu" in out
+
+
+def test_a_plain_date_later_than_the_other_dates_is_the_due_date(tmp_path):
+    headers = ["N° facture", "Client", "Créée", "Date", "Solde"]
+    invoices = book()
+    rows = [[fa(i.k), i.client, i.issued, i.due, i.rest] for i in invoices]
+    read = read_export(write_xlsx(tmp_path / "e.xlsx", rows, headers), Settings())
+    assert (read.columns["date_echeance"], read.columns["date_facture"]) == ("Date", "Créée")
+    assert [d.date() for d in read.invoices["date_echeance"]] == [i.due for i in invoices]
+    assert ("« Date » (colonne D) contient des dates postérieures à celles de « Créée » "
+            "(colonne C) : « Date » (colonne D) est lue comme date d'échéance") in " ".join(
+        read.warnings)  # fmt: skip
 
 
 def test_swap_is_left_to_the_settings_when_they_name_the_columns(tmp_path):
