@@ -330,3 +330,22 @@ def test_round_amounts_before_names_are_amounts_not_postcodes(tmp_path):
         "reste_du": "Open", "client": "Who", "date_echeance": "Payable"}
     assert "code_postal" not in read.columns
     assert list(read.invoices["reste_du"]) == [1000 + 500 * i.k for i in invoices]
+
+
+CELLS = st.one_of(
+    st.none(), st.text(max_size=12), st.integers(-10**6, 10**7),
+    st.floats(allow_nan=True, allow_infinity=True), st.dates(), st.datetimes(), st.booleans(),
+    st.sampled_from(["FA2026-0142", "12/10/2026", "1 234,56 €", "Alpha SARL", "a@b.fr",
+                     "75008", "01 23 45 67 89", "France", "M. Durand", "12 rue Foch"]),
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.lists(CELLS, min_size=1, max_size=7), min_size=1, max_size=12))
+def test_recognition_never_fails_on_odd_cells(rows):
+    headers = ["Num", "Name", "Open", *("" for _ in range(10))]
+    sheet = [headers, *rows]
+    mapping, uses, warnings = recognise(sheet, 0, map_headers(headers, {}), Settings())
+    assert len(set(mapping.values())) == len(mapping)  # one field per column
+    assert set(uses) == set(mapping) and all(0 <= u.confidence <= 1 for u in uses.values())
+    assert all(isinstance(w, str) for w in warnings)
