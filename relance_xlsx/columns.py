@@ -277,6 +277,11 @@ def short_label(fld: str) -> str:
     return LABELS[fld].split(" (")[0]
 
 
+def _codes(profile: ColumnProfile) -> bool:
+    """Short codes with digits ("411ALPHA", "C0042"), not names."""
+    return profile.short_token_share >= 0.9 and profile.code_share >= 0.5
+
+
 JUDGED = frozenset({"numero_facture", "client", "email", *AMOUNT_ROLES}) | {
     f for f in SYNONYMS if BY_NAME[f].kind == DATE
 }  # the fields whose content can confirm or contradict a header
@@ -303,7 +308,7 @@ def _fit(fld: str, profiles: Profiles, index: int) -> float | None:
             return 0.9
         return 0.3 if profile.unique_share < 0.3 else None
     if fld == "client":  # names, not codes ("Tiers" of "411ALPHA" beside "Nom")
-        if profile.short_token_share >= 0.9 and profile.code_share >= 0.5:
+        if _codes(profile):
             return 0.2
         return 0.9 if profile.word_share >= 0.6 else None
     return None
@@ -615,7 +620,30 @@ def _swap_dates(rec: _Recogniser, settings: Settings) -> None:
     rec.take("date_facture", due, 0.7)
 
 
-def _header_rivals(rec: _Recogniser, settings: Settings) -> None:
+def _codes_titled_client(rec: _Recogniser) -> ColumnUse | None:
+    """A client column of codes ("Tiers": "411ALPHA") is set aside so that the content may
+    find the names, the codes becoming the client code; given back if it finds none."""
+    use = rec.uses.get("client")
+    if use is None or use.source != HEADER or use.index not in rec.profiles:
+        return None
+    profile = rec.profiles[use.index]
+    if profile.count < MIN_ROWS_TO_JUDGE or not _codes(profile):
+        return None
+    del rec.mapping["client"], rec.uses["client"]
+    rec.closed.discard(use.index)
+    return use
+
+
+def _give_back(rec: _Recogniser, use: ColumnUse | None) -> None:
+    if use is None or "client" in rec.mapping:
+        return
+    for fld in [f for f, i in rec.mapping.items() if i == use.index]:
+        del rec.mapping[fld], rec.uses[fld]
+    rec.mapping["client"] = use.index
+    rec.uses["client"] = use
+
+
+def _header_rivals(rec: _Recogniser) -> None:
     """A vague header whose content contradicts it gives way to another column named for
     the same field whose content fits ("Reference" of names, "Num" of invoice codes)."""
     for fld, use in list(rec.uses.items()):
@@ -655,9 +683,11 @@ def recognise(
         for f, i in mapping.items()
     }  # fmt: skip
     rec = _Recogniser(headers, profiles, dict(mapping), uses, closed)
-    _header_rivals(rec, settings)
+    _header_rivals(rec)
     _swap_dates(rec, settings)
+    set_aside = _codes_titled_client(rec)
     rec.run()
+    _give_back(rec, set_aside)
     for fld, use in rec.uses.items():
         if use.source == HEADER and use.confidence < 0.5:
             rec.warnings.append(

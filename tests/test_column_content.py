@@ -187,6 +187,22 @@ def test_addresses_keep_every_line_and_the_foreign_country(tmp_path):
     assert inv.loc[fa(1), "pays"] == "Allemagne"
 
 
+def test_client_titled_column_of_codes_gives_way_to_the_names(tmp_path):
+    invoices = book()
+    rows = [[i.code, i.client, fa(i.k), i.due, i.rest] for i in invoices]
+    headers = ["Tiers", "Libellé", "Pièce", "Échéance", "Solde"]  # Sage: "Tiers" holds codes
+    read = read_export(write_xlsx(tmp_path / "e.xlsx", rows, headers), Settings())
+    assert (read.columns["client"], read.columns["code_client"]) == ("Libellé", "Tiers")
+    assert read.column_uses["client"].source == CONTENT
+    assert list(read.invoices["client"]) == [i.client for i in invoices]
+    # no names anywhere: the codes stay the client, and the summary's doubt is said
+    rows = [[i.code, fa(i.k), i.due, i.rest] for i in invoices]
+    read = read_export(write_xlsx(tmp_path / "f.xlsx", rows, ["Tiers", "Pièce", "Échéance",
+                                                                "Solde"]), Settings())  # fmt: skip
+    assert read.columns["client"] == "Tiers" and "code_client" not in read.columns
+    assert any("« Tiers » (colonne A) est lue comme client" in w for w in read.warnings)
+
+
 def test_csv_export_with_house_titles(tmp_path):
     invoices = book()
     lines = ["Document;Tiers;Émis le;À payer le;TTC;Restant"] + [
