@@ -64,6 +64,7 @@ class ColumnProfile:
     count: int  # non-blank cells
     filled_share: float  # non-blank cells / sampled rows
     distinct: int  # distinct values
+    mean_length: float  # characters per non-blank cell
     dates: tuple[date | None, ...]  # real dates and date texts (not bare numbers)
     amounts: tuple[float | None, ...]  # numbers and amount texts (not dates)
     texts: tuple[str, ...]  # the cells as printed ("" when blank)
@@ -215,6 +216,7 @@ def profile_column(rows: Sequence[Sequence[object]], index: int) -> ColumnProfil
         count=n,
         filled_share=n / len(rows) if rows else 0.0,
         distinct=len(counts),
+        mean_length=sum(len(t) for t in texts) / n if n else 0.0,
         dates=tuple(dates),
         amounts=tuple(amounts),
         texts=texts,

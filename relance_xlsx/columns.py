@@ -73,6 +73,8 @@ def match_field(header: str) -> tuple[str, int] | None:
     if norm in _EXACT:
         return _EXACT[norm], 2 if norm in VAGUE_SYNONYMS else 3
     words = tuple(norm.split())
+    if len(words) == 1 and len(words[0]) < 2:
+        return None  # a lone letter ("(C)", "e") abbreviates nothing
     for name, syn in _BY_SHAPE.get((len(words), words[0][0]), ()):
         if _abbreviates(words, syn):
             return name, 1
@@ -252,6 +254,7 @@ def _missing_columns(
 
 SETTINGS, HEADER, CONTENT = "réglages", "en-tête", "contenu"
 AMOUNT_ROLES = ("montant_ttc", "montant_regle", "reste_du")
+MAX_CANDIDATES = 12  # more unnamed date or amount columns than this: content cannot tell
 MIN_ROWS_TO_JUDGE = 3  # fewer sampled cells than this: the content neither confirms nor contradicts
 
 # Address lines after the first ("Adresse 2", "Complément d'adresse", "Bâtiment"…): the reader
@@ -397,7 +400,11 @@ class _Recogniser:
         """The due date is the column of dates on or after the invoice dates."""
         p = self.profiles
         free = [i for i in self.free() if p[i].date_share >= 0.8]
+        if len(free) > MAX_CANDIDATES:
+            return  # a calendar or a table of dates, not an export of invoices
         due, issued = self.mapping.get("date_echeance"), self.mapping.get("date_facture")
+        if any(i is not None and i not in p for i in (due, issued)):
+            return
         if due is not None and issued is None:
             before = [(later(p[due], p[i]), i) for i in free if later(p[due], p[i]) >= 0.9]
             self.best("date_facture", before, 0.8)
@@ -430,22 +437,10 @@ class _Recogniser:
             pairs.sort(key=lambda t: (-t[0], t[1]))
             _score, d, i = pairs[0]
             rivals = [t for t in pairs[1:] if t[1] != d and _score - t[0] <= 0.1]
-            self.take("date_echeance", d, 0.8)
+            self.take("date_echeance", d, 0.5 if rivals else 0.8)
             self.take("date_facture", i, 0.8)
             if rivals:
                 self.ambiguous("date_echeance", d, rivals[0][1])
-        elif free:
-            chosen = free[-1]
-            self.take("date_echeance", chosen, 0.4)
-            others = [i for i in free if i != chosen]
-            if others:
-                self.ambiguous("date_echeance", chosen, others[0])
-            else:
-                self.warnings.append(
-                    f"Une seule colonne de dates, {self.name(chosen)} : elle est lue comme "
-                    "date d'échéance. Si ce sont les dates de facture, indiquez la colonne des "
-                    'échéances dans relance.toml, section [colonnes] (date_echeance = "…").'
-                )
 
     # codes ----------------------------------------------------------------------------
 
@@ -494,8 +489,10 @@ class _Recogniser:
         p = self.profiles
         free = [i for i in self.free() if p[i].amount_share >= 0.8
                 and not sequential_integers(p[i])]  # fmt: skip
-        if not missing or not free:
-            return
+        if not missing or not free or len(free) > MAX_CANDIDATES:
+            return  # a table of figures, not an export of invoices: nothing to tell
+        if any(self.mapping[f] not in p for f in AMOUNT_ROLES if f in self.mapping):
+            return  # an amount column named by its header but empty: nothing to compare
         pool = free + [self.mapping[f] for f in AMOUNT_ROLES if f in self.mapping]
         best: tuple[float, dict[str, int]] | None = None
         for t in pool:
@@ -529,7 +526,7 @@ class _Recogniser:
             self.take("reste_du", totals[-1], 0.8)  # the buckets of an aged balance add up
             return
         if len(free) == 1:
-            self.take("reste_du", free[0], 0.6)
+            self.take("reste_du", free[0], 0.7)  # the export's only amount: the amount due
             return
         if len(free) == 2:
             a, b = free
@@ -561,8 +558,9 @@ class _Recogniser:
         names = []
         for i in self.free():
             q = p[i]
-            if q.word_share < 0.6 or q.civility_share >= 0.5 or (q.distinct < 2 <= q.count):
-                continue  # one value on every row ("EUR", "VT") names no one
+            if q.word_share < 0.6 or q.civility_share >= 0.5 or (q.distinct < 2 <= q.count) \
+                    or q.mean_length < 3:
+                continue  # one value on every row ("EUR", "VT"), flags ("O", "N"): no one
             if q.repeated_share >= 0.2 or q.legal_share >= 0.3 or q.count < 5:
                 names.append((q.repeated_share + q.legal_share, i))
         self.best("client", names, 0.7, close=0.05)
@@ -663,6 +661,18 @@ def _header_rivals(rec: _Recogniser) -> None:
                 break
 
 
+def _drop_weak_guesses(rec: _Recogniser) -> None:
+    """A required column is not guessed on thin evidence: a doubtful choice by content, or
+    a sheet whose headers name almost none of them (not an export of invoices, most
+    likely), stops the run with the missing-columns message rather than send letters."""
+    required = [f for f in (*REQUIRED_FIELDS, *AMOUNT_ONE_OF) if f in rec.uses]
+    by_content = [f for f in required if rec.uses[f].source == CONTENT]
+    floor = 0.7 if len(by_content) >= 3 else 0.5
+    for fld in by_content:
+        if rec.uses[fld].confidence < floor:
+            del rec.mapping[fld], rec.uses[fld]
+
+
 def recognise(
     rows: Sequence[Sequence[object]], header_row: int, mapping: Mapping[str, int],
     settings: Settings,
@@ -688,6 +698,7 @@ def recognise(
     set_aside = _codes_titled_client(rec)
     rec.run()
     _give_back(rec, set_aside)
+    _drop_weak_guesses(rec)
     for fld, use in rec.uses.items():
         if use.source == HEADER and use.confidence < 0.5:
             rec.warnings.append(

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from conftest import digest, run_cli, write_xlsx
-from relance_xlsx.columns import CONTENT, HEADER, map_headers, recognise
+from relance_xlsx.columns import CONTENT, HEADER, map_headers, match_field, recognise
 from relance_xlsx.config import Settings
 from relance_xlsx.errors import InputError
 from relance_xlsx.reader import read_export
@@ -233,6 +233,13 @@ def test_summary_and_report_say_which_column_and_how(runner_cwd):
     assert rows["Numéro de facture"] == "« Num » (colonne A)"
 
 
+def test_a_lone_letter_abbreviates_no_header():
+    # seen in a public spreadsheet corpus: « (C) », « e » read as client and due date
+    assert match_field("(C)") is None and match_field("e") is None
+    assert match_field("Éch.")[0] == "date_echeance"
+    assert match_field("N")[0] == "numero_facture"  # « N » alone is written as a synonym
+
+
 # --- ambiguous or contradicted choices ------------------------------------------------------
 
 
@@ -365,3 +372,17 @@ def test_recognition_never_fails_on_odd_cells(rows):
     assert len(set(mapping.values())) == len(mapping)  # one field per column
     assert set(uses) == set(mapping) and all(0 <= u.confidence <= 1 for u in uses.values())
     assert all(isinstance(w, str) for w in warnings)
+
+
+def test_sheets_from_a_public_corpus_that_broke_the_first_version():
+    # a « Balance » titled column left empty: nothing to compare, no KeyError
+    sheet = [["Category", "Account", "Balance", "Opening", "Ending", "Debit", "Credit"],
+             *([c, "City Bank", None, 1000, 800, 200, 0] for c in ("Food", "Gas", "Rent"))]
+    mapping, _uses, _w = recognise(sheet, 0, map_headers(sheet[0], {}), Settings())
+    assert mapping["reste_du"] == 2
+    # a hundred columns of figures: too many to tell apart, none guessed (and no cubic
+    # search through them)
+    wide = [[str(c) for c in range(1, 101)], *([r * c + 0.5 for c in range(100)]
+                                               for r in range(200))]  # fmt: skip
+    mapping, _uses, _w = recognise(wide, 0, {}, Settings())
+    assert not set(mapping) & {"montant_ttc", "montant_regle", "reste_du"}
