@@ -363,7 +363,7 @@ CELLS = st.one_of(
 )  # fmt: skip
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.lists(st.lists(CELLS, min_size=1, max_size=7), min_size=1, max_size=12))
 def test_recognition_never_fails_on_odd_cells(rows):
     headers = ["Num", "Name", "Open", *("" for _ in range(10))]
