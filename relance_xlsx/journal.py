@@ -371,6 +371,39 @@ def same_date_runs(path: Path, run_date: date) -> list[SameDayRun]:
         raise unreadable(path, exc) from exc
 
 
+@dataclass(frozen=True)
+class PastRun:
+    """A run in force and the balances it saw: what the stale-export check compares with."""
+
+    id: int
+    date: date
+    balances: dict[str, float]  # cle_facture -> reste_du
+
+
+def recent_balances(path: Path, run_date: date, dates: int) -> tuple[PastRun, ...]:
+    """The runs in force of the last ``dates`` run dates up to ``run_date`` (same-date runs
+    included: a stale export run after the day's good one must be compared with it), with
+    their balances. Read-only; none when there is no journal yet."""
+    try:
+        with reading(path) as con:
+            if con is None:
+                return ()
+            runs = con.execute(
+                "SELECT id, date FROM executions WHERE remplacee_par IS NULL AND date IN ("
+                "SELECT DISTINCT date FROM executions WHERE remplacee_par IS NULL AND date <= ? "
+                "ORDER BY date DESC LIMIT ?) ORDER BY date, id", (run_date.isoformat(), dates),
+            ).fetchall()  # fmt: skip
+            out = []
+            for run_id, day in runs:
+                rows = con.execute("SELECT cle_facture, reste_du FROM soldes WHERE execution = ?",
+                                   (run_id,))  # fmt: skip
+                balances = {k: float(r) if r is not None else 0.0 for k, r in rows}
+                out.append(PastRun(int(run_id), date.fromisoformat(day), balances))
+            return tuple(out)
+    except (sqlite3.Error, ValueError) as exc:
+        raise unreadable(path, exc) from exc
+
+
 def export_key(export: Path) -> str:
     """How an export is named in the journal: its absolute path, whatever the current folder."""
     return str(Path(export).resolve())
