@@ -197,9 +197,11 @@ def check(invoices: pd.DataFrame, title: TitleDate | None, past: Sequence[PastRu
 
 
 def _reopened_line(r: Reopened) -> str:
-    was = "soldée" if r.paid else "absente de l'export"
-    return (f"{r.numero_facture} ({r.client}) : {was} à l'exécution du "
-            f"{format_date_short(r.closed_on)}, de nouveau ouverte à {format_eur(r.reste_du)} "
+    closed_on = format_date_short(r.closed_on)
+    was = f"soldée à l'exécution du {closed_on}" if r.paid else \
+        f"absente de l'export lu le {closed_on}"
+    return (f"{r.numero_facture} ({r.client}) : {was}, de nouveau ouverte à "
+            f"{format_eur(r.reste_du)} "
             f"comme dans l'export du {r.seen_on:%d/%m}")  # fmt: skip
 
 
