@@ -253,7 +253,8 @@ def check_age(read: ReadResult, journal: Path, options: RunOptions) -> list[str]
     written, dry run included; with --forcer, or when one invoice only came back, the
     summary's warnings say it."""
     past = recent_balances(journal, options.run_date, staleness.LOOKBACK_DATES)
-    verdict = staleness.check(read.invoices, staleness.title_date(read.title_rows), past)
+    title = staleness.title_date(read.title_rows)
+    verdict = staleness.check(read.invoices, title, past, options.run_date)
     if verdict.stale and not options.force:
         raise StaleExportError(staleness.refusal(verdict, read.source.name, str(options.export)))
     return staleness.warnings(verdict, options.force)

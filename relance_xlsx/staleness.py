@@ -11,7 +11,9 @@ a relance 2 with penalties. Two pieces of evidence, both pure, both named in the
   last run saw closed (a stale export brings back nearly all of them; a rejected batch of
   direct debits, a few among many).
 - **The title rows' date** (« Édité le 16/11/2026 », « Balance âgée au … ») older than the
-  last run's date: refused on its own.
+  date of the last run before today: refused on its own. Today's runs do not count here: an
+  export edited on Friday, run on Monday and run again on Monday is no staler the second
+  time.
 
 "The last run" is the latest run that shares invoices with this export (another
 establishment's export, run another day, is not compared with), same-date runs included:
@@ -130,11 +132,12 @@ class Verdict:
     reopened: tuple[Reopened, ...] = ()
     closed: int = 0  # invoices the last run saw closed that were open before (with reopened)
     title: TitleDate | None = None
+    before_today: date | None = None  # the last run's date before the run date
 
     @property
     def title_older(self) -> bool:
-        return (self.reference is not None and self.title is not None
-                and self.title.date < self.reference)  # fmt: skip
+        return (self.before_today is not None and self.title is not None
+                and self.title.date < self.before_today)  # fmt: skip
 
     @property
     def balances_older(self) -> bool:
@@ -152,9 +155,10 @@ class Verdict:
         return bool(self.reopened) and not self.stale
 
 
-def check(invoices: pd.DataFrame, title: TitleDate | None, past: Sequence[PastRun]) -> Verdict:
+def check(invoices: pd.DataFrame, title: TitleDate | None, past: Sequence[PastRun],
+          run_date: date) -> Verdict:  # fmt: skip
     """Compare the export's invoices (numero_facture, client, cle_facture, reste_du) and title
-    date with the balances of the last runs (``journal.recent_balances``)."""
+    date with the balances of the last runs up to ``run_date`` (``journal.recent_balances``)."""
     rows = invoices[invoices["numero_facture"].astype(str) != ""]
     current = {
         k: (float(r), str(n), str(c))
@@ -167,6 +171,7 @@ def check(invoices: pd.DataFrame, title: TitleDate | None, past: Sequence[PastRu
     if not related:
         return Verdict(title=title)
     last_day = max(p.date for p in related)
+    before_today = max((p.date for p in related if p.date < run_date), default=None)
     last: dict[str, float] = {}
     for p in related:
         if p.date == last_day:
@@ -190,7 +195,7 @@ def check(invoices: pd.DataFrame, title: TitleDate | None, past: Sequence[PastRu
         if abs(old - rest) <= CENT:
             reopened.append(Reopened(number, client, rest, key in last, last_day, seen_on))
             closed.add(key)
-    return Verdict(last_day, tuple(reopened), len(closed), title)
+    return Verdict(last_day, tuple(reopened), len(closed), title, before_today)
 
 
 # --- the messages ------------------------------------------------------------------------------
@@ -198,8 +203,8 @@ def check(invoices: pd.DataFrame, title: TitleDate | None, past: Sequence[PastRu
 
 def _reopened_line(r: Reopened) -> str:
     closed_on = format_date_short(r.closed_on)
-    was = f"soldée à l'exécution du {closed_on}" if r.paid else \
-        f"absente de l'export lu le {closed_on}"
+    was = (f"soldée à l'exécution du {closed_on}" if r.paid
+           else f"absente de l'export lu le {closed_on}")  # fmt: skip
     return (f"{r.numero_facture} ({r.client}) : {was}, de nouveau ouverte à "
             f"{format_eur(r.reste_du)} "
             f"comme dans l'export du {r.seen_on:%d/%m}")  # fmt: skip
@@ -227,7 +232,8 @@ def evidence(verdict: Verdict) -> list[str]:
         assert verdict.title is not None
         lines.append(
             f"  - il est daté du {format_date_short(verdict.title.date)} "
-            f"(« {verdict.title.text} »), avant la dernière exécution du {last}."
+            f"(« {verdict.title.text} »), avant l'exécution du "
+            f"{format_date_short(verdict.before_today)}."
         )
     return lines
 

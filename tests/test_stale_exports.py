@@ -12,7 +12,9 @@ import pytest
 from conftest import digest, invoice, run_cli, status_column, write_xlsx
 from relance_xlsx.staleness import title_date
 
-WEEK1, WEEK2, WEEK3 = "2026-11-16", "2026-11-23", "2026-11-30"
+WEEK1, WEEK2, WEEK3 = "2026-11-16", "2026-11-23", "2026-11-30"  # Mondays
+# each export is edited the Friday before its run
+EDITED1, EDITED2, EDITED3 = "2026-11-13", "2026-11-20", "2026-11-27"
 
 
 def week1_rows() -> list[list[object]]:
@@ -39,19 +41,33 @@ def edited(day: str) -> tuple[str, ...]:
     return ("Balance âgée clients", f"Édité le {date.fromisoformat(day):%d/%m/%Y} par Compta", "")
 
 
+@pytest.fixture(scope="module")
+def two_weeks_once(tmp_path_factory) -> Path:
+    """Week 1 and week 2 run on their own exports, one journal, one letters folder (built
+    once: each test works on its own copy)."""
+    folder = tmp_path_factory.mktemp("two_weeks")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(folder)  # no stray relance.toml
+        paths = layout(folder)
+        write_xlsx(paths["w1"], week1_rows(), title_rows=edited(EDITED1))
+        write_xlsx(paths["w2"], week2_rows(), title_rows=edited(EDITED2))
+        for key, day in (("w1", WEEK1), ("w2", WEEK2)):
+            result = run_cli("run", paths[key], "--date", day, *where(paths))
+            assert result.exit_code == 0, result.output
+    return folder
+
+
 @pytest.fixture
-def two_weeks(runner_cwd) -> dict[str, Path]:
-    """Week 1 and week 2 run on their own exports, one journal, one letters folder."""
-    paths = {
-        "w1": write_xlsx(runner_cwd / "export_s47.xlsx", week1_rows(), title_rows=edited(WEEK1)),
-        "w2": write_xlsx(runner_cwd / "export_s48.xlsx", week2_rows(), title_rows=edited(WEEK2)),
-        "journal": runner_cwd / "journal_relances.sqlite",
-        "out": runner_cwd / "courriers",
-    }
-    for key, day in (("w1", WEEK1), ("w2", WEEK2)):
-        result = run_cli("run", paths[key], "--date", day, *where(paths))
-        assert result.exit_code == 0, result.output
-    return paths
+def two_weeks(two_weeks_once, runner_cwd) -> dict[str, Path]:
+    shutil.copytree(two_weeks_once, runner_cwd, dirs_exist_ok=True)
+    return layout(runner_cwd)
+
+
+def layout(folder: Path) -> dict[str, Path]:
+    return {
+        "w1": folder / "export_s47.xlsx", "w2": folder / "export_s48.xlsx",
+        "journal": folder / "journal_relances.sqlite", "out": folder / "courriers",
+    }  # fmt: skip
 
 
 def where(paths: dict[str, Path]) -> list[object]:
@@ -95,7 +111,8 @@ def test_last_weeks_export_is_refused_then_forced(two_weeks):
             "1 234,56 € comme dans l'export du 16/11",
             "FA-0150 (Martin SARL) : absente de l'export lu le 23/11/2026, de nouveau "
             "ouverte à 500,00 € comme dans l'export du 16/11",
-            "il est daté du 16/11/2026 (« Édité le 16/11/2026 par Compta »)",
+            "il est daté du 13/11/2026 (« Édité le 13/11/2026 par Compta »), avant "
+            "l'exécution du 23/11/2026.",
             "Rien n'a été écrit", "--forcer",
         ):  # fmt: skip
             assert fragment in plain(result.output), result.output
@@ -109,6 +126,7 @@ def test_last_weeks_export_is_refused_then_forced(two_weeks):
 
 
 def test_same_day_rerun_is_not_refused(two_weeks):
+    """Edited on Friday 20/11, run on Monday 23/11, run again that Monday."""
     again = run_cli("run", two_weeks["w2"], "--date", WEEK2, *where(two_weeks))
     assert again.exit_code == 0, again.output
     assert "plus ancien" not in again.output and "de nouveau ouverte" not in again.output
@@ -130,7 +148,7 @@ def test_one_reopened_invoice_is_a_warning(two_weeks):
     """A rejected payment: FA-0142 open again at its old balance in this week's export."""
     rows = [r for r in week1_rows() if r[2] == "FA-0142"] + week2_rows()[1:]
     path = write_xlsx(two_weeks["w2"].with_name("export_s49.xlsx"), rows,
-                      title_rows=edited(WEEK3))  # fmt: skip
+                      title_rows=edited(EDITED3))  # fmt: skip
     result = run_cli("run", path, "--date", WEEK3, *where(two_weeks))
     assert result.exit_code == 0, result.output
     assert "Facture vue réglée, de nouveau ouverte : FA-0142 (Dupont SA)" in result.output
@@ -143,7 +161,7 @@ def test_folder_run_refuses_the_stale_export_and_runs_the_good_one(two_weeks, ru
     inbox.mkdir()
     stale = inbox / "a_export_s47.xlsx"
     shutil.copy(two_weeks["w1"], stale)  # last week's file, saved again: a new fingerprint
-    good = write_xlsx(inbox / "b_export_s49.xlsx", week2_rows(), title_rows=edited(WEEK3))
+    good = write_xlsx(inbox / "b_export_s49.xlsx", week2_rows(), title_rows=edited(EDITED3))
     before = digest(stale)
     result = run_cli("run", inbox, "--date", WEEK3, *where(two_weeks))
     assert result.exit_code == 1, result.output
