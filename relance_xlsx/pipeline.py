@@ -252,7 +252,8 @@ def check_age(read: ReadResult, journal: Path, options: RunOptions) -> list[str]
     """Refuse an export older than the last run's (staleness.py), before anything is
     written, dry run included; with --forcer, or when one invoice only came back, the
     summary's warnings say it."""
-    past = recent_balances(journal, options.run_date, staleness.LOOKBACK_DATES)
+    keys = read.invoices["cle_facture"].tolist()
+    past = recent_balances(journal, options.run_date, keys, staleness.LOOKBACK_DATES)
     title = staleness.title_date(read.title_rows)
     verdict = staleness.check(read.invoices, title, past, options.run_date)
     if verdict.stale and not options.force:

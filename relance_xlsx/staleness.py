@@ -37,7 +37,7 @@ from .parsing import clean_text, is_blank, normalise, parse_date, strip_accents
 
 MIN_REOPENED = 2  # one invoice back is a warning (a rejected payment), never a refusal
 MIN_SHARE = 0.5  # of the invoices the last run saw closed (see the module's docstring)
-LOOKBACK_DATES = 8  # run dates read from the journal: old balances to recognise
+LOOKBACK_DATES = 3  # the last run's date and two before it: where old balances are found
 MAX_NAMED = 5  # invoices named in a message
 CENT = 0.005
 
@@ -159,15 +159,8 @@ def check(invoices: pd.DataFrame, title: TitleDate | None, past: Sequence[PastRu
           run_date: date) -> Verdict:  # fmt: skip
     """Compare the export's invoices (numero_facture, client, cle_facture, reste_du) and title
     date with the balances of the last runs up to ``run_date`` (``journal.recent_balances``)."""
-    rows = invoices[invoices["numero_facture"].astype(str) != ""]
-    current = {
-        k: (float(r), str(n), str(c))
-        for k, r, n, c in zip(rows["cle_facture"], rows["reste_du"], rows["numero_facture"],
-                              rows["client"], strict=True)
-        if r == r  # an unreadable amount says nothing
-    }  # fmt: skip
-    mine = current.keys()
-    related = [p for p in past if not p.balances.keys().isdisjoint(mine)]
+    keys = invoices["cle_facture"]
+    related = [p for p in past if not p.balances.keys().isdisjoint(keys)]
     if not related:
         return Verdict(title=title)
     last_day = max(p.date for p in related)
@@ -177,23 +170,23 @@ def check(invoices: pd.DataFrame, title: TitleDate | None, past: Sequence[PastRu
         if p.date == last_day:
             last.update(p.balances)
     earlier = sorted((p for p in related if p.date < last_day), key=lambda p: (p.date, p.id))
-    before: dict[str, tuple[float, date]] = {}  # latest open balance before the last run
-    for p in earlier:
-        before.update((k, (r, p.date)) for k, r in p.balances.items() if r > CENT)
-    open_before = set()
+    closed: set[str] = set()  # open at the run before the last one, closed at the last one
     if earlier:
-        previous_day = earlier[-1].date
         for p in earlier:
-            if p.date == previous_day:
-                open_before.update(k for k, r in p.balances.items() if r > CENT)
-    closed = {k for k in open_before if last.get(k, 0.0) <= CENT}
+            if p.date == earlier[-1].date:
+                closed.update(k for k, r in p.balances.items()
+                              if r > CENT and last.get(k, 0.0) <= CENT)  # fmt: skip
+    rows = invoices[(invoices["reste_du"] > CENT) & (invoices["numero_facture"].astype(str) != "")]
     reopened = []
-    for key, (rest, number, client) in current.items():
-        if rest <= CENT or last.get(key, 0.0) > CENT or key not in before:
-            continue
-        old, seen_on = before[key]
-        if abs(old - rest) <= CENT:
-            reopened.append(Reopened(number, client, rest, key in last, last_day, seen_on))
+    for key, rest, number, client in zip(rows["cle_facture"], rows["reste_du"],
+                                         rows["numero_facture"], rows["client"], strict=True):
+        if last.get(key, 0.0) > CENT:
+            continue  # open at the last run too (or new: not in any run)
+        seen = next(((p.balances[key], p.date) for p in reversed(earlier)
+                     if p.balances.get(key, 0.0) > CENT), None)  # fmt: skip
+        if seen is not None and abs(seen[0] - float(rest)) <= CENT:
+            reopened.append(Reopened(str(number), str(client), float(rest), key in last,
+                                     last_day, seen[1]))  # fmt: skip
             closed.add(key)
     return Verdict(last_day, tuple(reopened), len(closed), title, before_today)
 
