@@ -193,3 +193,39 @@ def test_first_run_is_never_refused(runner_cwd):
 def test_title_date(rows, expected):
     found = title_date(rows)
     assert (found.date if found else None) == expected
+
+
+def export_of(balances: dict[str, float]):
+    """An invoice table as the reader gives it, for the pure check."""
+    import pandas as pd
+
+    return pd.DataFrame({
+        "cle_facture": list(balances), "reste_du": list(balances.values()),
+        "numero_facture": [k.split("|")[1] for k in balances],
+        "client": [k.split("|")[0] for k in balances],
+    })  # fmt: skip
+
+
+def test_thresholds_of_the_pure_check():
+    """Two rejected payments among eight paid invoices warn; eight of eight refuse; another
+    establishment's later run is not the last run."""
+    from relance_xlsx.journal import PastRun
+    from relance_xlsx.staleness import check
+
+    week1 = {f"C|F{i}": 100.0 for i in range(10)}
+    week2 = {"C|F8": 100.0, "C|F9": 100.0, "C|F0": 0.0}  # F0 paid, F1..F7 gone
+    other = PastRun(3, date(2026, 11, 24), {"B|X1": 50.0})  # another establishment
+    past = [PastRun(1, date(2026, 11, 16), week1), PastRun(2, date(2026, 11, 23), week2), other]
+    today = date(2026, 11, 30)
+
+    rejected = check(export_of({**week2, "C|F0": 100.0, "C|F1": 100.0}), None, past, today)
+    assert rejected.reference == date(2026, 11, 23)
+    assert [(r.numero_facture, r.paid) for r in rejected.reopened] == [("F0", True),
+                                                                       ("F1", False)]
+    assert rejected.doubtful and not rejected.stale
+
+    stale = check(export_of(week1), None, past, today)
+    assert len(stale.reopened) == 8 and stale.stale
+
+    partly = check(export_of({"C|F0": 60.0, "C|F1": 100.0}), None, past, today)
+    assert [r.numero_facture for r in partly.reopened] == ["F1"]  # not its old balance
