@@ -126,7 +126,8 @@ class Reopened:
 
 @dataclass(frozen=True)
 class Verdict:
-    """What the journal says of this export's age. ``reference`` is None on a first run."""
+    """What the journal says of this export's age. ``reference`` is None when no run shares
+    invoices with it (a first run, another establishment's export)."""
 
     reference: date | None = None  # the last run's date
     reopened: tuple[Reopened, ...] = ()
@@ -181,7 +182,7 @@ def check(invoices: pd.DataFrame, title: TitleDate | None, past: Sequence[PastRu
     for key, rest, number, client in zip(rows["cle_facture"], rows["reste_du"],
                                          rows["numero_facture"], rows["client"], strict=True):
         if last.get(key, 0.0) > CENT:
-            continue  # open at the last run too (or new: not in any run)
+            continue  # still open at the last run: nothing came back
         seen = next(((p.balances[key], p.date) for p in reversed(earlier)
                      if p.balances.get(key, 0.0) > CENT), None)  # fmt: skip
         if seen is not None and abs(seen[0] - float(rest)) <= CENT:
