@@ -153,7 +153,7 @@ def _files_lines(result: RunResult) -> list[str]:
     return lines
 
 
-LOW_CONFIDENCE = 0.5
+DOUBTFUL = 0.5  # an ambiguous or contradicted column: « à vérifier »
 
 
 def column_rows(result: RunResult) -> list[tuple[str, str]]:
@@ -171,7 +171,7 @@ def column_rows(result: RunResult) -> list[tuple[str, str]]:
         use = result.column_uses.get(fld)
         if use is not None and use.source == CONTENT:
             text += ", reconnue par son contenu"
-        if use is not None and use.confidence < LOW_CONFIDENCE:
+        if use is not None and use.confidence <= DOUBTFUL:
             text += " — à vérifier"
         rows.append((f"{label[:1].upper()}{label[1:]}", text))
     return rows

@@ -20,7 +20,9 @@ from conftest import digest, run_cli, write_xlsx
 from relance_xlsx.columns import CONTENT, HEADER, map_headers, match_field, recognise
 from relance_xlsx.config import Settings
 from relance_xlsx.errors import InputError
+from relance_xlsx.model import RunResult
 from relance_xlsx.reader import read_export
+from relance_xlsx.report import DOUBTFUL, column_rows
 
 RUN = "2026-11-23"
 CLIENTS = [("411ALPHA", "Alpha SARL"), ("411BETA", "Beta SAS"),
@@ -249,11 +251,25 @@ def test_two_possible_due_dates_are_named_in_a_warning(tmp_path):
             for i in book()]  # fmt: skip
     result = read_export(write_xlsx(tmp_path / "e.xlsx", rows, headers), Settings())
     assert result.columns["date_echeance"] == "Prévue le"
-    assert result.column_uses["date_echeance"].confidence <= 0.5
+    assert result.column_uses["date_echeance"].confidence <= DOUBTFUL
     assert (
         "Deux colonnes peuvent être la colonne « date d'échéance » : « Prévue le » (colonne D) "
         "et « Limite » (colonne E) ; « Prévue le » (colonne D) a été utilisée."
     ) in " ".join(result.warnings)
+
+
+def test_a_doubtful_column_is_marked_in_the_columns_read(tmp_path):
+    headers = ["N° facture", "Client", "Date", "Prévue le", "Limite", "Solde"]
+    rows = [[fa(i.k), i.client, i.issued, i.due, i.due + timedelta(days=2), i.rest]
+            for i in book()]  # fmt: skip
+    read = read_export(write_xlsx(tmp_path / "e.xlsx", rows, headers), Settings())
+    run = RunResult(run_date=date(2026, 11, 23), source=read.source, sheet=read.sheet,
+                    invoices=read.invoices, columns=read.columns,
+                    column_index=read.column_index, column_uses=read.column_uses)  # fmt: skip
+    rows_read = dict(column_rows(run))
+    assert rows_read["Date d'échéance"] == (
+        "« Prévue le » (colonne D), reconnue par son contenu — à vérifier")
+    assert rows_read["Client"] == "« Client » (colonne B)"
 
 
 def test_swapped_date_columns_are_decided_by_content_and_said(runner_cwd):
