@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import followup, followup_sheet, history, policy
+from . import followup, followup_sheet, history, ledger, policy
 from .amounts import default_business_day, letter_amounts, load_rate_table
 from .business_days import calendar_for
 from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, Settings, find_settings, load_settings
@@ -138,6 +138,8 @@ def classify_invoices(
 ) -> tuple[pd.DataFrame, tuple[PlannedLetter, ...]]:
     """``classify_export`` on an invoice table (fields.invoice_table builds one in memory),
     checking before each stage the columns it needs (fields.py declares them)."""
+    require_columns(invoices, ledger.NEEDS, "lettrage")
+    invoices = ledger.settle(invoices)
     require_columns(invoices, history.NEEDS, "historique")
     invoices = merge_history(invoices, journal, run_date, superseded)
     require_columns(invoices, policy.NEEDS, "classement")
@@ -228,7 +230,8 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
         sheet=read.sheet,
         invoices=classified,
         priced=priced,
-        warnings=tuple(dict.fromkeys([*read.warnings, *warnings])),
+        warnings=tuple(dict.fromkeys([*read.warnings, *ledger.partial_warnings(classified),
+                                      *warnings])),
         dry_run=options.dry_run,
         header_row=read.header_row,
         dropped_total_rows=read.dropped_total_rows,
