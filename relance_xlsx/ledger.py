@@ -9,14 +9,15 @@ table, run before the history (pipeline.classify_invoices):
 
 - **Lettered lines.** Lines of one client sharing one code form a group. A group whose
   debits and credits balance (to the cent) is settled: every line's ``reste_du`` becomes 0
-  and ``lettree`` is set (``credit`` keeps which side it was on: status « Payée – soldée par lettrage … » or « Avoir – imputé par
-  lettrage … »). A group that does not balance is a partial lettrage (Sage writes its codes
-  in lower case, others mark it apart; the balance is what counts, not the case): its
-  credits are imputed to its invoices oldest due date first (article 1342-10 du Code
-  civil); the invoices they cover are settled, the next one keeps its open remainder (its
-  ``montant_regle`` grows by what was imputed) and the later ones stay open. Surplus credit
-  stays a credit on the account, deducted like a credit note. Codes are compared exactly
-  (case included: Sage's « aa » partial group is not its « AA » complete one).
+  and ``lettree`` is set; ``credit`` keeps which side it was on (status « Payée – soldée
+  par lettrage … » or « Avoir – imputé par lettrage … »). A group that does not balance is
+  a partial lettrage (Sage writes its codes in lower case, others mark it apart; the
+  balance is what counts, not the case): its credits are imputed to its invoices oldest
+  due date first (article 1342-10 du Code civil); the invoices they cover are settled, the
+  next one keeps its open remainder (its ``montant_regle`` grows by what was imputed) and
+  the later ones stay open. Surplus credit stays a credit on the account, deducted like a
+  credit note. Codes are compared exactly (case included: Sage's « aa » partial group is
+  not its « AA » complete one).
 - **Unallocated credits.** A credit line (``reste_du`` < 0) with no lettrage and no due
   date is a payment received but not matched to an invoice (« Règlement client »,
   « Virement reçu »). It is not an error: it is deducted from the client's balance,
