@@ -83,6 +83,7 @@ def settle(invoices: pd.DataFrame) -> pd.DataFrame:
     lettered = code != ""
     settled = np.zeros(n, dtype=bool)
     imputed = np.zeros(n, dtype=bool)  # a credit (part) imputed to a group's invoices
+    usable = np.zeros(n, dtype=bool)  # lettered, in a group whose amounts all read
 
     if lettered.any():
         group = pd.Series(df["cle_client"].to_numpy(dtype=object) + "\x1f" + code)
@@ -106,7 +107,7 @@ def settle(invoices: pd.DataFrame) -> pd.DataFrame:
         rest < -TOLERANCE
     )
     # a settled line, an imputed credit or an unallocated one needs no due date
-    lifted = due_only & (settled | imputed | unallocated | (lettered & (rest < -TOLERANCE)))
+    lifted = due_only & (settled | imputed | unallocated | (usable & (rest < -TOLERANCE)))
     error[lifted] = ""
     df["credit"] = ~np.isnan(rest) & (df["reste_du"].to_numpy(dtype=float) < -TOLERANCE)
     df["reste_du"] = rest

@@ -100,12 +100,13 @@ def todo_lines(result: RunResult) -> list[str]:
     if unallocated:
         held = notice_held(inv)
         people = [f"{v[0].client} ({_credit_text(v)}"
-                  + ("; mise en demeure suspendue)" if k in held else ")")
+                  + (" ; mise en demeure suspendue)" if k in held else ")")
                   for k, v in unallocated.items()]  # fmt: skip
+        count = sum(len(v) for v in unallocated.values())
         lines.append(
-            f"  - imputer {len(people)} règlement(s) non affecté(s), en appelant le client si "
-            f"besoin : {_names(people)} — déduits des courriers ; relances 1 et 2 envoyées, "
-            "mise en demeure suspendue tant que le règlement n'est pas imputé (lettré)"
+            f"  - imputer {count} règlement(s) non affecté(s) (appeler le client : quelles "
+            f"factures règle-t-il ?) : {_names(people)} — déduits des courriers ; les relances "
+            "1 et 2 partent, la mise en demeure attend que le règlement soit lettré"
         )
     hand = handed_over_now(inv)
     if len(hand):
