@@ -120,7 +120,8 @@ def classify_export(
     superseded: tuple[int, ...] = (),
     holds: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, tuple[PlannedLetter, ...]]:
-    """Stages 2–4, pure: history, classification, letters to write.
+    """Stages 2–4, pure: the ledger's lettrage (ledger.py), history, classification,
+    letters to write.
 
     ``superseded`` are the same-date runs this one replaces (their events do not count);
     ``holds`` the clients the follow-up workbook holds (client key -> reason).

@@ -12,7 +12,9 @@ for level 0). People chase clients, not invoice lines (README, « Le cycle du cl
 - a mise en demeure names every invoice it lists; while it runs the client gets no other
   letter; ``delais.contentieux`` business days later, every invoice it named that is still
   unpaid is handed over, together, with the client's other overdue invoices beside them;
-  after the hand-over the client's account is the agency's while any of it is unpaid.
+  after the hand-over the client's account is the agency's while any of it is unpaid;
+- a client with a payment nobody allocated (ledger.py) gets its relance 1 and 2, the
+  payment deducted, but its mise en demeure waits until the payment is lettered.
 """
 
 from __future__ import annotations
