@@ -11,7 +11,7 @@
   and the formal notice, while it can still avoid it. Clients whose letter came back are not
   listed: returned mail is not tracked yet (no column, no setting for it). Clients who get a
   mise en demeure this run are not listed either: from then on the registered letter speaks.
-  Clients with an unallocated payment (ledger.py) come first: which invoices does it pay?
+  Then clients with an unallocated payment (ledger.py): which invoices does it pay?
   Their mise en demeure waits for the answer.
 * Contentieux: invoices to hand over, with what a collection agency asks for (identity and
   contact, invoice, amounts, days late, date of the mise en demeure, interest and the 40 €
