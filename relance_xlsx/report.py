@@ -87,7 +87,10 @@ def todo_lines(result: RunResult) -> list[str]:
         if registered:
             line += f", dont {len(registered)} en recommandé avec AR ({_names(registered)})"
         lines.append(line)
+    unallocated = by_client(unallocated_credits(inv))
     calls = to_call(inv)
+    # a client with a payment to allocate is called about it (the line below), once
+    calls = calls[~calls["cle_client"].isin(set(unallocated))] if len(calls) else calls
     if len(calls):
         people = []
         details = client_details(inv, calls["cle_client"])
@@ -96,7 +99,6 @@ def todo_lines(result: RunResult) -> list[str]:
             name = d["client"] or d["code_client"]
             people.append(f"{name} ({d['telephone']})" if d["telephone"] else name)
         lines.append(f"  - appeler {len(people)} client(s) en relance 2 : {_names(people)}")
-    unallocated = by_client(unallocated_credits(inv))
     if unallocated:
         held = notice_held(inv)
         people = [f"{v[0].client} ({_credit_text(v)}"

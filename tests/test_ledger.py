@@ -188,14 +188,18 @@ def test_lettrage_header_synonyms(tmp_path, header):
 # --- end to end, as the accountant runs it --------------------------------------------------
 
 
-@pytest.fixture
-def ledger_run(runner_cwd):
-    """The grand livre (Cegid/EBP-like: client on its group's first line) run on 23/11/2026."""
-    export = write_ledger(runner_cwd / "grand_livre.xlsx", ALPHA + BETA + GAMMA + DELTA,
+@pytest.fixture(scope="module")
+def ledger_run(tmp_path_factory):
+    """The grand livre (Cegid/EBP-like: client on its group's first line) run on 23/11/2026,
+    once for the tests that read its outputs, in an empty folder (no stray relance.toml)."""
+    folder = tmp_path_factory.mktemp("ledger")
+    export = write_ledger(folder / "grand_livre.xlsx", ALPHA + BETA + GAMMA + DELTA,
                           grouped=True)  # fmt: skip
-    result = run_cli("run", export, "--date", RUN)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(folder)
+        result = run_cli("run", export, "--date", RUN)
     assert result.exit_code == 0, result.output
-    return runner_cwd, export, result.output
+    return folder, export, result.output
 
 
 def letter_text(folder: Path, client: str) -> str:
@@ -254,6 +258,7 @@ def test_unallocated_payment_holds_the_notice_and_the_client_is_to_call(ledger_r
     assert "Gamma SAS (500,00 € du 16/11/2026 ; mise en demeure suspendue)" in todo
     assert "Alpha SA (1 000,00 € du 20/11/2026)" in todo
     assert "relances 1 et 2 partent" in todo
+    assert "en relance 2" not in todo  # Gamma is called once, about its payment
     # the summary lists each payment with its row
     assert "Règlements non affectés" in output
     assert "  - Alpha SA : 1 000,00 € du 20/11/2026 (ligne 8, pièce VIR-301)" in output
