@@ -276,3 +276,35 @@ def test_unallocated_payment_holds_the_notice_and_the_client_is_to_call(ledger_r
     assert "500,00\u00a0€ reçu le 16/11/2026 (pièce CHQ-0042" in gamma["Notes de l'appel"]
     assert rows["Alpha SA"]["Situation"] == "Règlement non affecté, à imputer"
     assert "Delta SA" not in rows  # its mise en demeure went: the registered letter speaks
+
+
+def test_letter_and_email_say_the_payment_was_received():
+    """The row and the sentence of the letter, and the same sentence in the e-mail draft."""
+    import dataclasses
+    from decimal import Decimal
+
+    from relance_xlsx.amounts import letter_amounts
+    from relance_xlsx.emails import body
+    from relance_xlsx.letters.context import letter_context, sample_letter
+    from relance_xlsx.model import LetterLine
+
+    letter = sample_letter(1)
+    paid = LetterLine("VIR-301", D(2026, 11, 20), None, None, Decimal("1000.00"),
+                      Decimal("-1000.00"), 0, False, 9, non_affecte=True)  # fmt: skip
+    letter = dataclasses.replace(letter, lignes=(*letter.lignes, paid))
+    settings = Settings()
+    amounts = letter_amounts(letter, settings)
+    context = letter_context(letter, settings, amounts)
+    row = context["factures"][-1]
+    assert (row["numero"], row["date_facture"], row["date_echeance"], row["avoir"],
+            row["non_affecte"]) == ("Règlement non\u00a0affecté", "20/11/2026", "", False, True)
+    assert plain(row["montant_regle"]) == "1 000,00 €" and plain(row["reste_du"]) == "-1 000,00 €"
+    assert not any(r["non_affecte"] for r in context["factures"][:-1])
+    assert plain(context["total_du"]) == "2 450,00 €"  # 1 400 + 2 220 − 170 − 1 000
+    assert "VIR-301" not in context["objet"] and "VIR-301" not in context["numeros_factures"]
+    sentence = context["reglements_non_affectes"]
+    assert plain(sentence).startswith("Nous avons bien reçu votre règlement de 1 000,00 € du "
+                                      "20/11/2026 ; ne sachant pas quelles factures il règle")
+    assert sentence in body(letter, settings, amounts)
+    assert letter_context(sample_letter(1), settings, letter_amounts(
+        sample_letter(1), settings))["reglements_non_affectes"] == ""
