@@ -134,7 +134,8 @@ FIELDS: tuple[Field, ...] = (
         contact, interlocuteur, nom contact, contact client, contact name, destinataire,
         a l attention de""")),
     # a ledger's matching code: lines sharing one settle each other (ledger.py)
-    Field("lettrage", TEXT, "lettrage", synonyms=_words("""
+    Field("lettrage", TEXT, "lettrage (les lignes de même code se soldent entre elles)",
+          synonyms=_words("""
         lettrage, let, lettre, code lettrage, code de lettrage, matching, rapprochement,
         matching code""")),
     Field("litige", FLAG, "litige (oui, x, 1… : facture exclue des relances)", synonyms=_words("""
