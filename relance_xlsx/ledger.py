@@ -109,7 +109,10 @@ def settle(invoices: pd.DataFrame) -> pd.DataFrame:
     # a settled line, an imputed credit or an unallocated one needs no due date
     lifted = due_only & (settled | imputed | unallocated | (usable & (rest < -TOLERANCE)))
     error[lifted] = ""
-    df["credit"] = ~np.isnan(rest) & (df["reste_du"].to_numpy(dtype=float) < -TOLERANCE)
+    credit = df["reste_du"].to_numpy(dtype=float) < -TOLERANCE
+    if "credit" in df.columns:  # settled already: a settled credit's balance is 0
+        credit |= df["credit"].to_numpy(dtype=bool)
+    df["credit"] = credit
     df["reste_du"] = rest
     df["montant_regle"] = paid
     df["erreur"] = error
