@@ -308,3 +308,44 @@ def test_letter_and_email_say_the_payment_was_received():
     assert sentence in body(letter, settings, amounts)
     assert letter_context(sample_letter(1), settings, letter_amounts(
         sample_letter(1), settings))["reglements_non_affectes"] == ""
+
+
+def test_settling_twice_changes_nothing(tmp_path):
+    rows = [*ALPHA, *BETA,
+            entry("411BETA", "Beta SARL", D(2026, 9, 10), "FA-111", "Facture", 700, None, "c",
+                  D(2026, 10, 10)),
+            entry("411BETA", "Beta SARL", D(2026, 10, 25), "RG-211", "Règlement", None, 1000,
+                  "c")]  # fmt: skip
+    frame = read_export(write_ledger(tmp_path / "gl.xlsx", rows), Settings()).invoices
+    once = ledger.settle(frame)
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(ledger.settle(once), once)
+
+
+def test_invoices_paid_by_lettrage_are_not_taken_for_a_stale_export(runner_cwd):
+    """Week 1 sees FA-101 and FA-102 open; week 2 letters them with their payments; week 3's
+    ledger still shows their debits, lettered: settled, not « reopened » (staleness.py
+    compares the balances the journal recorded, which are the settled ones)."""
+    open_ = [
+        entry("411ALPHA", "Alpha SA", D(2026, 9, 1), "FA-101", "Facture", 1200, None, "",
+              D(2026, 10, 1)),
+        entry("411ALPHA", "Alpha SA", D(2026, 9, 15), "FA-102", "Facture", 800, None, "",
+              D(2026, 10, 15)),
+    ]
+    lettered = [
+        entry("411ALPHA", "Alpha SA", D(2026, 9, 1), "FA-101", "Facture", 1200, None, "A",
+              D(2026, 10, 1)),
+        entry("411ALPHA", "Alpha SA", D(2026, 9, 15), "FA-102", "Facture", 800, None, "B",
+              D(2026, 10, 15)),
+        entry("411ALPHA", "Alpha SA", D(2026, 11, 18), "RG-201", "Règlement", None, 1200, "A"),
+        entry("411ALPHA", "Alpha SA", D(2026, 11, 19), "RG-202", "Règlement", None, 800, "B"),
+    ]
+    for day, rows in (("2026-11-16", open_), ("2026-11-23", lettered),
+                      ("2026-11-30", lettered)):  # fmt: skip
+        export = write_ledger(runner_cwd / f"grand_livre_{day}.xlsx", rows)
+        result = run_cli("run", export, "--date", day, "--journal",
+                         runner_cwd / "journal.sqlite")  # fmt: skip
+        assert result.exit_code == 0, result.output
+    assert "ancien" not in plain(result.output)
+    assert statuses(export)["FA-101"] == "Payée – soldée par lettrage « A »"
