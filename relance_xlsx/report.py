@@ -12,8 +12,10 @@ from collections.abc import Sequence
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
+from .columns import CONTENT
 from .fields import LABELS
 from .formatting import format_date_short, format_eur
+from .ledger import UnallocatedCredit, by_client, unallocated_credits
 from .model import ETATS, PlannedLetter, RunResult
 from .planning import client_details
 from .tiers import LAST_LETTER_LEVEL, LETTER_TIERS, TIERS, Etat, tier
@@ -52,6 +54,23 @@ def handed_over_now(invoices: pd.DataFrame) -> pd.DataFrame:
     return hand[hand["niveau_apres"] > hand["niveau"]] if len(hand) else hand
 
 
+def notice_held(invoices: pd.DataFrame) -> set[str]:
+    """Clients whose mise en demeure was due and waits: an unallocated payment (ledger.py)."""
+    if invoices.empty:
+        return set()
+    due = (invoices["etape_due"] >= LAST_LETTER_LEVEL) & ~invoices["dans_courrier"]
+    keys = set(invoices.loc[due, "cle_client"])
+    return keys & {c.cle_client for c in unallocated_credits(invoices)}
+
+
+def _credit_text(credits: Sequence[UnallocatedCredit]) -> str:
+    """« 1 000,00 € du 20/11/2026 » (and the others)."""
+    return ", ".join(
+        format_eur(c.montant) + (f" du {format_date_short(c.date)}" if c.date else "")
+        for c in credits
+    )
+
+
 def _names(names: Sequence[str]) -> str:
     shown = ", ".join(names[:MAX_NAMES_SHOWN])
     return shown + (f" et {len(names) - MAX_NAMES_SHOWN} autre(s)"
@@ -69,7 +88,10 @@ def todo_lines(result: RunResult) -> list[str]:
         if registered:
             line += f", dont {len(registered)} en recommandé avec AR ({_names(registered)})"
         lines.append(line)
+    unallocated = by_client(unallocated_credits(inv))
     calls = to_call(inv)
+    # a client with a payment to allocate is called about it (the line below), once
+    calls = calls[~calls["cle_client"].isin(set(unallocated))] if len(calls) else calls
     if len(calls):
         people = []
         details = client_details(inv, calls["cle_client"])
@@ -78,6 +100,17 @@ def todo_lines(result: RunResult) -> list[str]:
             name = d["client"] or d["code_client"]
             people.append(f"{name} ({d['telephone']})" if d["telephone"] else name)
         lines.append(f"  - appeler {len(people)} client(s) en relance 2 : {_names(people)}")
+    if unallocated:
+        held = notice_held(inv)
+        people = [f"{v[0].client} ({_credit_text(v)}"
+                  + (" ; mise en demeure suspendue)" if k in held else ")")
+                  for k, v in unallocated.items()]  # fmt: skip
+        count = sum(len(v) for v in unallocated.values())
+        lines.append(
+            f"  - imputer {count} règlement(s) non affecté(s) (appeler le client : quelles "
+            f"factures règle-t-il ?) : {_names(people)} — déduits des courriers ; les relances "
+            "1 et 2 partent, la mise en demeure attend que le règlement soit lettré"
+        )
     hand = handed_over_now(inv)
     if len(hand):
         clients = list(dict.fromkeys(str(v) for v in hand["client"]))
@@ -152,19 +185,45 @@ def _files_lines(result: RunResult) -> list[str]:
     return lines
 
 
+DOUBTFUL = 0.5  # an ambiguous or contradicted column: « à vérifier »
+
+
+def column_rows(result: RunResult) -> list[tuple[str, str]]:
+    """(field label, column used) in sheet order, saying when the content recognised it
+    and when the choice is doubtful: one list for the summary and the report."""
+    in_sheet_order = sorted(result.columns.items(),
+                            key=lambda kv: result.column_index.get(kv[0], 1 << 20))  # fmt: skip
+    rows = []
+    for fld, header in in_sheet_order:
+        label = LABELS.get(fld, fld).split(" (")[0]
+        where = result.column_index.get(fld)
+        text = f"« {header} »" if header else "(sans titre)"
+        if where is not None:
+            text += f" (colonne {get_column_letter(where + 1)})"
+        use = result.column_uses.get(fld)
+        if use is not None and use.source == CONTENT:
+            text += ", reconnue par son contenu"
+        if use is not None and use.confidence <= DOUBTFUL:
+            text += " — à vérifier"
+        rows.append((f"{label[:1].upper()}{label[1:]}", text))
+    return rows
+
+
 def columns_lines(result: RunResult) -> list[str]:
     """Which column was read for each field: a wrong guess is seen before letters go out."""
     if not result.columns:
         return []
-    lines = ["", "Colonnes lues :"]
-    in_sheet_order = sorted(result.columns.items(),
-                            key=lambda kv: result.column_index.get(kv[0], 1 << 20))  # fmt: skip
-    for fld, header in in_sheet_order:
-        label = LABELS.get(fld, fld).split(" (")[0]
-        where = result.column_index.get(fld)
-        letter = f" (colonne {get_column_letter(where + 1)})" if where is not None else ""
-        lines.append(f"  {label[:1].upper()}{label[1:]} : « {header} »{letter}")
-    return lines
+    return ["", "Colonnes lues :", *(f"  {label} : {text}" for label, text in column_rows(result))]
+
+
+def unallocated_lines(result: RunResult) -> list[str]:
+    """Payments received and not matched to an invoice: each one, with its row."""
+    credits = unallocated_credits(result.invoices)
+    if not credits:
+        return []
+    return ["", "Règlements non affectés (déduits du solde du client ; sa mise en demeure "
+            "attend leur imputation, voir l'onglet « À appeler » du rapport) :",
+            *(f"  - {c}" for c in credits)]  # fmt: skip
 
 
 def followup_lines(result: RunResult) -> list[str]:
@@ -222,6 +281,7 @@ def summary_text(result: RunResult) -> str:
             "complétez l'adresse avant de poster le courrier."
         )
     lines.extend(_files_lines(result))
+    lines.extend(unallocated_lines(result))
     lines.extend(followup_lines(result))
     errors = inv[inv["etat"] == "Erreur"] if not inv.empty else inv
     if len(errors):
