@@ -204,8 +204,8 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
     settings = load_settings(paths.settings)
     progress.step("lecture")
     read = read_export(export, settings)
-    if read.in_place:  # the sheet's cells are only needed to copy csv/xls/ods: free them
-        read = replace(read, raw_rows=())
+    if read.in_place:  # the cells below the title are only needed to copy csv/xls/ods
+        read = replace(read, raw_rows=read.title_rows)  # free them (1 KB a row)
     age = check_age(read, paths.journal, options)
 
     from . import letters as letters_mod
