@@ -7,7 +7,7 @@ what an uninterrupted run leaves — the same letters (their text), the same sta
 column, the same journal events and balances, the same report and follow-up workbook —
 and nothing else: no hidden staging folder, no temporary file, no rollback file.
 
-To keep 24 kills within seconds, the killed process imports the package before the test
+To keep 20 kills within seconds, the killed process imports the package before the test
 starts its clock (then runs ``python -m relance_xlsx run …`` as the module itself), and
 the next run is the CLI in this process.
 """
@@ -31,12 +31,14 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from conftest import all_text, digest, invoice, run_cli, status_column, write_xlsx
+from conftest import digest, invoice, run_cli, status_column, write_xlsx
 from relance_xlsx.journal import load_journal
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 20261123
-KILLS = 20
+# kills aimed at each phase of the run (20 in all): most where something is written
+KILLS_IN = {"avant": 2, "courriers": 4, "transaction": 4, "écriture du statut": 4,
+            "après le journal": 4, "terminé": 2}
 DAY = "2026-11-23"
 JOURNAL = "journal_relances.sqlite"
 BACKUP_TIME = re.compile(r"sauvegarde \d{4}-\d\d-\d\d \d\dh\d\dm\d\d")
@@ -56,11 +58,11 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
 
 
 def _pristine(folder: Path) -> Path:
-    """300 invoices of 60 clients, all due a letter: enough for the letters, the write-back
+    """200 invoices of 50 clients, all due a letter: enough for the letters, the write-back
     and the journal transaction to each last a measurable moment."""
     rows = [invoice(f"F{i:04d}", date(2026, 9, 1 + i % 20), 100.0 + i,
-                    client=f"Client {i % 60:03d}", code=f"C{i % 60:03d}")
-            for i in range(300)]  # fmt: skip
+                    client=f"Client {i % 50:03d}", code=f"C{i % 50:03d}")
+            for i in range(200)]  # fmt: skip
     write_xlsx(folder / "e.xlsx", rows)
     (folder / "relance.toml").write_text("# dossier de travail\n", encoding="utf-8")
     return folder
@@ -138,7 +140,8 @@ class Run:
         return found
 
 
-PHASES = ("avant", "courriers", "transaction", "écriture du statut", "après le journal")
+PHASES = ("avant", "courriers", "transaction", "écriture du statut", "après le journal",
+          "terminé")
 
 
 class _Phases:
@@ -162,6 +165,8 @@ class _Phases:
         if "transaction" in self.seen and "écriture du statut" not in self.seen and (
                 (f / ".e.xlsx.relance-tmp").exists() or (f / "sauvegardes").exists()):
             self.seen.add("écriture du statut")
+        if "après le journal" in self.seen and any((f / "courriers" / DAY).glob("résumé*")):
+            self.seen.add("terminé")
         return self.seen
 
 
@@ -213,7 +218,9 @@ def _committed(journal: Path) -> bool:
 def _snapshot(folder: Path) -> dict[str, object]:
     """What a run leaves, in the terms that matter (no timestamps, no ids)."""
     courriers = folder / "courriers"
-    letters = {str(p.relative_to(courriers)): all_text(p) for p in courriers.rglob("*.docx")}
+    # a same-date run writes byte-identical letters (their date is the letter's, not the
+    # clock's): bytes compared, the strictest check and the cheapest
+    letters = {str(p.relative_to(courriers)): digest(p) for p in courriers.rglob("*.docx")}
     others = sorted(str(p.relative_to(courriers)) for p in courriers.rglob("*")
                     if p.is_file() and p.suffix != ".docx")  # fmt: skip
     journal = load_journal(folder / JOURNAL)
@@ -316,16 +323,16 @@ def test_a_run_killed_at_random_moments_is_repaired_by_the_next_run(tmp_path, mo
     assert run.proc.returncode == 0
     assert set(timeline) == {*PHASES[1:], "fin"}, timeline
     reference = _snapshot(reference_dir)
-    assert len(reference["letters"]) == 60
+    assert len(reference["letters"]) == 50
     assert _leftovers(reference_dir) == []
 
-    # seeded moments spread over the run: KILLS // len(PHASES) in each phase, each at a
+    # seeded moments spread over the run: KILLS_IN[phase] in each phase, each at a
     # seeded fraction of that phase's length, counted from the moment the killed run's
     # files show the phase began (a busy machine shifts no kill out of its phase)
     rng = random.Random(SEED)
     starts = [0.0, *(timeline[p] for p in PHASES[1:]), timeline["fin"]]
     moments = [(phase, rng.random() * (starts[i + 1] - starts[i]))
-               for i, phase in enumerate(PHASES) for _ in range(KILLS // len(PHASES))]
+               for i, phase in enumerate(PHASES) for _ in range(KILLS_IN[phase])]
     rng.shuffle(moments)
     phases: Counter[str] = Counter()
     folder = tmp_path / "k0"
@@ -357,9 +364,9 @@ def test_a_run_killed_at_random_moments_is_repaired_by_the_next_run(tmp_path, mo
         shutil.rmtree(folder)
         folder, run = next_folder, next_run
 
-    print(dict(phases))
+    # where the kills landed, from the files each left: a few in each main phase
     transaction = sum(n for p, n in phases.items() if p.startswith("transaction"))
-    assert phases["courriers"] >= 3, phases
+    assert phases["courriers"] >= 2, phases
     assert transaction >= 4, phases
     assert phases["transaction : écriture du statut"] + phases[
         "transaction : classeur écrit"] >= 2, phases  # fmt: skip
