@@ -28,11 +28,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import followup, followup_sheet, history, policy
+from . import followup, followup_sheet, history, policy, staleness
 from .amounts import default_business_day, letter_amounts, load_rate_table
 from .business_days import calendar_for
 from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, Settings, find_settings, load_settings
-from .errors import InputError, RelanceError, SettingsError
+from .errors import InputError, RelanceError, SettingsError, StaleExportError
 from .fields import declared, require_columns
 from .files import disk_full_words, is_disk_full, write_bytes_atomic
 from .history import merge_history, superseded_runs
@@ -51,6 +51,7 @@ from .journal import (
     fingerprint,
     load_journal,
     processed_before,
+    recent_balances,
     same_date_runs,
 )
 from .letters.filenames import safe_filename_part
@@ -83,6 +84,7 @@ class RunOptions:
     emails: bool = False  # also an .eml draft per letter for clients with an address
     report: bool = True  # the report workbook beside the letters
     subfolder: str = ""  # letters in courriers/AAAA-MM-JJ/<subfolder> (several exports)
+    force: bool = False  # run an export older than the last run's (--forcer)
 
 
 @dataclass(frozen=True)
@@ -200,6 +202,7 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
     settings = load_settings(paths.settings)
     progress.step("lecture")
     read = read_export(export, settings)
+    age = check_age(read, paths.journal, options)
 
     from . import letters as letters_mod
     from . import writeback
@@ -229,7 +232,7 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
         sheet=read.sheet,
         invoices=classified,
         priced=priced,
-        warnings=tuple(dict.fromkeys([*read.warnings, *warnings])),
+        warnings=tuple(dict.fromkeys([*read.warnings, *age, *warnings])),
         dry_run=options.dry_run,
         header_row=read.header_row,
         dropped_total_rows=read.dropped_total_rows,
@@ -244,6 +247,19 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
     if options.dry_run:
         return result
     return _write(result, read, settings, paths, options, progress, effects)
+
+
+def check_age(read: ReadResult, journal: Path, options: RunOptions) -> list[str]:
+    """Refuse an export older than the last run's (staleness.py), before anything is
+    written, dry run included; with --forcer, or when one invoice only came back, the
+    summary's warnings say it."""
+    keys = read.invoices["cle_facture"].tolist()
+    past = recent_balances(journal, options.run_date, keys, staleness.LOOKBACK_DATES)
+    title = staleness.title_date(read.title_rows)
+    verdict = staleness.check(read.invoices, title, past, options.run_date)
+    if verdict.stale and not options.force:
+        raise StaleExportError(staleness.refusal(verdict, read.source.name, str(options.export)))
+    return staleness.warnings(verdict, options.force)
 
 
 def _followup_effects(read: ReadResult, entries: followup.FollowUp, journal: JournalData,

@@ -58,6 +58,11 @@ class ReadResult:
         """The status column can be written into the file itself (xlsx/xlsm)."""
         return self.kind in ("xlsx", "xlsm")
 
+    @property
+    def title_rows(self) -> tuple[tuple[object, ...], ...]:
+        """The rows above the header (« Édité le … »): staleness.py reads the export's date."""
+        return self.raw_rows[: self.header_row - 1]
+
 
 # --- which rows are invoices ---------------------------------------------------------------
 
