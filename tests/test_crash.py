@@ -1,11 +1,13 @@
 """A run killed at random moments: the next run repairs everything.
 
-A real ``relance_xlsx run`` subprocess gets SIGKILL at seeded moments spread over an
-uninterrupted run of the same export. After each kill: no process of the run lives on
-(its letter-rendering workers included), the next run succeeds, and it leaves exactly
-what an uninterrupted run leaves — the same letters (their text), the same status
-column, the same journal events and balances, the same report and follow-up workbook —
-and nothing else: no hidden staging folder, no temporary file, no rollback file.
+A real ``relance_xlsx run`` subprocess gets SIGKILL at seeded moments spread over the
+phases of an uninterrupted run of the same export (measured first): before anything is
+written, the letters, the journal's transaction, the write-back, after the commit. After
+each kill: no process of the run lives on (its letter-rendering workers included), the
+next run succeeds, and it leaves exactly what an uninterrupted run leaves — the same
+letters (byte for byte), the same status column, the same journal events and balances,
+the same report, summary and follow-up workbook — and nothing else: no hidden staging
+folder, no temporary file, no rollback file, no half-copied backup.
 
 To keep 20 kills within seconds, the killed process imports the package before the test
 starts its clock (then runs ``python -m relance_xlsx run …`` as the module itself), and
