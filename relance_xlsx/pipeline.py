@@ -59,7 +59,15 @@ from .model import SEP, PlannedLetter, PricedLetter, RenderedLetter, RunFiles, R
 from .planning import plan_letters
 from .policy import classify
 from .progress import NullProgress, Progress
-from .publish import FollowUpPart, JournalPart, LettersPart, WorkbookPart, publish
+from .publish import (
+    FollowUpPart,
+    JournalPart,
+    LettersPart,
+    Room,
+    WorkbookPart,
+    not_written,
+    publish,
+)
 from .reader import ReadResult, read_export
 from .report import summary_text
 from .tiers import HANDOVER_LEVEL
@@ -340,7 +348,7 @@ def _write(
     def classified() -> pd.DataFrame:  # once the letters are rendered: their names known
         return _mark_letters(result.invoices, tuple(rendered))
 
-    room = Room.of(result, read)
+    room = Room.estimate(len(result.priced), len(result.invoices), read.source)
     letters = LettersPart(paths.out_root, run_dir, render, room=room.letters)
     workbook = WorkbookPart(
         lambda: _write_back(read, classified(), settings, paths, warnings, progress),
@@ -380,32 +388,6 @@ def _write(
             *result.warnings, f"Relances faites, mais le résumé « {summary.name} » n'a pas pu "
             f"être écrit : {reason}."))  # fmt: skip
     return result
-
-
-@dataclass(frozen=True)
-class Room:
-    """About how many bytes each output of a run needs on its disk, to say « il faut
-    environ N Mo » when one is full (generous: a letter is some 30 KB, a PDF some 60 KB)."""
-
-    letters: int
-    workbook: int  # the new workbook beside it, and the backup
-    followup: int
-    journal: int
-    pdf: int
-    emails: int
-    report: int
-
-    @classmethod
-    def of(cls, result: RunResult, read: ReadResult) -> Room:
-        count, rows = len(result.priced), len(result.invoices)
-        try:
-            export = read.source.stat().st_size
-        except OSError:
-            export = 0
-        return cls(letters=count * 64_000, workbook=2 * export + rows * 100 + 100_000,
-                   followup=200_000 + rows * 200, journal=1_000_000 + rows * 600,
-                   pdf=count * 2 * 100_000, emails=count * 100_000,
-                   report=200_000 + rows * 400)  # fmt: skip
 
 
 def _render(
@@ -497,15 +479,6 @@ def _letter_event(rendered: RenderedLetter, by_row: dict[int, Any]) -> Event:
                  rendered.docx.name, float(letter.solde))  # fmt: skip
 
 
-def _not_written(what: str, folder: Path, needed: int, exc: BaseException) -> str | None:
-    """The warning for an extra the journal's commit leaves unwritten on a full disk (None:
-    another failure, said by the caller): the letters are done, the exit stays 0."""
-    if not is_disk_full(exc):
-        return None
-    return f"Relances faites, mais {what} n'a pas pu être écrit : " + (
-        f"{disk_full_words(folder, needed)}.")
-
-
 def _extras(
     result: RunResult, settings: Settings, options: RunOptions, run_dir: Path, progress: Progress,
     room: Room,
@@ -529,7 +502,7 @@ def _extras(
             printed = print_batch(list(result.letter_files), run_dir, f"a_imprimer – {day}.pdf",
                                   [x.copies for x in rendered])  # fmt: skip
         except OSError as exc:
-            said = _not_written("le lot PDF", run_dir, room.pdf, exc)
+            said = not_written("le lot PDF", run_dir, room.pdf, exc)
             if said is None:
                 raise
             warnings.append(said)
@@ -549,7 +522,7 @@ def _extras(
             files = replace(files, emails=tuple(p for p in drafts.files if p is not None))
             warnings += [w for w in drafts.warnings if w not in warnings]
         except Exception as exc:  # noqa: BLE001 - the workbook is written: warn, go on
-            warnings.append(_not_written("un brouillon d'e-mail", run_dir, room.emails, exc)
+            warnings.append(not_written("un brouillon d'e-mail", run_dir, room.emails, exc)
                             or f"Brouillons d'e-mails non écrits ({exc}).")  # fmt: skip
     result = replace(result, warnings=tuple(warnings), files=files, rendered=rendered)
     if options.report:
@@ -567,7 +540,7 @@ def _extras(
             )
         except Exception as exc:  # noqa: BLE001 - the workbook is written: warn, go on
             warnings.append(
-                _not_written(f"le rapport « {target.name} »", run_dir, room.report, exc)
+                not_written(f"le rapport « {target.name} »", run_dir, room.report, exc)
                 or f"Le rapport « {target.name} » n'a pas pu être écrit ({exc}).")  # fmt: skip
         result = replace(result, warnings=tuple(warnings), files=files)
     return result

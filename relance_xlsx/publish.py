@@ -56,6 +56,40 @@ def publish(parts: Sequence[Part]) -> list[str]:
     return warnings
 
 
+@dataclass(frozen=True)
+class Room:
+    """About how many bytes each output of a run needs on its disk, to say « il faut
+    environ N Mo » when one is full (generous: a letter is some 25 KB, a PDF some 60 KB)."""
+
+    letters: int
+    workbook: int  # the new workbook beside the export, and its backup
+    followup: int
+    journal: int
+    pdf: int  # each letter's PDF and the print batch
+    emails: int
+    report: int
+
+    @classmethod
+    def estimate(cls, letters: int, rows: int, export: Path) -> Room:
+        try:
+            size = export.stat().st_size
+        except OSError:
+            size = 0
+        return cls(letters=letters * 64_000, workbook=2 * size + rows * 100 + 100_000,
+                   followup=200_000 + rows * 200, journal=1_000_000 + rows * 600,
+                   pdf=letters * 2 * 100_000, emails=letters * 100_000,
+                   report=200_000 + rows * 400)  # fmt: skip
+
+
+def not_written(what: str, folder: Path, needed: int, exc: BaseException) -> str | None:
+    """The warning for an output the journal's commit leaves unwritten on a full disk (None:
+    another failure, said by the caller): the letters are done, the exit stays 0."""
+    if not is_disk_full(exc):
+        return None
+    return f"Relances faites, mais {what} n'a pas pu être écrit : " + (
+        f"{disk_full_words(folder, needed)}.")
+
+
 def _disk_full(exc: BaseException | None) -> bool:
     """The error, or the one it was raised from (a French error wrapping a full disk)."""
     while exc is not None:
