@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import followup, followup_sheet, history, policy, staleness
+from . import followup, followup_sheet, history, ledger, policy, staleness
 from .amounts import default_business_day, letter_amounts, load_rate_table
 from .business_days import calendar_for
 from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, Settings, find_settings, load_settings
@@ -131,7 +131,8 @@ def classify_export(
     superseded: tuple[int, ...] = (),
     holds: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, tuple[PlannedLetter, ...]]:
-    """Stages 2–4, pure: history, classification, letters to write.
+    """Stages 2–4, pure: the ledger's lettrage (ledger.py), history, classification,
+    letters to write.
 
     ``superseded`` are the same-date runs this one replaces (their events do not count);
     ``holds`` the clients the follow-up workbook holds (client key -> reason).
@@ -149,6 +150,8 @@ def classify_invoices(
 ) -> tuple[pd.DataFrame, tuple[PlannedLetter, ...]]:
     """``classify_export`` on an invoice table (fields.invoice_table builds one in memory),
     checking before each stage the columns it needs (fields.py declares them)."""
+    require_columns(invoices, ledger.NEEDS, "lettrage")
+    invoices = ledger.settle(invoices)
     require_columns(invoices, history.NEEDS, "historique")
     invoices = merge_history(invoices, journal, run_date, superseded)
     require_columns(invoices, policy.NEEDS, "classement")
@@ -240,7 +243,8 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
         sheet=read.sheet,
         invoices=classified,
         priced=priced,
-        warnings=tuple(dict.fromkeys([*read.warnings, *age, *warnings])),
+        warnings=tuple(dict.fromkeys([*read.warnings, *age,
+                                      *ledger.partial_warnings(classified), *warnings])),
         dry_run=options.dry_run,
         header_row=read.header_row,
         dropped_total_rows=read.dropped_total_rows,
@@ -264,7 +268,9 @@ def check_age(read: ReadResult, journal: Path, options: RunOptions) -> list[str]
     keys = read.invoices["cle_facture"].tolist()
     past = recent_balances(journal, options.run_date, keys, staleness.LOOKBACK_DATES)
     title = staleness.title_date(read.title_rows)
-    verdict = staleness.check(read.invoices, title, past, options.run_date)
+    # balances as the journal recorded them: lettered lines settled (ledger.py), or every
+    # invoice paid by lettrage since an earlier run would look reopened
+    verdict = staleness.check(ledger.settle(read.invoices), title, past, options.run_date)
     if verdict.stale and not options.force:
         raise StaleExportError(staleness.refusal(verdict, read.source.name, str(options.export)))
     return staleness.warnings(verdict, options.force)
