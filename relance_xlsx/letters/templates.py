@@ -34,7 +34,7 @@ from .checks import (
 )
 from .docx import (
     TEMPLATED_PART,
-    XML_DECLARATION,
+    XML_DECLARATION_BYTES,
     Entry,
     Part,
     finish_xml,
@@ -195,7 +195,7 @@ class PreparedTemplate:
                 xml = finish_xml(tpl.render(context), self.parts[name])
             except Exception as exc:  # noqa: BLE001 - reported in French, with the tag
                 raise TemplateError(str(render_problem(self, name, exc))) from exc
-            rendered[name] = (XML_DECLARATION + xml).encode("utf-8")
+            rendered[name] = XML_DECLARATION_BYTES + xml
         qr = context.get("qr_paiement")
         if isinstance(qr, QrImage):  # the letter's code replaces the template's blank image
             rendered[QR_MEDIA] = qr.png
