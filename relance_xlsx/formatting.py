@@ -79,13 +79,13 @@ def dates_of(values: object) -> list[date | None]:
 
 def format_date_short(value: date | datetime | None) -> str:
     """``date(2026, 11, 27)`` -> ``"27/11/2026"``, as in the status column."""
-    d = as_date(value)
-    return d.strftime("%d/%m/%Y") if d else ""
+    d = value if type(value) is date else as_date(value)
+    return f"{d.day:02d}/{d.month:02d}/{d.year}" if d else ""  # strftime: 10 times slower
 
 
 def format_date_long(value: date | datetime | None) -> str:
     """``date(2026, 11, 1)`` -> ``"1er novembre 2026"``, as printed in a letter."""
-    d = as_date(value)
+    d = value if type(value) is date else as_date(value)
     if d is None:
         return ""
     day = "1er" if d.day == 1 else str(d.day)

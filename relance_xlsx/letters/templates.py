@@ -142,11 +142,22 @@ MAX_VALUE_LENGTH = 100_000  # characters (or items) a tag may produce by repetit
 MAX_EXPONENT = 64
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     """The sandbox, with ``*`` and ``**`` bounded: ``{{ 'a' * 3000000000 }}`` would take
     gigabytes and ``{{ 7 ** 999999999 }}`` would never end."""
 
     intercepted_binops = frozenset({"*", "**"})
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``f.numero`` on a context dict: its key at once. Jinja tries the attribute first
+        and gets an exception for every field a letter prints; a dict has no attribute but
+        its methods, so the answer is the same."""
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
