@@ -272,7 +272,7 @@ def _compile_parts(prepared: PreparedTemplate) -> None:
         if unknown:
             prepared.problems += unknown
             continue
-        prepared.compiled[part.name] = _ENV.from_string(part.source)
+        prepared.compiled[part.name] = _ENV.from_string(ast)  # parsed once, not twice
 
 
 def prepare_template(path: Path, tier: int) -> PreparedTemplate:
