@@ -58,6 +58,11 @@ class ReadResult:
         """The status column can be written into the file itself (xlsx/xlsm)."""
         return self.kind in ("xlsx", "xlsm")
 
+    @property
+    def title_rows(self) -> tuple[tuple[object, ...], ...]:
+        """The rows above the header (« Édité le … »): staleness.py reads the export's date."""
+        return self.raw_rows[: self.header_row - 1]
+
 
 # --- which rows are invoices ---------------------------------------------------------------
 
@@ -251,7 +256,8 @@ class _RowParser:
         errors: list[str] = []
         code, client = self.text(values, "code_client"), self.text(values, "client")
         rec: dict[str, object] = {"ligne": r + 1, "code_client": code, "client": client}
-        for fld in ("numero_facture", "email", "telephone", "ville", "pays", "contact"):
+        for fld in ("numero_facture", "email", "telephone", "ville", "pays", "contact",
+                    "lettrage"):
             rec[fld] = self.text(values, fld)
         rec["adresse"] = self.address_text(values)
         rec["code_postal"] = _postcode(self.cell(values, "code_postal"))
@@ -281,6 +287,10 @@ class _RowParser:
         return rec
 
 
+#: the reason of a row with no due date: ledger.py lifts it from settled and credit lines
+MISSING_DUE = "date d'échéance manquante"
+
+
 def _missing(rec: Mapping[str, object], errors: list[str]) -> list[str]:
     """The row's errors, with what is missing: number and client first."""
     if not rec["numero_facture"]:
@@ -288,7 +298,7 @@ def _missing(rec: Mapping[str, object], errors: list[str]) -> list[str]:
     if not rec["client"] and not rec["code_client"]:
         errors.insert(0, "client manquant")
     if rec["date_echeance"] is None and not any("échéance" in e for e in errors):
-        errors.append("date d'échéance manquante")
+        errors.append(MISSING_DUE)
     if rec["reste_du"] is None and not any("montant" in e or "reste" in e for e in errors):
         errors.append("montant manquant (ni reste dû ni montant TTC)")
     return errors
