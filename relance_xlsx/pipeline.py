@@ -241,6 +241,7 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
         dropped_total_rows=read.dropped_total_rows,
         columns=dict(read.columns),
         column_index=dict(read.column_index),
+        column_uses=dict(read.column_uses),
         files=RunFiles(settings=paths.settings, journal=paths.journal),
         superseded=superseded,
         suivi_erreurs=tuple(effects.errors),
