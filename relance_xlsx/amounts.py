@@ -139,6 +139,9 @@ class RateTable:
     """ECB main refinancing rates (in %) by half-year start (1 January / 1 July)."""
 
     rates: Mapping[date, Decimal] = field(default_factory=lambda: MappingProxyType({}))
+    # what was worked out from this table (segments of a due date, updated copies): every
+    # letter of a run asks the same questions of one table
+    memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def rate_for(self, day: date) -> tuple[Decimal, str | None]:
         """ECB rate in force on ``day``, and a French warning when its half-year is missing."""
@@ -170,6 +173,12 @@ class RateTable:
         """A copy completed/overridden by ``extra`` ("AAAA-01-01"/"AAAA-07-01" -> rate)."""
         if not extra:
             return self
+        key = ("updated", tuple(sorted((str(k), str(v)) for k, v in extra.items())))
+        if key not in self.memo:
+            self.memo[key] = self._updated(extra)
+        return self.memo[key]
+
+    def _updated(self, extra: Mapping[str, Any]) -> RateTable:
         rates = dict(self.rates)
         for key, value in extra.items():
             where = f'[taux_bce] "{key}"'
@@ -265,6 +274,15 @@ def interest_segments(
         return (RateSegment(due, as_of, (as_of - due).days, Decimal(fixed_rate)),), ()
     if table is None:
         table = load_rate_table()
+    key = ("segments", due, as_of)
+    if key not in table.memo:
+        table.memo[key] = _half_year_segments(due, as_of, table)
+    return table.memo[key]
+
+
+def _half_year_segments(
+    due: date, as_of: date, table: RateTable
+) -> tuple[tuple[RateSegment, ...], tuple[str, ...]]:
     segments: list[RateSegment] = []
     warnings: list[str | None] = []
     start = due

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
 from num2words import num2words
 
@@ -45,7 +46,10 @@ def format_eur(value: Decimal | float | int | None) -> str:
     """``Decimal("1234.56")`` -> ``"1 234,56 €"``; ``None`` -> ``""``."""
     if value is None:
         return ""
-    return format_number(to_decimal(value)) + NBSP + "€"
+    number = to_decimal(value)  # already to the cent: format_number's steps, once
+    if number == 0:
+        number = abs(number)  # no "-0,00"
+    return f"{number:,.2f}".replace(",", NBSP).replace(".", ",") + NBSP + "€"
 
 
 def format_rate(value: Decimal | float) -> str:
@@ -75,17 +79,33 @@ def dates_of(values: object) -> list[date | None]:
 
 def format_date_short(value: date | datetime | None) -> str:
     """``date(2026, 11, 27)`` -> ``"27/11/2026"``, as in the status column."""
-    d = as_date(value)
-    return d.strftime("%d/%m/%Y") if d else ""
+    d = value if type(value) is date else as_date(value)
+    return f"{d.day:02d}/{d.month:02d}/{d.year}" if d else ""  # strftime: 10 times slower
 
 
 def format_date_long(value: date | datetime | None) -> str:
     """``date(2026, 11, 1)`` -> ``"1er novembre 2026"``, as printed in a letter."""
-    d = as_date(value)
+    d = value if type(value) is date else as_date(value)
     if d is None:
         return ""
     day = "1er" if d.day == 1 else str(d.day)
     return f"{day} {MONTHS[d.month - 1]} {d.year}"
+
+
+@lru_cache(maxsize=4096)
+def _words(number: int) -> str:
+    return num2words(number, lang="fr")
+
+
+def number_in_words(number: int) -> str:
+    """``num2words(number, lang="fr")``, by its thousands and its units below a million:
+    each letter says a different amount, and num2words costs ~0.3 ms for a whole one;
+    its two halves, taken from a cache, cost nothing (a test compares with num2words)."""
+    if not 1000 <= number < 1_000_000:
+        return _words(number)
+    thousands, units = divmod(number, 1000)
+    head = _words(thousands * 1000)  # "quatre-vingt mille": the form before "mille"
+    return f"{head} {_words(units)}" if units else head
 
 
 def amount_in_words(value: Decimal | float) -> str:
@@ -99,13 +119,13 @@ def amount_in_words(value: Decimal | float) -> str:
     amount = abs(amount)
     euros = int(amount)
     cents = int((amount - euros) * 100)
-    words = num2words(euros, lang="fr")
+    words = number_in_words(euros)
     # "un million d'euros", "deux millions d'euros": French puts "de" after a bare million.
     if euros and euros % 1_000_000 == 0:
         euro_part = f"{words} d'euros"
     else:
         euro_part = f"{words} euro" + ("s" if euros > 1 else "")
-    cent_part = f"{num2words(cents, lang='fr')} centime" + ("s" if cents > 1 else "")
+    cent_part = f"{_words(cents)} centime" + ("s" if cents > 1 else "")
     if not cents:
         text = euro_part
     elif not euros:  # "cinquante centimes", not "zéro euro et cinquante centimes"

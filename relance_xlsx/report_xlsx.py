@@ -340,7 +340,9 @@ def put(ws: Worksheet, row: int, col: int, value: Any, kind: str = "text") -> An
         cell.value = None
         return cell
     if kind == "text" or isinstance(value, str):
-        text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
+        text = str(value)
+        if not text.isprintable():  # most cells: no control character, no regex pass
+            text = ILLEGAL_CHARACTERS_RE.sub("", text)
         cell.value = text
         cell.data_type = "s"  # "=…" stays text: openpyxl would otherwise write a formula
         return cell

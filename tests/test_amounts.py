@@ -484,3 +484,19 @@ def test_invoice_a_few_days_late_carries_no_penalty():
     assert every.total_indemnites == D("80.00")
     late = letter_amounts(letter(lines, date(2025, 9, 1), 2), with_montants(penalites_apres=30))
     assert late.total_indemnites == D("0.00") and late.total_interets == D("0.00")
+
+
+def test_number_in_words_is_num2words() -> None:
+    """Built from its thousands and its units (cached), it says what num2words says: the
+    plural rules (« quatre-vingt mille », « deux cent mille », « vingt et un mille ») hold."""
+    import random
+
+    from num2words import num2words
+
+    from relance_xlsx.formatting import number_in_words
+
+    rng = random.Random(5)
+    numbers = [*range(990, 1_102), 80_000, 80_080, 200_000, 200_200, 21_001, 71_071, 999_999,
+               1_000_000, 2_000_080, *(rng.randrange(1, 1_000_000) for _ in range(1_500))]
+    for n in numbers:
+        assert number_in_words(n) == num2words(n, lang="fr"), n

@@ -504,7 +504,7 @@ def trial_render(prepared: PreparedTemplate) -> list[TemplateProblem]:
             except Exception as exc:  # noqa: BLE001 - any template failure is reported
                 return [render_problem(prepared, name, exc)]
             try:
-                etree.fromstring(xml.encode("utf-8"))
+                etree.fromstring(xml)
             except etree.XMLSyntaxError:
                 return [make_problem(
                     prepared.path,

@@ -8,6 +8,7 @@ format them. The sample letters feed the template checks, the documentation and 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Sequence
 from datetime import date
@@ -34,6 +35,8 @@ def clean_text(value: Any, multiline: bool = False) -> str:
     if value is None or (isinstance(value, float) and value != value):  # None, NaN
         return ""
     text = str(value)
+    if text.isprintable():  # most values: no line break, tab or control character
+        return text.strip()
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     text = _CONTROL.sub("", text)
     if multiline:
@@ -162,19 +165,31 @@ def _history(line: LetterLine, credit: bool) -> dict[str, str]:
             "historique": f"relancée le {format_date_short(line.relancee_le)}"}
 
 
+@functools.lru_cache(maxsize=8)
+def _societe(soc: Societe) -> tuple[tuple[str, str], ...]:
+    """``societe.…`` of the template, cleaned once per run: the same for every letter."""
+    return tuple((k, clean_text(getattr(soc, k), multiline=k == "adresse"))
+                 for k in SOCIETE_FIELDS)
+
+
+@functools.lru_cache(maxsize=8)
+def _legal_mentions(soc: Societe) -> str:
+    return legal_mentions(dict(_societe(soc)))
+
+
 def letter_context(letter: PlannedLetter, settings: Settings,
                    amounts: LetterAmounts) -> dict[str, Any]:
     """The template variables of one letter (see ``VARIABLES``), formatted for print."""
     money = amounts_context(letter, amounts)
     per_line = money.pop("factures_montants")
     soc = settings.societe
-    societe = {k: clean_text(getattr(soc, k), multiline=k == "adresse") for k in SOCIETE_FIELDS}
+    societe = dict(_societe(soc))
     numbers = [clean_text(n) for n in letter.numeros]
     greet = addressee(clean_text(letter.contact), clean_text(letter.client))
     context: dict[str, Any] = {
         "societe": societe,
         "client": _client(letter),
-        "mentions_legales": legal_mentions(societe),
+        "mentions_legales": _legal_mentions(soc),
         "lieu": societe["ville"],
         "date_courrier": format_date_long(letter.date),
         "salutation": greet.salutation,

@@ -24,6 +24,7 @@ from lxml import etree
 W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 W = "{" + W_NS + "}"
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+XML_DECLARATION_BYTES = XML_DECLARATION.encode("ascii")
 PART_LABELS = {
     "word/document.xml": "corps du document",
     "word/footnotes.xml": "notes de bas de page",
@@ -91,7 +92,6 @@ def _docxtpl() -> Any:
 
 
 _PARA_START = re.compile(r"<w:p([ >])")
-_PARA_MARK = re.compile(r"\n<w:p([ >])")
 
 
 def patch_part_xml(xml: str) -> str:
@@ -172,38 +172,58 @@ def stored_entry(name: str, data: bytes, compress_type: int) -> Entry:
 
 # --- after rendering ---------------------------------------------------------------------------
 
-# A <w:t> holding a line break from the data (addresses): docxtpl's resolve_listing does the
-# same for every paragraph and costs ~3 ms per letter; tabs and other control characters
-# never reach here (``clean_text``).
-_TEXT_WITH_NEWLINE = re.compile(r"(<w:t(?: [^>]*)?>)([^<]*\n[^<]*)(</w:t>)")
+# A <w:t> holding a line break from the data (addresses) gets a <w:br/> for each: docxtpl's
+# resolve_listing does the same for every paragraph and costs ~3 ms per letter; tabs and
+# other control characters never reach here (``clean_text``).
+_BREAK = b'</w:t><w:br/><w:t xml:space="preserve">'
+_DOCPR_ID = re.compile(rb'(<wp:docPr\b[^>]*?\bid=")(\d+)(")')
+_JINJA_ESCAPES = ((b"{_{", b"{{"), (b"}_}", b"}}"), (b"{_%", b"{%"), (b"%_}", b"%}"))
 
 
-def _line_breaks(m: re.Match[str]) -> str:
-    opening = m.group(1)
-    if "xml:space" not in opening:
-        opening = '<w:t xml:space="preserve">'
-    inner = m.group(2).replace("\n", '</w:t><w:br/><w:t xml:space="preserve">')
-    return opening + inner + m.group(3)
+def _line_breaks(xml: bytes) -> bytes:
+    """Each line break inside the text of a ``<w:t>`` made a ``<w:br/>`` (a line break
+    elsewhere, between tags or inside one, is left as it is)."""
+    out, last = [], 0
+    pos = xml.find(b"\n")
+    while pos != -1:
+        start = xml.rfind(b"<", 0, pos)  # the tag before the text: its <w:t>?
+        close = xml.find(b"<", pos)
+        opened = xml.find(b">", start) + 1
+        tag = xml[start:opened]
+        if 0 < opened <= pos and (tag == b"<w:t>" or tag.startswith(b"<w:t ")) \
+                and xml.startswith(b"</w:t>", close):  # fmt: skip
+            if b"xml:space" not in tag:
+                tag = b'<w:t xml:space="preserve">'
+            out += [xml[last:start], tag, xml[opened:close].replace(b"\n", _BREAK)]
+            last = close
+            pos = xml.find(b"\n", close)
+        else:
+            pos = xml.find(b"\n", pos + 1)
+    if not out:
+        return xml
+    out.append(xml[last:])
+    return b"".join(out)
 
 
-_DOCPR_ID = re.compile(r'(<wp:docPr\b[^>]*?\bid=")(\d+)(")')
-_JINJA_ESCAPES = (("{_{", "{{"), ("}_}", "}}"), ("{_%", "{%"), ("%_}", "%}"))
-
-
-def finish_xml(xml: str, part: Part) -> str:
-    """docxtpl's post-processing, only the steps the rendered text needs."""
-    xml = _PARA_MARK.sub(r"<w:p\1", xml)
+def finish_xml(xml: str, part: Part) -> bytes:
+    """docxtpl's post-processing, only the steps the rendered text needs; the part's XML
+    as UTF-8. On bytes: a letter's text holds "€" and "–", which make Python's ``str``
+    searches several times slower, and no UTF-8 sequence holds an ASCII byte."""
+    data = xml.encode("utf-8")
+    data = data.replace(b"\n<w:p ", b"<w:p ").replace(b"\n<w:p>", b"<w:p>")  # _PARA_START's
     for old, new in _JINJA_ESCAPES:
-        if old in xml:
-            xml = xml.replace(old, new)
-    if "\n" in xml:
-        xml = _TEXT_WITH_NEWLINE.sub(_line_breaks, xml)
+        if old in data:
+            data = data.replace(old, new)
+    if b"\n" in data:
+        data = _line_breaks(data)
     if part.fix_tables:
-        xml = etree.tostring(_docxtpl().fix_tables(xml), encoding="unicode")
-    if part.name == "word/document.xml" and "<wp:docPr" in xml:  # images repeated by a loop
+        fixed = _docxtpl().fix_tables(data.decode("utf-8"))
+        data = etree.tostring(fixed, encoding="unicode").encode("utf-8")
+    if part.name == "word/document.xml" and b"<wp:docPr" in data:  # images repeated by a loop
         counter = iter(range(1001, 10**9))
-        xml = _DOCPR_ID.sub(lambda m: f"{m.group(1)}{next(counter)}{m.group(3)}", xml)
-    return xml
+        data = _DOCPR_ID.sub(lambda m: b"%s%d%s" % (m.group(1), next(counter), m.group(3)),
+                             data)  # fmt: skip
+    return data
 
 
 # --- the zip writer ----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import gc
 import multiprocessing
 import os
 from collections.abc import Sequence
@@ -192,12 +193,19 @@ def _render_parallel(
     except (OSError, ValueError, NotImplementedError, ImportError):
         return []
     results: list[tuple[int, str]] = []
+    # A forked worker shares the parent's memory until it writes to it; the garbage
+    # collector's passes would touch every object of the run (the export's rows): frozen,
+    # they are left alone, and the workers copy only what they use.
+    gc.freeze()
     try:
         with pool:
             futures = [pool.submit(_render_chunk, chunk, str(out_dir), stamp)
                        for chunk in chunks]
+            gc.unfreeze()
             for future in futures:
                 results += future.result()
     except concurrent.futures.process.BrokenProcessPool:
         return []  # e.g. no fork/spawn allowed: the caller renders everything in-process
+    finally:
+        gc.unfreeze()
     return results

@@ -34,7 +34,7 @@ from .checks import (
 )
 from .docx import (
     TEMPLATED_PART,
-    XML_DECLARATION,
+    XML_DECLARATION_BYTES,
     Entry,
     Part,
     finish_xml,
@@ -142,11 +142,22 @@ MAX_VALUE_LENGTH = 100_000  # characters (or items) a tag may produce by repetit
 MAX_EXPONENT = 64
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
 class _Sandbox(ImmutableSandboxedEnvironment):
     """The sandbox, with ``*`` and ``**`` bounded: ``{{ 'a' * 3000000000 }}`` would take
     gigabytes and ``{{ 7 ** 999999999 }}`` would never end."""
 
     intercepted_binops = frozenset({"*", "**"})
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """``f.numero`` on a context dict: its key at once. Jinja tries the attribute first
+        and gets an exception for every field a letter prints; a dict has no attribute but
+        its methods, so the answer is the same."""
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES and attribute in obj:
+            return obj[attribute]
+        return super().getattr(obj, attribute)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
         if operator == "*":
@@ -195,7 +206,7 @@ class PreparedTemplate:
                 xml = finish_xml(tpl.render(context), self.parts[name])
             except Exception as exc:  # noqa: BLE001 - reported in French, with the tag
                 raise TemplateError(str(render_problem(self, name, exc))) from exc
-            rendered[name] = (XML_DECLARATION + xml).encode("utf-8")
+            rendered[name] = XML_DECLARATION_BYTES + xml
         qr = context.get("qr_paiement")
         if isinstance(qr, QrImage):  # the letter's code replaces the template's blank image
             rendered[QR_MEDIA] = qr.png
@@ -261,7 +272,7 @@ def _compile_parts(prepared: PreparedTemplate) -> None:
         if unknown:
             prepared.problems += unknown
             continue
-        prepared.compiled[part.name] = _ENV.from_string(part.source)
+        prepared.compiled[part.name] = _ENV.from_string(ast)  # parsed once, not twice
 
 
 def prepare_template(path: Path, tier: int) -> PreparedTemplate:
