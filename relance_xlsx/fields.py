@@ -270,7 +270,8 @@ def _default(name: str, n: int, index: pd.Index) -> pd.Series:
 
 def _client_keys(df: pd.DataFrame) -> list[str]:
     """Client keys; a code shared by several names (a collective 411 account) is not a key."""
-    codes = df["code_client"].str.strip().str.upper()
+    # codes and names repeat on every invoice of a client: each distinct one is read once
+    codes = df["code_client"].map({c: c.strip().upper() for c in set(df["code_client"])})
     unique_names = {n: normalise(n) for n in set(df["client"])}  # names repeat: normalise once
     names = df["client"].map(unique_names)
     per_code = pd.DataFrame({"code": codes, "name": names})
@@ -288,8 +289,11 @@ def _invoice_keys(df: pd.DataFrame) -> pd.Series:
     date tells them apart."""
     if df.empty:
         return pd.Series([], dtype=object, index=df.index)
-    numbers = df["numero_facture"].str.upper().str.split().str.join(" ")
-    keys = df["cle_client"] + "|" + numbers
+    keys = pd.Series(
+        [f"{c}|{' '.join(n.upper().split())}"
+         for c, n in zip(df["cle_client"], df["numero_facture"], strict=True)],
+        index=df.index, dtype=object,
+    )  # fmt: skip (one pass: pandas' .str chains cost a pass each)
     dup = keys.duplicated(keep=False) & (df["numero_facture"] != "")
     if dup.any():
         due = df["date_echeance"].dt.strftime("%Y-%m-%d").fillna("")

@@ -9,12 +9,12 @@ be read keeps its place with an ``erreur`` reason: it never stops the run.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
@@ -79,6 +79,7 @@ class ReadResult:
 # --- the sheet's columns, read once each -----------------------------------------------------
 
 Rows = Sequence[Sequence[object]]
+_T = TypeVar("_T")
 _UNSEEN = object()
 
 
@@ -92,39 +93,66 @@ def _column(rows: Rows, index: int | None) -> list[object]:
         return [r[index] if index < len(r) else None for r in rows]
 
 
-def _map_cells(cells: Sequence[object], fn: Callable[[object], object]) -> list[object]:
+def _map_cells(
+    cells: Sequence[object], fn: Callable[[object], object], keep: type | None = None
+) -> list[object]:
     """``fn`` of every cell, each distinct text computed once: exports repeat the same
-    dates, client names and codes on thousands of rows. Only texts are cached: 1, 1.0 and
-    True are equal keys but not the same cell."""
+    dates, client names and codes on thousands of rows. Only texts are cached (1, 1.0 and
+    True are equal keys but not the same cell); cells of class ``keep`` (a real date, a
+    number) are already what ``fn`` would return, and are kept as they are."""
     seen: dict[str, object] = {}
+    get = seen.get
     out: list[object] = []
     append = out.append
     for v in cells:
-        if v.__class__ is str:
-            r = seen.get(v, _UNSEEN)  # type: ignore[arg-type]
+        cls = v.__class__
+        if cls is str:
+            r = get(v, _UNSEEN)  # type: ignore[arg-type]
             if r is _UNSEEN:
                 r = seen[v] = fn(v)  # type: ignore[index]
             append(r)
+        elif cls is keep and v == v:  # NaN is an empty cell
+            append(v)
         else:
             append(fn(v))
     return out
 
 
-def _attempt(parse: Callable[[object], object]) -> Callable[[object], object]:
-    """``parse`` that returns its ``ValueError`` instead of raising it."""
+def _parse_cells(
+    cells: Sequence[object], parse: Callable[[object], object], keep: type | None = None
+) -> tuple[list[object], list[int]]:
+    """``parse`` of every cell (see ``_map_cells``), and the positions of the cells it
+    could not read, whose value is their ``ValueError``."""
+    failed: list[ValueError] = []
 
     def attempt(value: object) -> object:
         try:
             return parse(value)
         except ValueError as exc:
+            failed.append(exc)
             return exc
 
-    return attempt
+    values = _map_cells(cells, attempt, keep)
+    if not failed:
+        return values, []
+    return values, [j for j, v in enumerate(values) if v.__class__ is ValueError]
+
+
+def _pick(items: list[_T], positions: list[int]) -> list[_T]:
+    """The items at ``positions`` (all of them, as they are, when nothing was skipped)."""
+    if len(positions) == len(items):
+        return items
+    return list(map(items.__getitem__, positions))
 
 
 def _filled(cells: Sequence[object]) -> list[bool]:
     """Cells with something in them (spaces are nothing)."""
     return [bool(v.strip()) if isinstance(v, str) else v is not None for v in cells]
+
+
+def _blank(cells: Sequence[object]) -> list[bool]:
+    """``is_blank`` of every cell, inlined: it runs for every row of big exports."""
+    return [not v.strip() if isinstance(v, str) else v is None or v != v for v in cells]
 
 
 # --- which rows are invoices ---------------------------------------------------------------
@@ -204,16 +232,15 @@ _HEADER_LIKE = ("numero_facture", "client", "date_echeance", "reste_du", "montan
 
 
 def _header_text(head: str) -> Callable[[object], bool]:
-    """A cell that repeats the column's header (headers printed again on each page)."""
+    """A text that repeats the column's header (headers printed again on each page)."""
 
     def same(value: object) -> bool:
-        if not isinstance(value, str):
-            return False
-        text = value.strip()
+        text = str(value).strip()
+        first = text[:1]
         # cheap first-letter test before normalising: most cells are plain data
-        return bool(text) and strip_accents(text[0]).lower() == head[0] and (
-            normalise(text) == head
-        )
+        if (first if first.isascii() else strip_accents(first)).lower() != head[:1]:
+            return False
+        return bool(text) and normalise(text) == head
 
     return same
 
@@ -230,29 +257,34 @@ def _invoice_rows(
     rows below get it (``cells`` is changed in place).
     """
     n = len(data)
-    filled = {f: _filled(col) for f, col in cells.items()}
-    count = [sum(t) for t in zip(*filled.values(), strict=True)] if filled else [0] * n
+    none = [False] * n
+    client_cols = [f for f in ("client", "code_client") if f in cells]
+    filled = {
+        f: _filled(cells[f])
+        for f in ("numero_facture", "date_echeance", *client_cols, *EXPORT_AMOUNTS)
+        if f in cells
+    }
     like_header = [0] * n
     for f in _HEADER_LIKE:
         if f in cells and header.get(f):
-            for k in (k for k, s in enumerate(_map_cells(cells[f], _header_text(header[f]))) if s):
-                like_header[k] += filled[f][k]
-    none = [False] * n
+            same = _header_text(header[f])
+            texts = _map_cells([v if isinstance(v, str) else "" for v in cells[f]], same)
+            for k in (k for k, s in enumerate(texts) if s):
+                like_header[k] += 1
     amounts = [filled[f] for f in EXPORT_AMOUNTS if f in filled]
     has_amount = [any(t) for t in zip(*amounts, strict=True)] if amounts else none
     has_number = filled.get("numero_facture", none)
     has_due = filled.get("date_echeance", none)
-    client_cols = [f for f in ("client", "code_client") if f in cells]
     has_client = [any(t) for t in zip(*(filled[f] for f in client_cols), strict=True)] if (
         client_cols) else none  # fmt: skip
-    blank_client = [all(is_blank(cells[f][k]) for f in client_cols) for k in range(n)] if (
+    blank_client = [all(t) for t in zip(*(_blank(cells[f]) for f in client_cols), strict=True)] if (
         client_cols) else none  # fmt: skip
     numbers = _map_cells(cells.get("numero_facture") or [None] * n, clean_text)
     clients, dues = cells.get("client") or [None] * n, cells.get("date_echeance") or [None] * n
 
     found: list[int] = []
     dropped = carried = 0
-    last_client: tuple[object, ...] | None = None
+    last_client: int | None = None  # the row that named the group's client
     for k in range(n):
         if not any(data[k]):  # "" and None (and rows of zeros) are not invoices
             continue
@@ -263,7 +295,8 @@ def _invoice_rows(
             if any(not is_blank(col[k]) for col in cells.values()):
                 dropped += 1
             continue
-        if count[k] < 2 or like_header[k] >= 2 or not (
+        # two of the table's cells at least; the same test as the header row's
+        if like_header[k] >= 2 or not (
             (has_number[k] and (has_due[k] or has_amount[k] or has_client[k]))
             or (has_due[k] and has_amount[k])
         ):
@@ -271,11 +304,11 @@ def _invoice_rows(
             continue
         if blank_client[k]:
             if last_client is not None:
-                for f, v in zip(client_cols, last_client, strict=True):
-                    cells[f][k] = v
+                for f in client_cols:
+                    cells[f][k] = cells[f][last_client]
                 carried += 1
         elif client_cols:
-            last_client = tuple(cells[f][k] for f in client_cols)
+            last_client = k
         found.append(k)
     return _Selection(found, dropped, carried)
 
@@ -292,13 +325,14 @@ class _Reading:
     parse: Callable[[object], object]
     failed: object = None
     own_reason: bool = False
+    keep: type | None = None  # cells of this class are already read
 
 
 # Every field of the export is read by its kind (fields.py); a few by their own rule.
 _READINGS: Mapping[str, _Reading] = {
     TEXT: _Reading(clean_text),
-    DATE: _Reading(parse_date),
-    AMOUNT: _Reading(parse_amount),
+    DATE: _Reading(parse_date, keep=date),
+    AMOUNT: _Reading(parse_amount, keep=float),
     FLAG: _Reading(parse_flag),
     INT: _Reading(parse_level, failed=0, own_reason=True),
 }
@@ -335,8 +369,8 @@ def _invoice_columns(
             out[column] = [reading.parse(None)] * m
             continue
         cells = picked[fld.name]
-        values = _map_cells(cells, _attempt(reading.parse))
-        for j in (j for j, v in enumerate(values) if v.__class__ is ValueError):
+        values, failed = _parse_cells(cells, reading.parse, reading.keep)
+        for j in failed:
             why = (
                 str(values[j]) if reading.own_reason
                 else f"{LABELS[fld.name]} illisible : « {clean_text(cells[j])} »"
@@ -449,20 +483,17 @@ def sanity_warnings(frame: pd.DataFrame, today: date) -> list[str]:
 
 def _typed_rows(rows: list[list[object]], header_row: int, mapping: Mapping[str, int]) -> None:
     """Text files hold text: give the copy real dates and numbers so Excel can sort and sum
-    (in place: the rows are the reader's own)."""
+    (in place: the rows are the reader's own). An unreadable cell is left as written: the
+    status column says what is wrong."""
+    body = rows[header_row + 1 :]
     for fields, parse in ((EXPORT_DATES, parse_date), (EXPORT_AMOUNTS, parse_amount)):
-        for f in fields:
-            i = mapping.get(f)
-            if i is None:
-                continue
-            read = _attempt(parse)
-            seen: dict[object, object] = {}
-            for row in itertools.islice(rows, header_row + 1, None):
-                if i >= len(row) or is_blank(row[i]):
-                    continue
-                value = seen[row[i]] if row[i] in seen else seen.setdefault(row[i], read(row[i]))
-                if value.__class__ is not ValueError:
-                    row[i] = value  # else left as written: the status column says what is wrong
+        for i in (mapping[f] for f in fields if f in mapping):
+            cells = _column(body, i)
+            values, failed = _parse_cells(cells, parse)
+            skip = set(failed)
+            for k, (row, blank) in enumerate(zip(body, _blank(cells), strict=True)):
+                if not blank and k not in skip:
+                    row[i] = values[k]
 
 
 def read_export(path: Path, settings: Settings) -> ReadResult:
@@ -483,10 +514,10 @@ def read_export(path: Path, settings: Settings) -> ReadResult:
     data = rows[header_row + 1 :]
     cells = {f: _column(data, i) for f, i in mapping.items()}
     chosen = _invoice_rows(data, cells, {f: normalise(headers[i]) for f, i in mapping.items()})
-    invoice_rows = [data[k] for k in chosen.rows]
+    invoice_rows = _pick(data, chosen.rows)
     del data
     columns = _invoice_columns(
-        {f: [col[k] for k in chosen.rows] for f, col in cells.items()},
+        {f: _pick(col, chosen.rows) for f, col in cells.items()},
         [_column(invoice_rows, i) for i in address_columns(headers, mapping)],
         _column(invoice_rows, status_index), settings.clients_particuliers,
     )  # fmt: skip
