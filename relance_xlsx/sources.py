@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import InputError
-from .files import OLE_MAGIC, is_encrypted_workbook
+from .files import OLE_MAGIC, is_encrypted_workbook, zip_bomb_message
 from .xlsx_cells import duplicated_parts, oversized_sheets, read_sparse_sheet
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
@@ -80,13 +80,17 @@ def _protected(path: Path) -> InputError:
 
 
 def _check_zip(path: Path) -> None:
-    """A zip with two parts of the same name is refused: which one a reader takes is
-    undefined, so the table read could differ from the one Excel shows."""
+    """A zip bomb is refused before anything is decompressed. A zip with two parts of the
+    same name too: which one a reader takes is undefined, so the table read could differ
+    from the one Excel shows."""
     try:
         with zipfile.ZipFile(path) as archive:
+            bomb = zip_bomb_message(path, archive)
             twice = duplicated_parts(archive)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise _damaged(path) from exc
+    if bomb:
+        raise InputError(bomb)
     if twice:
         raise InputError(
             f"Impossible de lire « {path.name} » : le fichier est endommagé ou falsifié "

@@ -165,3 +165,95 @@ def test_a_symlinked_export_is_written_through_to_its_target(runner_cwd):
     assert link.is_symlink() and link.resolve() == real.resolve()
     assert status_column(real)["F1"].startswith("Relance 1")
     assert list((runner_cwd / "compta" / "sauvegardes").glob("*.xlsx"))
+
+
+def _zip_bomb(path: Path, source: Path, gigabytes: int = 3) -> Path:
+    """``source`` with its sheet replaced by ``gigabytes`` GB of spaces deflated to a few MB.
+
+    The deflate stream is one compressed megabyte repeated (a full flush makes each one
+    independent), so making the bomb costs milliseconds, not gigabytes of compression.
+    """
+    import struct
+    import zlib
+
+    sheet = "xl/worksheets/sheet1.xml"
+    co = zlib.compressobj(9, zlib.DEFLATED, -15)
+    mb = b" " * (1 << 20)
+    block = co.compress(mb) + co.flush(zlib.Z_FULL_FLUSH)
+    assert co.compress(mb) + co.flush(zlib.Z_FULL_FLUSH) == block
+    stream = block * (gigabytes * 1000) + co.flush()
+    with zipfile.ZipFile(source) as src:
+        parts = {n: src.read(n) for n in src.namelist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in parts.items():
+            if name == sheet:
+                out.writestr(zipfile.ZipInfo(name), stream, compress_type=zipfile.ZIP_STORED)
+            else:
+                out.writestr(name, data)
+    # the stored part becomes a deflated one of gigabytes (local header and central directory)
+    data = bytearray(path.read_bytes())
+    size = gigabytes * 1000 * len(mb)
+    local = data.find(b"PK\x03\x04" + b"\x14\x00\x00\x00\x00\x00", 0)
+    while local >= 0:
+        name_len = struct.unpack_from("<H", data, local + 26)[0]
+        if data[local + 30 : local + 30 + name_len] == sheet.encode():
+            struct.pack_into("<H", data, local + 8, 8)
+            struct.pack_into("<I", data, local + 22, size)
+        local = data.find(b"PK\x03\x04", local + 4)
+    central = data.find(b"PK\x01\x02")
+    while central >= 0:
+        name_len = struct.unpack_from("<H", data, central + 28)[0]
+        if data[central + 46 : central + 46 + name_len] == sheet.encode():
+            struct.pack_into("<H", data, central + 10, 8)
+            struct.pack_into("<I", data, central + 24, size)
+        central = data.find(b"PK\x01\x02", central + 4)
+    path.write_bytes(bytes(data))
+    with zipfile.ZipFile(path) as check:
+        info = check.getinfo(sheet)
+        assert info.file_size == size and info.compress_type == zipfile.ZIP_DEFLATED
+    return path
+
+
+def test_a_zip_bomb_is_refused_in_seconds_and_left_unchanged(runner_cwd):
+    import time
+
+    from conftest import digest
+
+    good = write_xlsx(runner_cwd / "bon.xlsx", [invoice("F1", date(2026, 9, 1))])
+    bomb = _zip_bomb(runner_cwd / "export.xlsx", good)
+    assert bomb.stat().st_size < 10_000_000
+    before = digest(bomb)
+    started = time.monotonic()
+    result = run_cli("run", bomb, "--date", RUN)
+    assert time.monotonic() - started < 20
+    assert result.exit_code == 1, result.output
+    assert "déclare 3,1 Go une fois décompressé" in result.output
+    assert "bombe zip" in result.output and "Traceback" not in result.output
+    assert "Zip" not in result.output.replace("bombe zip", "")
+    assert digest(bomb) == before
+    assert {p.name for p in runner_cwd.rglob("*") if p.is_file()} <= {
+        "bon.xlsx", "export.xlsx", "relance.toml"
+    }  # fmt: skip
+
+
+def test_the_write_back_refuses_a_zip_bomb_before_unzipping_it(tmp_path):
+    """The write-back opens the package itself: it checks the sizes before any part."""
+    from conftest import digest
+    from relance_xlsx import writeback
+    from relance_xlsx.errors import InputError
+    from relance_xlsx.xlsx_package import check_writable
+
+    good = write_xlsx(tmp_path / "bon.xlsx", [invoice("F1", date(2026, 9, 1))])
+    bomb = _zip_bomb(tmp_path / "export.xlsx", good, gigabytes=1)
+    before = digest(bomb)
+    for attempt in (
+        lambda: check_writable(bomb),
+        lambda: writeback.write_status_column(
+            bomb, "Factures", 3, {4: "Relance 1"}, "Statut relance", tmp_path / "s"
+        ),
+    ):
+        with pytest.raises(InputError) as info:
+            attempt()
+        assert "déclare 1,0 Go une fois décompressé" in info.value.message
+    assert digest(bomb) == before
+    assert not (tmp_path / "s").exists() or not list((tmp_path / "s").iterdir())
