@@ -257,3 +257,90 @@ def test_the_write_back_refuses_a_zip_bomb_before_unzipping_it(tmp_path):
         assert "déclare 1,0 Go une fois décompressé" in info.value.message
     assert digest(bomb) == before
     assert not (tmp_path / "s").exists() or not list((tmp_path / "s").iterdir())
+
+
+def _far_xls(path: Path) -> Path:
+    """tests/data/export.xls with its total row's amount moved to IV65536, the last cell of
+    an .xls sheet: one record's row and column rewritten, the file otherwise the same."""
+    import struct
+
+    data = bytearray((ROOT / "tests" / "data" / "export.xls").read_bytes())
+    pos = data.find(b"\x09\x08\x10\x00\x00\x06\x10\x00")  # BOF of the worksheet
+    assert pos > 0
+    while True:
+        kind, size = struct.unpack_from("<HH", data, pos)
+        if kind == 0x027E and struct.unpack_from("<HH", data, pos + 4) == (6, 5):  # RK F7
+            struct.pack_into("<HH", data, pos + 4, 65535, 255)
+            break
+        assert kind != 0x000A, "cellule F7 introuvable"
+        pos += 4 + size
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _far_ods(path: Path) -> Path:
+    """tests/data/export.ods with a value in U1048576 after LibreOffice's repeated empty
+    rows: a 14 KB file whose area is 22 million cells."""
+    src = zipfile.ZipFile(ROOT / "tests" / "data" / "export.ods")
+    content = src.read("content.xml").decode()
+    last = ('<table:table-row table:style-name="ro1"><table:table-cell '
+            'table:number-columns-repeated="16384"/></table:table-row></table:table>')
+    far = ('<table:table-row table:style-name="ro1"><table:table-cell '
+           'table:number-columns-repeated="20"/><table:table-cell office:value-type="string">'
+           '<text:p>x</text:p></table:table-cell></table:table-row></table:table>')  # fmt: skip
+    assert content.count(last) == 1
+    with src, zipfile.ZipFile(path, "w") as out:
+        for info in src.infolist():  # same order and compression (mimetype first, stored)
+            data = content.replace(last, far).encode() if info.filename == "content.xml" else (
+                src.read(info.filename))  # fmt: skip
+            out.writestr(info, data)
+    return path
+
+
+_MEASURE_REFUSAL = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (3_000_000_000, 3_000_000_000))
+from pathlib import Path
+from relance_xlsx.config import Settings
+from relance_xlsx.errors import InputError
+from relance_xlsx.reader import read_export
+try:
+    read_export(Path(sys.argv[1]), Settings())
+    print("lu")
+except InputError as exc:
+    print(exc.message.replace(chr(10), " "))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.parametrize("build, cell", [(_far_xls, "IV65536"), (_far_ods, "U1048576")])
+def test_a_far_cell_in_xls_or_ods_is_refused_in_bounded_memory(tmp_path, build, cell):
+    from conftest import digest
+
+    path = build(tmp_path / f"export{'.xls' if build is _far_xls else '.ods'}")
+    assert path.stat().st_size < 20_000
+    before = digest(path)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE_REFUSAL, str(path)], capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    message, max_rss_mb = done.stdout.strip().rsplit("\n", 1)
+    assert f"« Export » de « {path.name} » contient une valeur isolée" in message
+    assert f"en {cell}" in message and "Ctrl+Fin" in message
+    assert int(max_rss_mb) < 500
+    assert digest(path) == before
+
+
+def test_far_cell_scan_finds_the_last_cell_of_each_format():
+    """The scans see what calamine would allocate, and nothing in the usual files."""
+    from relance_xlsx.far_cells import cell_ref, ods_far_cell, xls_far_cell
+
+    assert [cell_ref(0, 0), cell_ref(65535, 255), cell_ref(1048575, 16383)] == [
+        "A1", "IV65536", "XFD1048576"
+    ]  # fmt: skip
+    assert xls_far_cell((ROOT / "tests" / "data" / "export.xls").read_bytes()) is None
+    assert xls_far_cell((ROOT / "tests" / "data" / "damaged.xls").read_bytes()) is None
+    with zipfile.ZipFile(ROOT / "tests" / "data" / "export.ods") as ods:
+        # LibreOffice's million repeated empty rows after the table are no far cell
+        assert ods_far_cell(ods) is None
