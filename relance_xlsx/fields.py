@@ -271,12 +271,15 @@ def _default(name: str, n: int, index: pd.Index) -> pd.Series:
 def _client_keys(df: pd.DataFrame) -> list[str]:
     """Client keys; a code shared by several names (a collective 411 account) is not a key."""
     # codes and names repeat on every invoice of a client: each distinct one is read once
-    codes = df["code_client"].map({c: c.strip().upper() for c in set(df["code_client"])})
-    unique_names = {n: normalise(n) for n in set(df["client"])}  # names repeat: normalise once
-    names = df["client"].map(unique_names)
-    per_code = pd.DataFrame({"code": codes, "name": names})
-    per_code = per_code[(per_code["code"] != "") & (per_code["name"] != "")]
-    shared = set(per_code.groupby("code")["name"].nunique().loc[lambda n: n > 1].index)
+    code_of = {c: c.strip().upper() for c in set(df["code_client"])}
+    name_of = {n: normalise(n) for n in set(df["client"])}
+    codes = [code_of[c] for c in df["code_client"]]
+    names = [name_of[n] for n in df["client"]]
+    first_name: dict[str, str] = {}
+    shared: set[str] = set()
+    for code, name in zip(codes, names, strict=True):
+        if code and name and first_name.setdefault(code, name) != name:
+            shared.add(code)
     return [
         (f"code:{code}|nom:{name}" if code in shared else f"code:{code}") if code
         else f"nom:{name}"

@@ -226,6 +226,7 @@ class _Selection:
     rows: list[int]
     dropped: int  # total, footer and repeated-header rows skipped
     carried: int  # rows given the client of the row above (grouped exports)
+    numbers: list[object]  # every row's invoice number, as text (read to find the totals)
 
 
 _HEADER_LIKE = ("numero_facture", "client", "date_echeance", "reste_du", "montant_ttc")
@@ -268,9 +269,16 @@ def _invoice_rows(
     for f in _HEADER_LIKE:
         if f in cells and header.get(f):
             same = _header_text(header[f])
-            texts = _map_cells([v if isinstance(v, str) else "" for v in cells[f]], same)
-            for k in (k for k, s in enumerate(texts) if s):
-                like_header[k] += 1
+            try:
+                distinct = set(cells[f])
+            except TypeError:  # an unhashable cell: only from a hand-made sheet
+                distinct = set(v for v in cells[f] if isinstance(v, str))
+            repeats = {v for v in distinct if v.__class__ is str and same(v)}
+            if not repeats:
+                continue  # the usual case: no row repeats this header
+            for k, v in enumerate(cells[f]):
+                if v.__class__ is str and v in repeats:
+                    like_header[k] += 1
     amounts = [filled[f] for f in EXPORT_AMOUNTS if f in filled]
     has_amount = [any(t) for t in zip(*amounts, strict=True)] if amounts else none
     has_number = filled.get("numero_facture", none)
@@ -310,7 +318,7 @@ def _invoice_rows(
         elif client_cols:
             last_client = k
         found.append(k)
-    return _Selection(found, dropped, carried)
+    return _Selection(found, dropped, carried, numbers)
 
 
 # --- the invoice rows into the invoice table ------------------------------------------------
@@ -353,9 +361,10 @@ _UP_TO_AMOUNTS = frozenset(f for f, order in _READ_ORDER.items()
 
 def _invoice_columns(
     picked: Mapping[str, list[object]], address: Sequence[list[object]],
-    status: list[object], consumers: Sequence[str],
+    status: list[object], consumers: Sequence[str], texts: Mapping[str, list[object]],
 ) -> dict[str, list[object]]:
-    """The reader's columns of the invoice table, from the cells of the invoice rows.
+    """The reader's columns of the invoice table, from the cells of the invoice rows
+    (``texts``: text columns already read).
 
     An unreadable cell becomes a French reason in the row's ``erreur``, never an exception.
     """
@@ -367,6 +376,9 @@ def _invoice_columns(
         column = fld.into or fld.name
         if fld.name not in picked:
             out[column] = [reading.parse(None)] * m
+            continue
+        if fld.name in texts and reading is _READINGS[TEXT]:
+            out[column] = texts[fld.name]
             continue
         cells = picked[fld.name]
         values, failed = _parse_cells(cells, reading.parse, reading.keep)
@@ -520,6 +532,7 @@ def read_export(path: Path, settings: Settings) -> ReadResult:
         {f: _pick(col, chosen.rows) for f, col in cells.items()},
         [_column(invoice_rows, i) for i in address_columns(headers, mapping)],
         _column(invoice_rows, status_index), settings.clients_particuliers,
+        {"numero_facture": _pick(chosen.numbers, chosen.rows)},
     )  # fmt: skip
     del cells, invoice_rows
     columns["ligne"] = [header_row + 2 + k for k in chosen.rows]
