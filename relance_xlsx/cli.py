@@ -137,9 +137,12 @@ def cli() -> None:
               help="Aussi : un brouillon d'e-mail (.eml) par courrier, courrier joint, pour "
                    "les clients qui ont une adresse. Rien n'est envoyé.")
 @click.option("--dry-run", is_flag=True, help="Simulation : affiche le plan, n'écrit rien.")
+@click.option("--forcer", "force", is_flag=True,
+              help="Traite l'export même s'il paraît plus ancien que celui de la dernière "
+                   "exécution (factures réglées de nouveau ouvertes, date d'édition passée).")
 @click.option("--debug", is_flag=True, help="Affiche le détail technique des erreurs.")
 def run_command(export: Path, run_date: date | None, config: Path | None, out: Path | None,
-                journal: Path | None, pdf: bool, emails: bool, dry_run: bool,
+                journal: Path | None, pdf: bool, emails: bool, dry_run: bool, force: bool,
                 debug: bool) -> None:  # fmt: skip
     """Relance les factures d'un export : statut dans le classeur, courriers Word, rapport.
 
@@ -150,7 +153,7 @@ def run_command(export: Path, run_date: date | None, config: Path | None, out: P
 
     options = RunOptions(
         export=export, run_date=run_date or date.today(), config=config, out=out,
-        journal=journal, dry_run=dry_run, pdf=pdf, emails=emails,
+        journal=journal, dry_run=dry_run, pdf=pdf, emails=emails, force=force,
     )  # fmt: skip
     if export.is_dir():
         _run_folder(options, debug)
@@ -170,10 +173,12 @@ def _echo_result(result) -> None:  # noqa: ANN001 - a RunResult
 
 def _run_folder(options, debug: bool) -> None:  # noqa: ANN001 - RunOptions
     """Every export of a folder, one summary each; exit 1 when any of them failed."""
+    from .errors import StaleExportError
     from .pipeline import run_folder
     from .progress import for_terminal
 
     failed: list[str] = []
+    refused: list[str] = []  # older than the last run's: left in the folder, not processed
     done = 0
     with _errors(debug):
         for outcome in run_folder(options, for_terminal()):
@@ -199,18 +204,23 @@ def _run_folder(options, debug: bool) -> None:  # noqa: ANN001 - RunOptions
                 done += 1
                 _echo_result(outcome.result)
                 continue
-            failed.append(outcome.export.name)
+            stale = isinstance(outcome.exception, StaleExportError)
+            (refused if stale else failed).append(outcome.export.name)
             if debug and outcome.exception is not None:
                 traceback.print_exception(outcome.exception)
-            click.echo(f"Erreur ({outcome.export.name}) : {outcome.error}", err=True)
+            word = "Refusé" if stale else "Erreur"
+            click.echo(f"{word} ({outcome.export.name}) : {outcome.error}", err=True)
             click.echo("Les autres exports sont traités quand même.\n", err=True)
-        total = done + len(failed)
+        total = done + len(failed) + len(refused)
         if total > 1:
             line = f"{total} exports : {done} traité(s)"
+            if refused:
+                line += (f", {len(refused)} refusé(s) car plus ancien(s) que la dernière "
+                         f"exécution ({', '.join(refused)})")  # fmt: skip
             if failed:
                 line += f", {len(failed)} en échec ({', '.join(failed)})"
             click.echo(line + ".")
-    if failed:
+    if failed or refused:
         sys.exit(EXIT_FAILED)
 
 

@@ -22,6 +22,7 @@ from .amounts import LetterAmounts
 from .config import Settings
 from .files import write_bytes_atomic
 from .formatting import format_date_long, format_eur
+from .letters.context import unallocated_sentence
 from .model import PlannedLetter, PricedLetter, RenderedLetter
 from .salutation import addressee
 from .tiers import LETTER_LEVELS, tier
@@ -184,10 +185,14 @@ def _paragraphs(letter: PlannedLetter, settings: Settings, amounts: LetterAmount
 
 
 def body(letter: PlannedLetter, settings: Settings, amounts: LetterAmounts) -> str:
-    """A short French text, its tone set by the tier; the letter attached says the rest."""
+    """A short French text, its tone set by the tier; the letter attached says the rest,
+    and both thank for a payment received but not allocated (and ask what it pays)."""
     soc = settings.societe
     greeting = addressee(_one_line(letter.contact), _one_line(letter.client)).salutation
     paragraphs = _paragraphs(letter, settings, amounts)
+    received = unallocated_sentence(letter)
+    if received:
+        paragraphs.insert(1, received)
     signature = [x for x in (soc.signataire, soc.fonction, soc.nom, soc.telephone) if x]
     if soc.nom == "Votre société":
         signature = [x for x in signature if x != soc.nom]

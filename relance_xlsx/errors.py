@@ -28,6 +28,10 @@ class InputError(RelanceError):
     """The export cannot be read at all (exit 1, nothing written)."""
 
 
+class StaleExportError(InputError):
+    """The export is older than the last run's (staleness.py): refused unless --forcer."""
+
+
 class WorkbookLockedError(RelanceError):
     """The workbook is open in Excel or read-only (exit 1, nothing written)."""
 

@@ -34,7 +34,7 @@ DTYPE_OF_KIND: Mapping[str, object] = {
 }
 
 # stages, in the order a run goes through them (pipeline.py)
-READER, HISTORY, POLICY, PIPELINE = "reader", "history", "policy", "pipeline"
+READER, LEDGER, HISTORY, POLICY, PIPELINE = "reader", "ledger", "history", "policy", "pipeline"
 
 # required: an export must provide it, or one of the amounts (montant TTC or reste dû)
 REQUIRED, ONE_AMOUNT = "required", "one amount"
@@ -133,6 +133,11 @@ FIELDS: tuple[Field, ...] = (
     Field("contact", TEXT, "contact", synonyms=_words("""
         contact, interlocuteur, nom contact, contact client, contact name, destinataire,
         a l attention de""")),
+    # a ledger's matching code: lines sharing one settle each other (ledger.py)
+    Field("lettrage", TEXT, "lettrage (les lignes de même code se soldent entre elles)",
+          synonyms=_words("""
+        lettrage, let, lettre, code lettrage, code de lettrage, matching, rapprochement,
+        matching code""")),
     Field("litige", FLAG, "litige (oui, x, 1… : facture exclue des relances)", synonyms=_words("""
         litige, en litige, contestation, conteste, dispute, disputed, blocage, bloque,
         litiges""")),
@@ -158,6 +163,10 @@ FIELDS: tuple[Field, ...] = (
     # cle_client + invoice number (+ due date for instalments): the journal's key
     Field("cle_facture", TEXT, "clé de la facture"),
     Field("statut_existant", TEXT, "statut déjà écrit dans le classeur"),
+    Field("credit", FLAG, "ligne au crédit (avoir, règlement), avant lettrage", stage=LEDGER),
+    Field("lettree", FLAG, "soldée par lettrage", stage=LEDGER),
+    Field("non_affecte", FLAG, "règlement non affecté (crédit sans lettrage ni échéance)",
+          stage=LEDGER),
     Field("date_dernier_courrier", DATE, "date du dernier courrier au client", stage=HISTORY),
     Field("niveau", INT, "niveau atteint avant l'exécution (0 à 4 : transmise)", stage=HISTORY),
     Field("date_niveau", DATE, "date à laquelle ce niveau a été atteint", stage=HISTORY),

@@ -371,6 +371,58 @@ def same_date_runs(path: Path, run_date: date) -> list[SameDayRun]:
         raise unreadable(path, exc) from exc
 
 
+@dataclass(frozen=True)
+class PastRun:
+    """A run in force and the balances it saw: what the stale-export check compares with."""
+
+    id: int
+    date: date
+    balances: dict[str, float]  # cle_facture -> reste_du
+
+
+PROBE_KEYS = 200  # invoice keys a run is probed with: does it share invoices with the export?
+
+
+def recent_balances(path: Path, run_date: date, keys: Sequence[str], dates: int,
+                    scan: int = 12) -> tuple[PastRun, ...]:  # fmt: skip
+    """The runs in force of the last ``dates`` run dates up to ``run_date`` that share
+    invoices with ``keys`` (another establishment's runs are skipped; at most ``scan`` dates
+    looked at), with their balances. Same-date runs are included: a stale export run after
+    the day's good one must be compared with it. Read-only; none without a journal."""
+    step = max(len(keys) // PROBE_KEYS, 1)
+    probe = list(dict.fromkeys(keys[::step]))[:PROBE_KEYS]
+    if not probe:
+        return ()
+    marks = ", ".join("?" * len(probe))
+    try:
+        with reading(path) as con:
+            if con is None:
+                return ()
+            runs = con.execute(
+                "SELECT id, date FROM executions WHERE remplacee_par IS NULL AND date IN ("
+                "SELECT DISTINCT date FROM executions WHERE remplacee_par IS NULL AND date <= ? "
+                "ORDER BY date DESC LIMIT ?) ORDER BY date DESC, id DESC",
+                (run_date.isoformat(), scan),
+            ).fetchall()  # fmt: skip
+            out: list[PastRun] = []
+            for run_id, day in runs:
+                if len({p.date for p in out} | {date.fromisoformat(day)}) > dates:
+                    break
+                shares = con.execute(
+                    f"SELECT 1 FROM soldes WHERE execution = ? AND cle_facture IN ({marks}) "
+                    "LIMIT 1", (run_id, *probe),
+                ).fetchone()  # fmt: skip
+                if shares is None:
+                    continue
+                rows = con.execute("SELECT cle_facture, reste_du FROM soldes WHERE execution = ?",
+                                   (run_id,))  # fmt: skip
+                balances = {k: float(r) if r is not None else 0.0 for k, r in rows}
+                out.append(PastRun(int(run_id), date.fromisoformat(day), balances))
+            return tuple(reversed(out))
+    except (sqlite3.Error, ValueError) as exc:
+        raise unreadable(path, exc) from exc
+
+
 def export_key(export: Path) -> str:
     """How an export is named in the journal: its absolute path, whatever the current folder."""
     return str(Path(export).resolve())

@@ -42,6 +42,9 @@ class LetterLine:
     # (0 and None for an invoice never reminded: the letter must not claim a reminder)
     niveau_avant: int = 0
     relancee_le: date | None = None
+    # a payment received but not matched to an invoice (ledger.py): deducted, printed as
+    # « Règlement non affecté » with its date (``date_facture``) and amount
+    non_affecte: bool = False
 
     @property
     def relancee(self) -> bool:

@@ -28,11 +28,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import followup, followup_sheet, history, policy
+from . import followup, followup_sheet, history, ledger, policy, staleness
 from .amounts import default_business_day, letter_amounts, load_rate_table
 from .business_days import calendar_for
 from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, Settings, find_settings, load_settings
-from .errors import InputError, RelanceError, SettingsError
+from .errors import InputError, RelanceError, SettingsError, StaleExportError
 from .fields import declared, require_columns
 from .history import merge_history, superseded_runs
 from .journal import (
@@ -50,6 +50,7 @@ from .journal import (
     fingerprint,
     load_journal,
     processed_before,
+    recent_balances,
     same_date_runs,
 )
 from .letters.filenames import safe_filename_part
@@ -82,6 +83,7 @@ class RunOptions:
     emails: bool = False  # also an .eml draft per letter for clients with an address
     report: bool = True  # the report workbook beside the letters
     subfolder: str = ""  # letters in courriers/AAAA-MM-JJ/<subfolder> (several exports)
+    force: bool = False  # run an export older than the last run's (--forcer)
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,8 @@ def classify_export(
     superseded: tuple[int, ...] = (),
     holds: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, tuple[PlannedLetter, ...]]:
-    """Stages 2–4, pure: history, classification, letters to write.
+    """Stages 2–4, pure: the ledger's lettrage (ledger.py), history, classification,
+    letters to write.
 
     ``superseded`` are the same-date runs this one replaces (their events do not count);
     ``holds`` the clients the follow-up workbook holds (client key -> reason).
@@ -138,6 +141,8 @@ def classify_invoices(
 ) -> tuple[pd.DataFrame, tuple[PlannedLetter, ...]]:
     """``classify_export`` on an invoice table (fields.invoice_table builds one in memory),
     checking before each stage the columns it needs (fields.py declares them)."""
+    require_columns(invoices, ledger.NEEDS, "lettrage")
+    invoices = ledger.settle(invoices)
     require_columns(invoices, history.NEEDS, "historique")
     invoices = merge_history(invoices, journal, run_date, superseded)
     require_columns(invoices, policy.NEEDS, "classement")
@@ -199,6 +204,7 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
     settings = load_settings(paths.settings)
     progress.step("lecture")
     read = read_export(export, settings)
+    age = check_age(read, paths.journal, options)
 
     from . import letters as letters_mod
     from . import writeback
@@ -228,7 +234,8 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
         sheet=read.sheet,
         invoices=classified,
         priced=priced,
-        warnings=tuple(dict.fromkeys([*read.warnings, *warnings])),
+        warnings=tuple(dict.fromkeys([*read.warnings, *age,
+                                      *ledger.partial_warnings(classified), *warnings])),
         dry_run=options.dry_run,
         header_row=read.header_row,
         dropped_total_rows=read.dropped_total_rows,
@@ -243,6 +250,21 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
     if options.dry_run:
         return result
     return _write(result, read, settings, paths, options, progress, effects)
+
+
+def check_age(read: ReadResult, journal: Path, options: RunOptions) -> list[str]:
+    """Refuse an export older than the last run's (staleness.py), before anything is
+    written, dry run included; with --forcer, or when one invoice only came back, the
+    summary's warnings say it."""
+    keys = read.invoices["cle_facture"].tolist()
+    past = recent_balances(journal, options.run_date, keys, staleness.LOOKBACK_DATES)
+    title = staleness.title_date(read.title_rows)
+    # balances as the journal recorded them: lettered lines settled (ledger.py), or every
+    # invoice paid by lettrage since an earlier run would look reopened
+    verdict = staleness.check(ledger.settle(read.invoices), title, past, options.run_date)
+    if verdict.stale and not options.force:
+        raise StaleExportError(staleness.refusal(verdict, read.source.name, str(options.export)))
+    return staleness.warnings(verdict, options.force)
 
 
 def _followup_effects(read: ReadResult, entries: followup.FollowUp, journal: JournalData,

@@ -1,7 +1,8 @@
 """Plan letters: one per client the policy decided to write to, with its open items.
 
 A letter lists all the client's overdue open items (the ones due for a step and the
-others) and its unapplied credit notes, oldest due date first, credit notes last. One pass
+others), its unapplied credit notes and its unallocated payments (ledger.py), oldest due
+date first, credits last. One pass
 over plain columns: on a 20,000-row export this runs in a few hundredths of a second.
 """
 
@@ -55,9 +56,10 @@ def _letter_lines(listed: pd.DataFrame, level_dates: pd.Series) -> dict[str, lis
         listed["montant_ttc"].tolist(), listed["montant_regle"].tolist(),
         listed["reste_du"].tolist(), listed["jours_retard"].tolist(),
         listed["est_avoir"].tolist(), listed["ligne"].tolist(), listed["niveau"].tolist(),
-        dates_of(level_dates), strict=True,
+        dates_of(level_dates), listed["non_affecte"].tolist(), strict=True,
     )  # fmt: skip
-    for key, number, issued, due, ttc, paid, rest, late, credit, row, lvl, lvl_date in columns:
+    for (key, number, issued, due, ttc, paid, rest, late, credit, row, lvl, lvl_date,
+         unallocated) in columns:  # fmt: skip
         lines.setdefault(key, []).append(
             LetterLine(
                 numero=number,
@@ -71,6 +73,7 @@ def _letter_lines(listed: pd.DataFrame, level_dates: pd.Series) -> dict[str, lis
                 ligne=int(row),
                 niveau_avant=int(lvl),
                 relancee_le=lvl_date if lvl > 0 else None,
+                non_affecte=bool(unallocated),
             )
         )
     return lines

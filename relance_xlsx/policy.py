@@ -12,7 +12,9 @@ for level 0). People chase clients, not invoice lines (README, « Le cycle du cl
 - a mise en demeure names every invoice it lists; while it runs the client gets no other
   letter; ``delais.contentieux`` business days later, every invoice it named that is still
   unpaid is handed over, together, with the client's other overdue invoices beside them;
-  after the hand-over the client's account is the agency's while any of it is unpaid.
+  after the hand-over the client's account is the agency's while any of it is unpaid;
+- a client with a payment nobody allocated (ledger.py) gets its relance 1 and 2, the
+  payment deducted, but its mise en demeure waits until the payment is lettered.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from . import ledger
 from .business_days import BusinessCalendar, days_late
 from .config import Settings
 from .fields import declared
@@ -37,6 +40,9 @@ NAT = np.datetime64("NaT")
 NEEDS = declared(
     "cle_client", "erreur", "reste_du", "montant_ttc", "date_echeance", "litige", "niveau",
     "date_niveau", "date_dernier_courrier", "date_mise_en_demeure",
+    # the ledger's (ledger.py): settled lines, credits, unallocated payments holding a notice
+    "ligne", "client", "numero_facture", "date_facture", "lettrage", "credit", "lettree",
+    "non_affecte",
 )  # fmt: skip
 ADDS = declared(
     "jours_retard", "etape_due", "date_prochaine_etape", "niveau_apres", "dans_courrier",
@@ -74,7 +80,9 @@ def _masks(df: pd.DataFrame, run: np.datetime64) -> _Masks:
     rest = df["reste_du"].to_numpy(dtype=float)
     ttc = df["montant_ttc"].to_numpy(dtype=float)
     due = df["date_echeance"].to_numpy(dtype="datetime64[D]")
-    avoir = ~err & ((np.nan_to_num(ttc) < -PAID_TOLERANCE) | (rest < -PAID_TOLERANCE))
+    # a credit line stays one once lettrage has settled it (ledger.py)
+    credit = df["credit"].to_numpy(dtype=bool) | (rest < -PAID_TOLERANCE)
+    avoir = ~err & ((np.nan_to_num(ttc) < -PAID_TOLERANCE) | credit)
     paid = ~err & ~avoir & (rest <= PAID_TOLERANCE)
     dispute = ~err & ~avoir & ~paid & df["litige"].to_numpy(dtype=bool)
     not_due = ~err & ~avoir & ~paid & ~dispute & (run <= due)
@@ -145,7 +153,8 @@ def classify(
     df["etape_due"] = np.where(candidate, level + 1, 0)
 
     decisions = _client_decisions(df, candidate, open_overdue, notice, m.avoir, run,
-                                  settings, cal, holds or {})  # fmt: skip
+                                  settings, cal, holds or {},
+                                  ledger.notice_holds(df))  # fmt: skip
     letter_level = df["cle_client"].map({d.cle_client: d.niveau for d in decisions})
     letter_level = letter_level.fillna(0).to_numpy(dtype=np.int64)
     reasons = {d.cle_client: d.raison for d in decisions}
@@ -216,12 +225,15 @@ def _client_decisions(
     settings: Settings,
     cal: BusinessCalendar,
     holds: Mapping[str, str],
+    notice_holds: Mapping[str, str],
 ) -> list[ClientDecision]:
     """One decision per client with an invoice due for a step.
 
     No letter to a client under a formal notice still running: a second registered letter,
     or a softer one after it, would undermine the notice. Then the minimum balance and the
-    minimum interval since the client's last letter.
+    minimum interval since the client's last letter. ``notice_holds`` (client key -> why):
+    clients whose mise en demeure waits, an unallocated payment to allocate first (ledger.py);
+    their relance 1 and 2 still go, the payment deducted.
     """
     if not candidate.any():
         return []
@@ -251,13 +263,14 @@ def _client_decisions(
                grouped["net"].tolist(), dates_of(grouped["notice"]), last_d, allowed,
                strict=True)  # fmt: skip
     return [ClientDecision(str(cle), 0, holds[str(cle)]) if str(cle) in holds else
-            _decide(str(cle), step, reached, net, notice, last_at, allowed_at, run, settings)
+            _decide(str(cle), step, reached, net, notice, last_at, allowed_at, run, settings,
+                    notice_holds.get(str(cle), ""))
             for cle, step, reached, net, notice, last_at, allowed_at in rows]  # fmt: skip
 
 
 def _decide(cle: str, step: int, reached: int, net: float, notice: date | None,
             last: np.datetime64, allowed: np.datetime64, run: np.datetime64,
-            settings: Settings) -> ClientDecision:  # fmt: skip
+            settings: Settings, notice_hold: str = "") -> ClientDecision:  # fmt: skip
     net = round(float(net), 2)
     minimum = settings.montants.minimum
     if notice is not None:
@@ -272,6 +285,8 @@ def _decide(cle: str, step: int, reached: int, net: float, notice: date | None,
             cle, 0, f"dernier courrier au client le {_d(last)}, prochain possible le {_d(allowed)}"
         )
     level = min(max(int(step), int(reached)), LAST_LETTER_LEVEL)
+    if level >= LAST_LETTER_LEVEL and notice_hold:
+        return ClientDecision(cle, 0, notice_hold)
     return ClientDecision(cle, level, "")
 
 
@@ -311,12 +326,19 @@ def _status_texts(
         df["prochaine_etape"].tolist(), dates_of(df["date_prochaine_etape"]), blocked.tolist(),
         sent.tolist(), held.tolist(), df["dans_courrier"].tolist(),
         df["niveau_courrier"].tolist(), dates_of(handed_on), dates_of(notice),
-        dates_of(df["date_mise_en_demeure"]), followed.tolist(), strict=True,
+        dates_of(df["date_mise_en_demeure"]), followed.tolist(), df["lettree"].tolist(),
+        df["lettrage"].tolist(), df["non_affecte"].tolist(), strict=True,
     )  # fmt: skip
     for (etat, erreur, rest, due, lvl, lvl_date, nxt, nxt_date, why, is_sent, is_held,
-         listed, letter_lvl, handed, med, own_med, by_hand) in cols:  # fmt: skip
+         listed, letter_lvl, handed, med, own_med, by_hand, settled, code,
+         unallocated) in cols:  # fmt: skip
         if etat == Etat.ERREUR:
             detail = erreur
+        elif settled and etat in (Etat.AVOIR, Etat.PAYEE):
+            detail = (f"imputé par lettrage « {code} »" if etat == Etat.AVOIR
+                      else f"soldée par lettrage « {code} »")  # fmt: skip
+        elif unallocated:
+            detail = f"règlement non affecté de {format_eur(-rest)} déduit du solde, à imputer"
         elif etat == Etat.AVOIR:
             detail = (f"crédit de {format_eur(-rest)} à déduire" if rest < -PAID_TOLERANCE
                       else "entièrement imputé")

@@ -67,6 +67,8 @@ class ReadResult:
     # the sheet as read, for the copy written beside a csv/xls/ods export (not to be
     # changed); empty for xlsx/xlsm, whose status column goes into the file itself
     raw_rows: Sequence[Sequence[object]]
+    # the rows above the header (« Édité le … »): staleness.py reads the export's date there
+    title_rows: tuple[tuple[object, ...], ...]
     dropped_total_rows: int
     warnings: tuple[str, ...]
 
@@ -433,6 +435,10 @@ def _work_out_balances(out: dict[str, list[object]], reasons: dict[int, list[tup
         rest[j] = (ttc[j] or 0.0) - (paid[j] or 0.0)  # type: ignore[operator]
 
 
+#: the reason of a row with no due date: ledger.py lifts it from settled and credit lines
+MISSING_DUE = "date d'échéance manquante"
+
+
 def _reasons(j: int, out: Mapping[str, list[object]], read: list[tuple[str, str]]) -> str:
     """The row's reasons, with what is missing: client and number first."""
     errors = [why for _f, why in read]
@@ -441,7 +447,7 @@ def _reasons(j: int, out: Mapping[str, list[object]], read: list[tuple[str, str]
     if not out["client"][j] and not out["code_client"][j]:
         errors.insert(0, "client manquant")
     if out["date_echeance"][j] is None and not any("échéance" in e for e in errors):
-        errors.append("date d'échéance manquante")
+        errors.append(MISSING_DUE)
     if out["reste_du"][j] is None and not any("montant" in e or "reste" in e for e in errors):
         errors.append("montant manquant (ni reste dû ni montant TTC)")
     return " ; ".join(errors)
@@ -551,6 +557,7 @@ def read_export(path: Path, settings: Settings) -> ReadResult:
         status_index=status_index,
         invoices=frame,
         raw_rows=() if kind in IN_PLACE_KINDS else rows,
+        title_rows=tuple(tuple(r) for r in rows[:header_row]),
         dropped_total_rows=chosen.dropped,
         warnings=tuple(warnings),
     )

@@ -14,6 +14,7 @@ from openpyxl.utils import get_column_letter
 
 from .fields import LABELS
 from .formatting import format_date_short, format_eur
+from .ledger import UnallocatedCredit, by_client, unallocated_credits
 from .model import ETATS, PlannedLetter, RunResult
 from .planning import client_details
 from .tiers import LAST_LETTER_LEVEL, LETTER_TIERS, TIERS, Etat, tier
@@ -52,6 +53,23 @@ def handed_over_now(invoices: pd.DataFrame) -> pd.DataFrame:
     return hand[hand["niveau_apres"] > hand["niveau"]] if len(hand) else hand
 
 
+def notice_held(invoices: pd.DataFrame) -> set[str]:
+    """Clients whose mise en demeure was due and waits: an unallocated payment (ledger.py)."""
+    if invoices.empty:
+        return set()
+    due = (invoices["etape_due"] >= LAST_LETTER_LEVEL) & ~invoices["dans_courrier"]
+    keys = set(invoices.loc[due, "cle_client"])
+    return keys & {c.cle_client for c in unallocated_credits(invoices)}
+
+
+def _credit_text(credits: Sequence[UnallocatedCredit]) -> str:
+    """« 1 000,00 € du 20/11/2026 » (and the others)."""
+    return ", ".join(
+        format_eur(c.montant) + (f" du {format_date_short(c.date)}" if c.date else "")
+        for c in credits
+    )
+
+
 def _names(names: Sequence[str]) -> str:
     shown = ", ".join(names[:MAX_NAMES_SHOWN])
     return shown + (f" et {len(names) - MAX_NAMES_SHOWN} autre(s)"
@@ -69,7 +87,10 @@ def todo_lines(result: RunResult) -> list[str]:
         if registered:
             line += f", dont {len(registered)} en recommandé avec AR ({_names(registered)})"
         lines.append(line)
+    unallocated = by_client(unallocated_credits(inv))
     calls = to_call(inv)
+    # a client with a payment to allocate is called about it (the line below), once
+    calls = calls[~calls["cle_client"].isin(set(unallocated))] if len(calls) else calls
     if len(calls):
         people = []
         details = client_details(inv, calls["cle_client"])
@@ -78,6 +99,17 @@ def todo_lines(result: RunResult) -> list[str]:
             name = d["client"] or d["code_client"]
             people.append(f"{name} ({d['telephone']})" if d["telephone"] else name)
         lines.append(f"  - appeler {len(people)} client(s) en relance 2 : {_names(people)}")
+    if unallocated:
+        held = notice_held(inv)
+        people = [f"{v[0].client} ({_credit_text(v)}"
+                  + (" ; mise en demeure suspendue)" if k in held else ")")
+                  for k, v in unallocated.items()]  # fmt: skip
+        count = sum(len(v) for v in unallocated.values())
+        lines.append(
+            f"  - imputer {count} règlement(s) non affecté(s) (appeler le client : quelles "
+            f"factures règle-t-il ?) : {_names(people)} — déduits des courriers ; les relances "
+            "1 et 2 partent, la mise en demeure attend que le règlement soit lettré"
+        )
     hand = handed_over_now(inv)
     if len(hand):
         clients = list(dict.fromkeys(str(v) for v in hand["client"]))
@@ -167,6 +199,16 @@ def columns_lines(result: RunResult) -> list[str]:
     return lines
 
 
+def unallocated_lines(result: RunResult) -> list[str]:
+    """Payments received and not matched to an invoice: each one, with its row."""
+    credits = unallocated_credits(result.invoices)
+    if not credits:
+        return []
+    return ["", "Règlements non affectés (déduits du solde du client ; sa mise en demeure "
+            "attend leur imputation, voir l'onglet « À appeler » du rapport) :",
+            *(f"  - {c}" for c in credits)]  # fmt: skip
+
+
 def followup_lines(result: RunResult) -> list[str]:
     """What the follow-up workbook (suivi_relances.xlsx) changed: promises not kept (to
     call), holds and promises falling due this week, entries the tool could not read."""
@@ -222,6 +264,7 @@ def summary_text(result: RunResult) -> str:
             "complétez l'adresse avant de poster le courrier."
         )
     lines.extend(_files_lines(result))
+    lines.extend(unallocated_lines(result))
     lines.extend(followup_lines(result))
     errors = inv[inv["etat"] == "Erreur"] if not inv.empty else inv
     if len(errors):

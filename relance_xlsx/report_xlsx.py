@@ -11,6 +11,8 @@
   and the formal notice, while it can still avoid it. Clients whose letter came back are not
   listed: returned mail is not tracked yet (no column, no setting for it). Clients who get a
   mise en demeure this run are not listed either: from then on the registered letter speaks.
+  Then clients with an unallocated payment (ledger.py): which invoices does it pay?
+  Their mise en demeure waits for the answer.
 * Contentieux: invoices to hand over, with what a collection agency asks for (identity and
   contact, invoice, amounts, days late, date of the mise en demeure, interest and the 40 €
   indemnity as of the run date).
@@ -27,7 +29,7 @@ named "=HYPERLINK(…)" stays text. Amounts and dates are real numbers and dates
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -44,10 +46,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 from .amounts import RateTable, default_business_day, letter_amounts, load_rate_table
 from .config import Settings
 from .files import atomic_target
-from .formatting import as_date, format_date_short, to_decimal
+from .formatting import as_date, format_date_short, format_eur, to_decimal
+from .ledger import UnallocatedCredit, by_client, unallocated_credits
 from .model import Etat, LetterLine, PlannedLetter, RunResult
 from .planning import client_details
-from .report import OVERDUE, to_call, to_hand_over
+from .report import OVERDUE, notice_held, to_call, to_hand_over
 from .tiers import LAST_LETTER_LEVEL, tier
 
 SHEETS = ("Synthèse", "Courriers", "À appeler", "Contentieux", "Erreurs")
@@ -132,10 +135,12 @@ LETTER_COLUMNS = (
 def call_rows(invoices: pd.DataFrame, run_date: date,
               broken: Sequence[Any] = ()) -> list[list[Any]]:  # fmt: skip
     """À appeler: clients whose payment promise was not kept (first: the cycle resumes,
-    a call first), then clients at relance 2 after this run (see the module docstring)."""
-    rows = _broken_promise_rows(invoices, broken)
+    a call first), clients with a payment to allocate, then clients at relance 2 after
+    this run (see the module docstring)."""
+    credits = by_client(unallocated_credits(invoices))
+    rows = _broken_promise_rows(invoices, broken) + _unallocated_rows(invoices, credits)
     at_two = to_call(invoices)
-    at_two = at_two[~at_two["cle_client"].isin({b.cle_client for b in broken})]
+    at_two = at_two[~at_two["cle_client"].isin({b.cle_client for b in broken} | set(credits))]
     if at_two.empty:
         return rows
     # what the client owes net of its credit notes: the figure its letter shows
@@ -170,6 +175,38 @@ def call_rows(invoices: pd.DataFrame, run_date: date,
         ])  # fmt: skip
     calls.sort(key=lambda r: (r[6] or date.min, -(r[8] or 0)), reverse=True)
     return rows + calls
+
+
+def _unallocated_rows(invoices: pd.DataFrame,
+                      credits: Mapping[str, tuple[UnallocatedCredit, ...]]) -> list[list[Any]]:
+    """One row per client with an unallocated payment (ledger.py): which invoices does it
+    pay? Its mise en demeure waits for the answer."""
+    if not credits:
+        return []
+    owed = invoices[invoices["etat"].isin(OVERDUE) | (invoices["etat"] == Etat.AVOIR.value)]
+    owed = owed[owed["etat"] != Etat.CONTENTIEUX.value]
+    due_by_client = owed.groupby("cle_client")["reste_du"].sum()
+    late = invoices.groupby("cle_client")["jours_retard"].max()
+    details = client_details(invoices, credits)
+    held = notice_held(invoices)
+    rows = []
+    for key, found in credits.items():
+        d = details[key]
+        numbers = owed.loc[(owed["cle_client"] == key) & (owed["reste_du"] > 0),
+                           "numero_facture"]  # fmt: skip
+        situation = "Règlement non affecté, à imputer" + (
+            " (mise en demeure suspendue)" if key in held else "")
+        notes = "; ".join(
+            f"{format_eur(c.montant)}" + (f" reçu le {format_date_short(c.date)}" if c.date
+                                          else "") + f" (pièce {c.numero}, ligne {c.ligne})"
+            for c in found
+        ) + " : demander quelles factures il règle, puis le lettrer"  # fmt: skip
+        rows.append([
+            d["client"] or d["code_client"], d["code_client"], d["contact"], d["telephone"],
+            d["email"], situation, None, ", ".join(_text(n) for n in numbers),
+            _money(due_by_client.get(key, 0.0)), int(late.get(key, 0)), None, notes,
+        ])  # fmt: skip
+    return rows
 
 
 def _broken_promise_rows(invoices: pd.DataFrame, broken: Sequence[Any]) -> list[list[Any]]:

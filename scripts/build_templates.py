@@ -386,6 +386,13 @@ def total_line(doc) -> None:  # noqa: ANN001
     body(doc, ["Le montant restant dû s'élève à ", ("b", "{{ total_du }}"), "."], before=8)
 
 
+def unallocated_block(doc) -> None:  # noqa: ANN001
+    """Payments received but not matched to an invoice: thanked for, deducted, asked about."""
+    control(doc, "{%p if reglements_non_affectes %}")
+    body(doc, ["{{ reglements_non_affectes }}"])
+    control(doc, "{%p endif %}")
+
+
 def tables_with_penalties(doc) -> None:  # noqa: ANN001
     """The 9-column table when amounts are shown, the 7-column one otherwise."""
     control(doc, "{%p if afficher_penalites %}")
@@ -423,6 +430,7 @@ def relance_1(doc) -> None:  # noqa: ANN001
                "oubli.{% endif %}"], keep=True)
     invoice_table(doc, COLUMNS_7, 8.5)
     total_line(doc)
+    unallocated_block(doc)
     penalties_block(doc, [
         "Nous vous rappelons que tout retard de paiement entraîne de plein droit des pénalités "
         "de retard{% if indemnite_unitaire %} et une indemnité forfaitaire pour frais de "
@@ -456,6 +464,7 @@ def relance_2(doc) -> None:  # noqa: ANN001
         "Sauf erreur ou omission de notre part, le règlement des sommes détaillées ci-dessous, "
         "arrivées à échéance, ne nous est pas encore parvenu."])
     tables_with_penalties(doc)
+    unallocated_block(doc)
     spacer(doc, 6)
     penalties_block(doc, [
         "Nous vous rappelons que tout retard de paiement entraîne de plein droit des pénalités "
@@ -489,6 +498,7 @@ def mise_en_demeure(doc) -> None:  # noqa: ANN001
         "Sauf erreur de notre part, les sommes détaillées ci-dessous, arrivées à échéance, "
         "restent impayées à ce jour."])
     tables_with_penalties(doc)
+    unallocated_block(doc)
     spacer(doc, 6)
     penalties_block(doc, [
         "Ces sommes sont majorées de plein droit des pénalités de retard{% if "
@@ -763,7 +773,7 @@ def variables_markdown() -> str:
     out += [
         "",
         "Les variables « vrai / faux » (`particulier`, `afficher_penalites`, `deja_relancees`, "
-        "`toutes_relancees`, `f.avoir`) s'utilisent dans une condition : "
+        "`toutes_relancees`, `f.avoir`, `f.non_affecte`) s'utilisent dans une condition : "
         "`{% if particulier %}…{% endif %}`.",
         "",
         "Cette liste s'affiche aussi avec la commande `relance-xlsx modeles --variables`. "

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from conftest import invoice, write_xlsx
-from relance_xlsx import history, pipeline, policy
+from relance_xlsx import history, ledger, pipeline, policy
 from relance_xlsx.config import Settings
 from relance_xlsx.fields import (
     AMOUNT,
@@ -22,6 +22,7 @@ from relance_xlsx.fields import (
     FLAG,
     HISTORY,
     INT,
+    LEDGER,
     PIPELINE,
     POLICY,
     READER_COLUMNS,
@@ -73,16 +74,20 @@ def test_the_reader_builds_the_declared_table():
 
 def test_each_stage_adds_what_it_declares():
     read = read_export(SAMPLE, Settings())
-    history_out = history.merge_history(read.invoices, JournalData.empty(), RUN)
+    ledger_out = ledger.settle(read.invoices)
+    history_out = history.merge_history(ledger_out, JournalData.empty(), RUN)
     classified, _ = pipeline.classify_export(read, Settings(), JournalData.empty(),
                                              RUN)  # fmt: skip
-    added_by_history = set(history_out.columns) - set(read.invoices.columns)
+    added_by_ledger = set(ledger_out.columns) - set(read.invoices.columns)
+    added_by_history = set(history_out.columns) - set(ledger_out.columns)
     added_by_policy = set(classified.columns) - set(history_out.columns)
+    assert added_by_ledger == set(ledger.ADDS) == set(stage_columns(LEDGER))
     assert added_by_history == set(history.ADDS) == set(stage_columns(HISTORY))
     assert added_by_policy == set(policy.ADDS) == set(stage_columns(POLICY))
     assert set(pipeline.ADDS) == set(stage_columns(PIPELINE))
     assert kinds(classified) == {c: BY_NAME[c].kind for c in classified.columns}
-    for stage, needs, table in ((history, history.NEEDS, read.invoices),
+    for stage, needs, table in ((ledger, ledger.NEEDS, read.invoices),
+                                (history, history.NEEDS, ledger_out),
                                 (policy, policy.NEEDS, history_out)):  # fmt: skip
         assert set(needs) <= set(table.columns), stage.__name__
 

@@ -94,8 +94,23 @@ def legal_mentions_warning(societe: Societe) -> str | None:
             + ", ".join(missing) + " dans la section [societe] de relance.toml.")
 
 
+UNALLOCATED = f"Règlement non{NBSP}affecté"  # wraps before « non affecté », not inside it
+
+
 def _invoice_row(line: LetterLine, extra: dict[str, Any]) -> dict[str, Any]:
-    """One row of the invoice table (``f.…``); ``extra`` holds its late-payment amounts."""
+    """One row of the invoice table (``f.…``); ``extra`` holds its late-payment amounts.
+
+    An unallocated payment prints as « Règlement non affecté », dated the day it was
+    received, its amount as paid and deducted; it is no credit note (``f.avoir`` false),
+    so no template calls it one."""
+    if line.non_affecte:
+        return {
+            "relancee_le": "", "historique": "", "numero": UNALLOCATED,
+            "date_facture": format_date_short(line.date_facture), "date_echeance": "",
+            "montant_ttc": "", "montant_regle": format_eur(-line.reste_du),
+            "reste_du": format_eur(line.reste_du), "jours_retard": "", "interets": "",
+            "indemnite": "", "avoir": False, "non_affecte": True,
+        }  # fmt: skip
     credit = bool(line.avoir or line.reste_du < 0)
     regle = line.montant_regle
     if regle is None and line.montant_ttc is not None and not credit:
@@ -115,7 +130,25 @@ def _invoice_row(line: LetterLine, extra: dict[str, Any]) -> dict[str, Any]:
         "interets": clean_text(extra.get("interets", "")),
         "indemnite": clean_text(extra.get("indemnite", "")),
         "avoir": credit,
+        "non_affecte": False,
     }
+
+
+def unallocated_sentence(letter: PlannedLetter) -> str:
+    """``reglements_non_affectes``: the payments received, thanked for, deducted, and the
+    question the accountant needs answered to allocate them."""
+    paid = [x for x in letter.lignes if x.non_affecte]
+    if not paid:
+        return ""
+    each = [format_eur(-x.reste_du) + (f" du {format_date_short(x.date_facture)}"
+                                       if x.date_facture else "") for x in paid]  # fmt: skip
+    if len(paid) == 1:
+        return (f"Nous avons bien reçu votre règlement de {each[0]} ; ne sachant pas quelles "
+                "factures il règle, nous l'avons déduit du montant restant dû. Merci de nous "
+                "les indiquer.")  # fmt: skip
+    return (f"Nous avons bien reçu vos règlements de {', '.join(each[:-1])} et de {each[-1]} ; "
+            "ne sachant pas quelles factures ils règlent, nous les avons déduits du montant "
+            "restant dû. Merci de nous les indiquer.")  # fmt: skip
 
 
 def _history(line: LetterLine, credit: bool) -> dict[str, str]:
@@ -154,6 +187,7 @@ def letter_context(letter: PlannedLetter, settings: Settings,
         "date_courrier_precedent": format_date_long(letter.date_precedent),
         "particulier": bool(amounts.particulier),
         "deja_relancees": letter.deja_relancee,
+        "reglements_non_affectes": unallocated_sentence(letter),
         "toutes_relancees": bool(numbers) and len(letter.numeros_relances) == len(numbers),
         "factures": [_invoice_row(line, extra)
                      for line, extra in zip(letter.lignes, per_line, strict=True)],

@@ -101,6 +101,12 @@ VARIABLES: tuple[Variable, ...] = (
              "vide sinon", "", G_COURRIER),
     Variable("factures", "Liste des factures et avoirs du tableau (voir ci-dessous)", "",
              G_COURRIER),
+    Variable("reglements_non_affectes", "Phrase sur les règlements reçus mais non affectés à "
+             "une facture (déduits du tableau) : le client est prié d'indiquer les factures "
+             "qu'ils règlent (vide s'il n'y en a pas)",
+             "Nous avons bien reçu votre règlement de 1 000,00 € du 20/11/2026 ; ne sachant "
+             "pas quelles factures il règle, nous l'avons déduit du montant restant dû. Merci "
+             "de nous les indiquer.", G_COURRIER),
     Variable("total_du", "Total restant dû, avoirs déduits", "3 450,00 €", G_MONTANTS),
     Variable("total_interets", "Total des intérêts (pénalités) de retard", "45,20 €",
              G_MONTANTS),
@@ -140,6 +146,9 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("f.indemnite", "Indemnité forfaitaire de la facture (vide si aucune)", "40,00 €",
              G_FACTURE),
     Variable("f.avoir", "Vrai pour un avoir (montants négatifs)", "faux", G_FACTURE),
+    Variable("f.non_affecte", "Vrai pour un règlement reçu mais non affecté à une facture "
+             "(ligne « Règlement non affecté », déduite du total ; faux pour un avoir)", "faux",
+             G_FACTURE),
     Variable("f.relancee_le", "Date de la dernière relance de cette facture (vide si elle n'a "
              "jamais été relancée, ou si la date n'est pas connue)", "9 novembre 2026",
              G_FACTURE),
