@@ -3,8 +3,9 @@
 calamine builds a dense grid from A1 to a sheet's last cell: one stray value in IV65536 of a
 10-row .xls asks for 16 million cells and over 1 GB. Before calamine reads such a file, the
 cells' positions are scanned here (the .xls cell records, the .ods rows and cells with their
-repeat counts), without building anything; a sheet whose area is too large is refused with
-its far cell named. (An .xlsx sheet is read cell by cell instead: see xlsx_cells.py.)
+repeat counts), without building anything; a sheet whose area is too large and mostly empty
+is refused with its far cell named. (An .xlsx sheet is read cell by cell instead: see
+xlsx_cells.py.)
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from .xlsx_cells import MAX_DENSE_CELLS
+from .xlsx_cells import too_sparse
 
 _END_OF_CHAIN = 0xFFFFFFFA  # sector numbers from here on mark ends and free sectors
 # BIFF8 records that hold a cell: FORMULA, LABELSST, NUMBER, RK, LABEL, BOOLERR, RSTRING,
@@ -47,23 +48,24 @@ def xls_far_cell(data: bytes) -> tuple[str, str] | None:
     if stream is None:
         return None
     names: dict[int, str] = {}
-    sheet, max_row, max_col, pos = None, -1, -1, 0
+    sheet, max_row, max_col, cells, pos = None, -1, -1, 0, 0
     while pos + 4 <= len(stream):
         kind, size = struct.unpack_from("<HH", stream, pos)
         body = stream[pos + 4 : pos + 4 + size]
         if kind == _SHEET and len(body) >= 8:
             names[struct.unpack_from("<I", body)[0]] = _sheet_name(body)
         elif kind == _BOF:
-            sheet, max_row, max_col = names.get(pos, ""), -1, -1
+            sheet, max_row, max_col, cells = names.get(pos, ""), -1, -1, 0
         elif kind in _CELLS and len(body) >= 4:
             row, col = struct.unpack_from("<HH", body)
-            max_row, max_col = max(max_row, row), max(max_col, col)
+            max_row, max_col, cells = max(max_row, row), max(max_col, col), cells + 1
         elif kind in _MULTI and len(body) >= 6:
-            row = struct.unpack_from("<H", body)[0]
+            row, first = struct.unpack_from("<HH", body)
             col = struct.unpack_from("<H", body, len(body) - 2)[0]
             max_row, max_col = max(max_row, row), max(max_col, col)
+            cells += max(col - first + 1, 1)
         elif kind == _EOF and sheet is not None:
-            if (max_row + 1) * (max_col + 1) > MAX_DENSE_CELLS:
+            if too_sparse(max_row + 1, max_col + 1, cells):
                 return sheet, cell_ref(max_row, max_col)
             sheet = None
         pos += 4 + size
@@ -154,15 +156,16 @@ def ods_far_cell(archive: zipfile.ZipFile) -> tuple[str, str] | None:
     repeat_rows, repeat_cols = f"{{{_TABLE}}}number-rows-repeated", (
         f"{{{_TABLE}}}number-columns-repeated"
     )
-    sheet, row, col, max_row, max_col, rows_here = "", 0, 0, -1, -1, 1
+    sheet, row, col, max_row, max_col, rows_here, cells = "", 0, 0, -1, -1, 1, 0
     with stream:
         for event, el in etree.iterparse(stream, events=("start", "end"), tag=_TAGS):
             local = el.tag.rsplit("}", 1)[1]
             if local == "table":
                 if event == "start":
                     sheet, row, max_row, max_col = el.get(f"{{{_TABLE}}}name", ""), 0, -1, -1
+                    cells = 0
                     continue
-                if (max_row + 1) * (max_col + 1) > MAX_DENSE_CELLS:
+                if too_sparse(max_row + 1, max_col + 1, cells):
                     return sheet, cell_ref(max_row, max_col)
             elif local == "table-row":
                 if event == "start":
@@ -174,6 +177,7 @@ def ods_far_cell(archive: zipfile.ZipFile) -> tuple[str, str] | None:
                 if el.get(f"{{{_OFFICE}}}value-type") or "".join(el.itertext()).strip():
                     max_row = max(max_row, row + rows_here - 1)
                     max_col = max(max_col, col + cols_here - 1)
+                    cells += rows_here * cols_here
                 col += cols_here
             if event == "end":
                 el.clear(keep_tail=True)

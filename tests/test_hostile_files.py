@@ -335,6 +335,11 @@ def test_a_far_cell_in_xls_or_ods_is_refused_in_bounded_memory(tmp_path, build, 
 def test_far_cell_scan_finds_the_last_cell_of_each_format():
     """The scans see what calamine would allocate, and nothing in the usual files."""
     from relance_xlsx.far_cells import cell_ref, ods_far_cell, xls_far_cell
+    from relance_xlsx.xlsx_cells import too_sparse
+
+    # a full million-row sheet is read by calamine (memory follows its cells anyway)
+    assert not too_sparse(1_000_000, 16, 15_000_000)
+    assert too_sparse(1_048_576, 16_384, 300) and too_sparse(65_536, 256, 40)
 
     assert [cell_ref(0, 0), cell_ref(65535, 255), cell_ref(1048575, 16383)] == [
         "A1", "IV65536", "XFD1048576"
