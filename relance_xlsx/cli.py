@@ -17,6 +17,7 @@ import click
 
 from . import __version__
 from .errors import EXIT_FAILED, EXIT_USAGE, RelanceError
+from .files import is_disk_full, mount_point
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -524,16 +525,6 @@ def payment_terms_command(export: Path, cloture: date, ht: bool, turnover: float
         click.echo(f"Avertissement : {w}")
 
 
-def _disk_full(exc: BaseException) -> bool:
-    """No room left: the system's « No space left on device », or SQLite's own words."""
-    import errno
-    import sqlite3
-
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-        return True
-    return isinstance(exc, sqlite3.Error) and "disk is full" in str(exc)
-
-
 class _errors:
     """Turn errors into a French message and the right exit code; traceback with --debug."""
 
@@ -563,12 +554,13 @@ class _errors:
             if self.debug:
                 traceback.print_exception(exc)
             sys.exit(EXIT_FAILED)
-        if _disk_full(exc):
+        if is_disk_full(exc):
             where = getattr(exc, "filename", None)
+            disk = f" sur « {mount_point(Path(where))} » (en écrivant « {where} »)" if where else ""
             click.echo(
-                "Erreur : le disque est plein" + (f" (en écrivant « {where} »)" if where else "")
-                + ". Rien n'a été modifié : libérez de la place (quelques centaines de Mo "
-                "suffisent pour les courriers et le journal), puis relancez.", err=True,
+                f"Erreur : le disque est plein{disk}. Rien n'a été modifié : libérez de la "
+                "place (quelques centaines de Mo suffisent pour les courriers et le journal), "
+                "puis relancez.", err=True,
             )  # fmt: skip
             if self.debug:
                 traceback.print_exception(exc)

@@ -7,6 +7,7 @@ make the file private to its owner on a shared folder), then ``os.replace`` in o
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -16,6 +17,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 # A password-protected xlsx is an OLE compound file holding an "EncryptedPackage" stream.
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -107,6 +109,20 @@ def write_bytes_atomic(target: Path, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
+def save_workbook_atomic(workbook: Any, target: Path, sync: bool = False) -> None:
+    """An openpyxl workbook saved all or nothing. Built in memory first: a zip left half
+    written on a full disk would complain from the garbage collector (« Exception ignored
+    in: ZipFile.__del__ »), a traceback the user must never see."""
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    with atomic_target(target) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(buffer.getbuffer())
+            if sync:
+                fh.flush()
+                os.fsync(fh.fileno())
+
+
 _LEFTOVER = re.compile(r"^\.(?:relance-(\d+)-.+|.+\.(\d+)\.[0-9a-f]{8}\.tmp)$")
 
 
@@ -140,3 +156,43 @@ def remove_leftovers(*folders: Path) -> list[Path]:
                 continue
             removed.append(entry)
     return removed
+
+
+# --- a full disk ----------------------------------------------------------------------------
+
+MB = 1024 * 1024
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """No room left: the system's « No space left on device » (or a quota), or SQLite's own
+    words (it reports a full disk as « database or disk is full »)."""
+    import errno
+    import sqlite3
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    return isinstance(exc, sqlite3.Error) and "disk is full" in str(exc)
+
+
+def mount_point(path: Path) -> Path:
+    """The disk a path is on, as the user sees it: its mount point (or drive)."""
+    path = Path(os.path.abspath(path))
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    while not os.path.ismount(path) and path != path.parent:
+        path = path.parent
+    return path
+
+
+def disk_full_words(folder: Path, needed: int) -> str:
+    """« disque plein sur « /chemin » (il faut environ N Mo pour « dossier », il en reste
+    M Mo) »: the disk named by its mount point, the folder written when it is elsewhere."""
+    disk = mount_point(folder)
+    text = f"disque plein sur « {disk} » (il faut environ {max(1, -(-needed // MB))} Mo"
+    if Path(os.path.abspath(folder)) != disk:
+        text += f" pour « {folder} »"
+    try:
+        free = shutil.disk_usage(disk).free
+    except OSError:
+        return text + ")"
+    return text + f", il en reste {free // MB} Mo)"

@@ -35,7 +35,7 @@ def _create(path: Path, rows: Sequence[ClientRow]) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font, PatternFill
 
-    from .files import atomic_target
+    from .files import save_workbook_atomic
 
     wb = Workbook()
     ws = wb.active
@@ -65,8 +65,7 @@ def _create(path: Path, rows: Sequence[ClientRow]) -> None:
         sheet.page_setup.fitToWidth = 1
         sheet.page_setup.fitToHeight = 0
         sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    with atomic_target(path) as tmp:
-        wb.save(tmp)
+    save_workbook_atomic(wb, path)
 
 
 def last_letter_text(day: date | None, email: str = "") -> str:

@@ -19,6 +19,7 @@ from .tiers import ETATS, SEP, Etat, tier
 
 if TYPE_CHECKING:
     from .amounts import LetterAmounts
+    from .columns import ColumnUse
     from .followup import BrokenPromise, EntryError
 
 # The status words and the tiers live in tiers.py; re-exported for callers of model.
@@ -177,6 +178,7 @@ class RunResult:
     dropped_total_rows: int = 0
     columns: Mapping[str, str] = field(default_factory=dict)  # field -> header used
     column_index: Mapping[str, int] = field(default_factory=dict)  # field -> 0-based column
+    column_uses: Mapping[str, ColumnUse] = field(default_factory=dict)  # by header or content
     rendered: tuple[RenderedLetter, ...] = ()  # after stage 6
     files: RunFiles = field(default_factory=RunFiles)
     superseded: tuple[int, ...] = ()  # same-date runs this one replaced

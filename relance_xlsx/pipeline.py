@@ -34,6 +34,7 @@ from .business_days import calendar_for
 from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, Settings, find_settings, load_settings
 from .errors import InputError, RelanceError, SettingsError, StaleExportError
 from .fields import declared, require_columns
+from .files import disk_full_words, is_disk_full, write_bytes_atomic
 from .history import merge_history, superseded_runs
 from .journal import (
     HANDOVER,
@@ -58,7 +59,15 @@ from .model import SEP, PlannedLetter, PricedLetter, RenderedLetter, RunFiles, R
 from .planning import plan_letters
 from .policy import classify
 from .progress import NullProgress, Progress
-from .publish import FollowUpPart, JournalPart, LettersPart, WorkbookPart, publish
+from .publish import (
+    FollowUpPart,
+    JournalPart,
+    LettersPart,
+    Room,
+    WorkbookPart,
+    not_written,
+    publish,
+)
 from .reader import ReadResult, read_export
 from .report import summary_text
 from .tiers import HANDOVER_LEVEL
@@ -241,6 +250,7 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
         dropped_total_rows=read.dropped_total_rows,
         columns=dict(read.columns),
         column_index=dict(read.column_index),
+        column_uses=dict(read.column_uses),
         files=RunFiles(settings=paths.settings, journal=paths.journal),
         superseded=superseded,
         suivi_erreurs=tuple(effects.errors),
@@ -345,20 +355,23 @@ def _write(
     def classified() -> pd.DataFrame:  # once the letters are rendered: their names known
         return _mark_letters(result.invoices, tuple(rendered))
 
-    letters = LettersPart(paths.out_root, run_dir, render)
+    room = Room.estimate(len(result.priced), len(result.invoices), read.source)
+    letters = LettersPart(paths.out_root, run_dir, render, room=room.letters)
     workbook = WorkbookPart(
-        lambda: _write_back(read, classified(), settings, paths, warnings, progress)
-    )
+        lambda: _write_back(read, classified(), settings, paths, warnings, progress),
+        folder=read.source.resolve().parent, room=room.workbook,
+    )  # fmt: skip
     emails = _email_words(paths.journal)
     suivi = FollowUpPart(paths.followup, lambda: followup_sheet.refresh(
         paths.followup,
         followup_sheet.client_rows(classified(), effects.holds, options.run_date, emails),
-        paths.followup.parent / SAUVEGARDES))  # fmt: skip
+        paths.followup.parent / SAUVEGARDES), room=room.followup)  # fmt: skip
     journal = JournalWriter(paths.journal)
     record = JournalPart(
         journal, lambda: _with_followup(
             run_record(result, classified(), tuple(rendered), options.subfolder), effects),
         lambda: fingerprint(workbook.written if read.in_place else read.source),
+        room=room.journal,
     )  # fmt: skip
     letters.stale = lambda: record.stale
     warnings += publish([letters, workbook, suivi, record])
@@ -369,15 +382,18 @@ def _write(
     result = replace(result, invoices=classified(), warnings=tuple(warnings),
                      rendered=final, files=files)  # fmt: skip
     run_dir.mkdir(parents=True, exist_ok=True)
-    result = _extras(result, settings, options, run_dir, progress)
+    result = _extras(result, settings, options, run_dir, progress, room)
     summary = run_dir / f"résumé – {read.source.stem} – {options.run_date.isoformat()}.txt"
     result = replace(result, files=replace(result.files, summary=summary))
+    text = summary_text(result)
     try:
-        summary.write_text(summary_text(result), encoding="utf-8")
+        write_bytes_atomic(summary, text.encode("utf-8"))
     except OSError as exc:  # the run is recorded: say it, do not fail it
+        reason = (disk_full_words(run_dir, len(text.encode("utf-8"))) if is_disk_full(exc)
+                  else exc.strerror or str(exc))  # fmt: skip
         result = replace(result, files=replace(result.files, summary=None), warnings=(
-            *result.warnings, f"Le résumé « {summary.name} » n'a pas pu être écrit ({exc}) ; "
-            "le reste de l'exécution est fait."))  # fmt: skip
+            *result.warnings, f"Relances faites, mais le résumé « {summary.name} » n'a pas pu "
+            f"être écrit : {reason}."))  # fmt: skip
     return result
 
 
@@ -471,7 +487,8 @@ def _letter_event(rendered: RenderedLetter, by_row: dict[int, Any]) -> Event:
 
 
 def _extras(
-    result: RunResult, settings: Settings, options: RunOptions, run_dir: Path, progress: Progress
+    result: RunResult, settings: Settings, options: RunOptions, run_dir: Path, progress: Progress,
+    room: Room,
 ) -> RunResult:
     """PDF print batch, e-mail drafts, report: after the journal, so they never fail a run."""
     day = options.run_date.isoformat()
@@ -488,12 +505,20 @@ def _extras(
         progress.step("PDF")
         from .printing import print_batch
 
-        printed = print_batch(list(result.letter_files), run_dir, f"a_imprimer – {day}.pdf",
-                              [x.copies for x in rendered])
-        rendered = tuple(replace(x, pdf=p) for x, p in zip(rendered, printed.pdfs, strict=True))
-        files = replace(files, print_batch=printed.batch,
-                        pdfs=tuple(p for p in printed.pdfs if p is not None))  # fmt: skip
-        warnings += [w for w in printed.warnings if w not in warnings]
+        try:
+            printed = print_batch(list(result.letter_files), run_dir, f"a_imprimer – {day}.pdf",
+                                  [x.copies for x in rendered])  # fmt: skip
+        except OSError as exc:
+            said = not_written("le lot PDF", run_dir, room.pdf, exc)
+            if said is None:
+                raise
+            warnings.append(said)
+        else:
+            rendered = tuple(replace(x, pdf=p)
+                             for x, p in zip(rendered, printed.pdfs, strict=True))  # fmt: skip
+            files = replace(files, print_batch=printed.batch,
+                            pdfs=tuple(p for p in printed.pdfs if p is not None))  # fmt: skip
+            warnings += [w for w in printed.warnings if w not in warnings]
     if options.emails:
         progress.step("e-mails")
         from .emails import write_drafts
@@ -504,7 +529,8 @@ def _extras(
             files = replace(files, emails=tuple(p for p in drafts.files if p is not None))
             warnings += [w for w in drafts.warnings if w not in warnings]
         except Exception as exc:  # noqa: BLE001 - the workbook is written: warn, go on
-            warnings.append(f"Brouillons d'e-mails non écrits ({exc}).")
+            warnings.append(not_written("un brouillon d'e-mail", run_dir, room.emails, exc)
+                            or f"Brouillons d'e-mails non écrits ({exc}).")  # fmt: skip
     result = replace(result, warnings=tuple(warnings), files=files, rendered=rendered)
     if options.report:
         progress.step("rapport")
@@ -520,7 +546,9 @@ def _extras(
                 "en double)."
             )
         except Exception as exc:  # noqa: BLE001 - the workbook is written: warn, go on
-            warnings.append(f"Le rapport « {target.name} » n'a pas pu être écrit ({exc}).")
+            warnings.append(
+                not_written(f"le rapport « {target.name} »", run_dir, room.report, exc)
+                or f"Le rapport « {target.name} » n'a pas pu être écrit ({exc}).")  # fmt: skip
         result = replace(result, warnings=tuple(warnings), files=files)
     return result
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .files import atomic_target
+from .files import atomic_target, is_disk_full
 
 INSTALL_HELP = (
     "LibreOffice est introuvable : les courriers restent au format Word, sans PDF à "
@@ -178,6 +178,8 @@ def print_batch(letters: Sequence[Path], out_dir: Path, batch_name: str,
                 "Fermez-le, puis relancez avec --pdf."
             )
         except Exception as exc:  # noqa: BLE001 - a damaged PDF must not stop the run
+            if is_disk_full(exc):
+                raise  # the caller says where and how much room it needs
             warnings.append(f"Assemblage du PDF à imprimer impossible ({exc}).")
     return PrintResult(tuple(pdfs), batch, tuple(warnings))
 

@@ -3,7 +3,8 @@
 Each part prepares (work nobody sees yet: letters rendered into a staging folder, the
 journal transaction opened and filled), commits (puts its result in place) and can roll
 back. ``publish`` prepares every part, then commits them in order; when anything fails,
-every part is rolled back, in reverse order, and the user's files are as they were.
+every part is rolled back, in reverse order, and the user's files are as they were. A full
+disk is said in French, naming the disk of the part that failed and the room it needs.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from pathlib import Path
 from typing import Protocol
 
 from .errors import RelanceError
-from .files import remove_leftovers
+from .files import disk_full_words, is_disk_full, remove_leftovers
 from .journal import JournalWriter, RunRecord
 
 
 class Part(Protocol):
+    folder: Path  # where it writes (a full disk is named by it)
+    room: int  # about how many bytes it needs there
+
     def prepare(self) -> None: ...
     def commit(self) -> None: ...
     def rollback(self) -> None: ...
@@ -28,20 +32,71 @@ class Part(Protocol):
 
 
 def publish(parts: Sequence[Part]) -> list[str]:
-    """Prepare all, commit all in order; on failure roll everything back and re-raise."""
+    """Prepare all, commit all in order; on failure roll everything back and re-raise (a
+    full disk as a French ``RelanceError``)."""
+    current = None
     try:
-        for part in parts:
-            part.prepare()
-        for part in parts:
-            part.commit()
-    except BaseException:
+        for current in parts:
+            current.prepare()
+        for current in parts:
+            current.commit()
+    except BaseException as exc:
         for part in reversed(parts):
             part.rollback()
+        if current is not None and _disk_full(exc):
+            raise RelanceError(
+                f"{disk_full_words(current.folder, current.room)}. Rien n'a été modifié "
+                "(classeur, journal et courriers sont comme avant) : libérez de la place, "
+                "puis relancez."
+            ) from exc
         raise
     warnings: list[str] = []
     for part in parts:
         warnings += part.finish()
     return warnings
+
+
+@dataclass(frozen=True)
+class Room:
+    """About how many bytes each output of a run needs on its disk, to say « il faut
+    environ N Mo » when one is full (generous: a letter is some 25 KB, a PDF some 60 KB)."""
+
+    letters: int
+    workbook: int  # the new workbook beside the export, and its backup
+    followup: int
+    journal: int
+    pdf: int  # each letter's PDF and the print batch
+    emails: int
+    report: int
+
+    @classmethod
+    def estimate(cls, letters: int, rows: int, export: Path) -> Room:
+        try:
+            size = export.stat().st_size
+        except OSError:
+            size = 0
+        return cls(letters=letters * 64_000, workbook=2 * size + rows * 100 + 100_000,
+                   followup=200_000 + rows * 200, journal=1_000_000 + rows * 600,
+                   pdf=letters * 2 * 100_000, emails=letters * 100_000,
+                   report=200_000 + rows * 400)  # fmt: skip
+
+
+def not_written(what: str, folder: Path, needed: int, exc: BaseException) -> str | None:
+    """The warning for an output the journal's commit leaves unwritten on a full disk (None:
+    another failure, said by the caller): the letters are done, the exit stays 0."""
+    if not is_disk_full(exc):
+        return None
+    return f"Relances faites, mais {what} n'a pas pu être écrit : " + (
+        f"{disk_full_words(folder, needed)}.")
+
+
+def _disk_full(exc: BaseException | None) -> bool:
+    """The error, or the one it was raised from (a French error wrapping a full disk)."""
+    while exc is not None:
+        if is_disk_full(exc):
+            return True
+        exc = exc.__cause__
+    return False
 
 
 @dataclass
@@ -56,6 +111,7 @@ class LettersPart:
     root: Path
     run_dir: Path
     render: Callable[[Path], list[Path]]  # renders into the staging folder, returns files
+    room: int = 0
     stale: Callable[[], list[str]] = list
     staging: Path | None = None
     files: list[Path] = field(default_factory=list)
@@ -63,6 +119,10 @@ class LettersPart:
     leftovers: list[Path] = field(default_factory=list)  # a killed run's, removed
     _moved: list[tuple[Path, Path | None]] = field(default_factory=list)
     _created_root: bool = False
+
+    @property
+    def folder(self) -> Path:
+        return self.root
 
     def prepare(self) -> None:
         import tempfile
@@ -149,6 +209,8 @@ class WorkbookPart:
     """The status column written into the user's workbook (or its « avec statut » copy)."""
 
     write: Callable[[], tuple[Path, Path | None]]  # returns (written file, backup)
+    folder: Path
+    room: int = 0
     written: Path | None = None
     backup: Path | None = None
     _in_place: bool = True
@@ -175,9 +237,14 @@ class FollowUpPart:
 
     path: Path
     write: Callable[[], Path | None]  # returns the backup (None: created)
+    room: int = 0
     backup: Path | None = None
     _done: bool = False
     _created: bool = False
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
 
     def prepare(self) -> None:
         return None
@@ -207,7 +274,12 @@ class JournalPart:
     writer: JournalWriter
     record: Callable[[], RunRecord]  # built once the letters are rendered
     fingerprint: Callable[[], str]
+    room: int = 0
     stale: list[str] = field(default_factory=list)
+
+    @property
+    def folder(self) -> Path:
+        return self.writer.path.parent
 
     def prepare(self) -> None:
         self.writer.begin()

@@ -18,7 +18,7 @@ from typing import TypeVar
 
 import pandas as pd
 
-from .columns import find_table
+from .columns import MORE_ADDRESS, ColumnUse, find_table
 from .config import Settings
 from .errors import InputError
 from .fields import (
@@ -61,6 +61,7 @@ class ReadResult:
     header_row: int  # 1-based
     columns: Mapping[str, str]  # canonical field -> header text in the export
     column_index: Mapping[str, int]  # canonical field -> 0-based column index
+    column_uses: Mapping[str, ColumnUse]  # how each field's column was found (header, content)
     headers: tuple[str, ...]  # every header of the header row, as written
     status_index: int | None  # 0-based column of an existing status column
     invoices: pd.DataFrame
@@ -180,21 +181,13 @@ def _is_total_row(row: Sequence[object], number: str, client: object, due: objec
     return not number and is_blank(client) and is_blank(due)
 
 
-# Address lines after the first: "Adresse 2", "Complément d'adresse", "Bâtiment"…
-_MORE_ADDRESS = re.compile(
-    r"^(?:(?:adresse|address|adr)(?: ligne| line)? ?[2-9]|complement(?: d ?adresse)?|"
-    r"complement adresse|batiment|bat|residence|lieu dit|etage|escalier|"
-    r"address line [2-9]|street ?[2-9]|voie [2-9])$"
-)
-
-
 def address_columns(headers: Sequence[str], mapping: Mapping[str, int]) -> list[int]:
     """The address columns in order: the mapped one, then the other lines, left to right."""
     first = mapping.get("adresse")
     taken = set(mapping.values())
     more = [
         i for i, h in enumerate(headers)
-        if i not in taken and _MORE_ADDRESS.match(normalise(h))
+        if i not in taken and MORE_ADDRESS.match(normalise(h))
     ]  # fmt: skip
     return ([first] if first is not None else []) + more
 
@@ -523,7 +516,8 @@ def read_export(path: Path, settings: Settings) -> ReadResult:
             f"Le fichier « {path.name} » ne contient aucune donnée.\n"
             "Refaites l'export depuis votre logiciel comptable, puis relancez."
         )
-    sheet, header_row, mapping = find_table(sheets, settings, path)
+    table = find_table(sheets, settings, path)
+    sheet, header_row, mapping = table.sheet, table.header_row, dict(table.mapping)
     rows = sheets[sheet]
     sheets.clear()  # the other sheets are not needed any more
     headers = tuple(clean_text(h) for h in rows[header_row])
@@ -531,7 +525,8 @@ def read_export(path: Path, settings: Settings) -> ReadResult:
     status_index = next((i for i, h in enumerate(headers) if same_header(h, status)), None)
     data = rows[header_row + 1 :]
     cells = {f: _column(data, i) for f, i in mapping.items()}
-    chosen = _invoice_rows(data, cells, {f: normalise(headers[i]) for f, i in mapping.items()})
+    header = {f: normalise(headers[i]) if i < len(headers) else "" for f, i in mapping.items()}
+    chosen = _invoice_rows(data, cells, header)
     invoice_rows = _pick(data, chosen.rows)
     del data
     columns = _invoice_columns(
@@ -543,7 +538,8 @@ def read_export(path: Path, settings: Settings) -> ReadResult:
     del cells, invoice_rows
     columns["ligne"] = [header_row + 2 + k for k in chosen.rows]
     frame = invoice_table(pd.DataFrame(columns))
-    warnings = _warnings(path, kind, sheet, header_row, mapping, settings, frame, chosen.carried)
+    warnings = [*table.warnings, *_warnings(path, kind, sheet, header_row, mapping, settings,
+                                            frame, chosen.carried)]
     if kind in ("csv", "html"):
         _typed_rows(rows, header_row, mapping)
     return ReadResult(
@@ -551,8 +547,9 @@ def read_export(path: Path, settings: Settings) -> ReadResult:
         kind=kind,
         sheet=sheet,
         header_row=header_row + 1,
-        columns={f: headers[i] for f, i in mapping.items()},
+        columns={f: headers[i] if i < len(headers) else "" for f, i in mapping.items()},
         column_index=dict(mapping),
+        column_uses=dict(table.uses),
         headers=headers,
         status_index=status_index,
         invoices=frame,

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import pandas as pd
 from openpyxl.utils import get_column_letter
 
+from .columns import CONTENT
 from .fields import LABELS
 from .formatting import format_date_short, format_eur
 from .ledger import UnallocatedCredit, by_client, unallocated_credits
@@ -184,19 +185,35 @@ def _files_lines(result: RunResult) -> list[str]:
     return lines
 
 
+DOUBTFUL = 0.5  # an ambiguous or contradicted column: « à vérifier »
+
+
+def column_rows(result: RunResult) -> list[tuple[str, str]]:
+    """(field label, column used) in sheet order, saying when the content recognised it
+    and when the choice is doubtful: one list for the summary and the report."""
+    in_sheet_order = sorted(result.columns.items(),
+                            key=lambda kv: result.column_index.get(kv[0], 1 << 20))  # fmt: skip
+    rows = []
+    for fld, header in in_sheet_order:
+        label = LABELS.get(fld, fld).split(" (")[0]
+        where = result.column_index.get(fld)
+        text = f"« {header} »" if header else "(sans titre)"
+        if where is not None:
+            text += f" (colonne {get_column_letter(where + 1)})"
+        use = result.column_uses.get(fld)
+        if use is not None and use.source == CONTENT:
+            text += ", reconnue par son contenu"
+        if use is not None and use.confidence <= DOUBTFUL:
+            text += " — à vérifier"
+        rows.append((f"{label[:1].upper()}{label[1:]}", text))
+    return rows
+
+
 def columns_lines(result: RunResult) -> list[str]:
     """Which column was read for each field: a wrong guess is seen before letters go out."""
     if not result.columns:
         return []
-    lines = ["", "Colonnes lues :"]
-    in_sheet_order = sorted(result.columns.items(),
-                            key=lambda kv: result.column_index.get(kv[0], 1 << 20))  # fmt: skip
-    for fld, header in in_sheet_order:
-        label = LABELS.get(fld, fld).split(" (")[0]
-        where = result.column_index.get(fld)
-        letter = f" (colonne {get_column_letter(where + 1)})" if where is not None else ""
-        lines.append(f"  {label[:1].upper()}{label[1:]} : « {header} »{letter}")
-    return lines
+    return ["", "Colonnes lues :", *(f"  {label} : {text}" for label, text in column_rows(result))]
 
 
 def unallocated_lines(result: RunResult) -> list[str]:

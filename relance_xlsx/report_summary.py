@@ -18,7 +18,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .formatting import format_date_short, format_eur
 from .model import ETATS, RunResult
-from .report import OVERDUE, handed_over_now, state_table
+from .report import OVERDUE, column_rows, handed_over_now, state_table
 from .report_xlsx import (
     BOLD,
     C_TOTAL,
@@ -61,6 +61,7 @@ def summary_sheet(
     row = _letters_block(ws, letters, row + 2)
     row = _followup_block(ws, result, row + 2)
     row = _files_block(ws, result, row + 2)
+    row = _columns_block(ws, result, row + 2)
     row = _warnings_block(ws, warnings, row + 2)
     ws.column_dimensions["A"].width = 44
     ws.column_dimensions["B"].width = 12
@@ -189,6 +190,16 @@ def _files_block(ws: Worksheet, result: RunResult, row: int) -> int:
             put(ws, row, 1, label)
             put(ws, row, 2, str(value)).font = GREY
 
+    return row
+
+
+def _columns_block(ws: Worksheet, result: RunResult, row: int) -> int:
+    """Which column of the export fed each field, as in the summary's « Colonnes lues »."""
+    put(ws, row, 1, "Colonnes lues").font = SECTION_FONT
+    for label, text in column_rows(result):
+        row += 1
+        put(ws, row, 1, label)
+        put(ws, row, 2, text).font = GREY
     return row
 
 

@@ -45,7 +45,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .amounts import RateTable, default_business_day, letter_amounts, load_rate_table
 from .config import Settings
-from .files import atomic_target
+from .files import save_workbook_atomic
 from .formatting import as_date, format_date_short, format_eur, to_decimal
 from .ledger import UnallocatedCredit, by_client, unallocated_credits
 from .model import Etat, LetterLine, PlannedLetter, RunResult
@@ -459,6 +459,5 @@ def write_report(result: RunResult, settings: Settings, path: Path) -> Path:
     """Save the report atomically (a report open in Excel raises PermissionError)."""
     wb = build_report(result, settings)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_target(path) as tmp:
-        wb.save(tmp)
+    save_workbook_atomic(wb, path)
     return path

@@ -13,7 +13,6 @@ beside the source, built with openpyxl; the source itself is never modified.
 from __future__ import annotations
 
 import math
-import os
 import re
 import zipfile
 from collections.abc import Callable, Collection, Mapping
@@ -26,7 +25,7 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from relance_xlsx.errors import InputError, WorkbookLockedError
-from relance_xlsx.files import atomic_target
+from relance_xlsx.files import save_workbook_atomic
 from relance_xlsx.parsing import header_key
 from relance_xlsx.sheet_xml import SheetXml, clean_text, widen_spans
 from relance_xlsx.tables import Placement, load_tables, place_column, widen
@@ -373,10 +372,7 @@ def _copy_statuses(
 def _save_copy(wb: Workbook, target: Path) -> Path:
     """Saved all or nothing: a reader (or Excel) never sees half a workbook."""
     try:
-        with atomic_target(target) as temp:
-            wb.save(temp)
-            with open(temp, "rb+") as fh:
-                os.fsync(fh.fileno())
+        save_workbook_atomic(wb, target, sync=True)
     except PermissionError as exc:
         raise WorkbookLockedError(
             f"Impossible d'écrire « {target.name} » (dossier « {target.parent} ») : le fichier "

@@ -507,7 +507,8 @@ def test_a_full_disk_is_said_in_french_and_nothing_is_written(runner_cwd, monkey
     monkeypatch.setattr(writeback_mod, "write_status_column", full)
     result = run_cli("run", week2, "--date", "2026-09-22", "--journal", journal)
     assert result.exit_code == 1
-    assert "le disque est plein" in result.output and "Erreur inattendue" not in result.output
+    assert "disque plein sur « " in result.output and "il faut environ" in result.output
+    assert "Erreur inattendue" not in result.output
     assert "No space" not in result.output and "Traceback" not in result.output
     assert {p: digest(p) for p in before} == before
     assert not (runner_cwd / "w2" / "courriers" / "2026-09-22").exists()
