@@ -21,11 +21,11 @@ from .parsing import header_key, normalise
 from .sheet_xml import SheetXml, clean_text, widen_spans
 from .xlsx_package import (
     _UNREADABLE,
+    SharedStrings,
     column_letter,
     corrupt,
     locate_sheet,
     parse_xml,
-    shared_strings,
     update_package,
 )
 
@@ -91,8 +91,7 @@ def refresh(path: Path, rows: Sequence[ClientRow], backup_dir: Path,
         parts = locate_sheet(zf, path, CLIENTS)
         original = zf.read(parts.sheet)
         sheet = SheetXml(parse_xml(original), path, CLIENTS)
-        _patch_clients(sheet, lambda wanted: shared_strings(zf, parts.shared_strings, wanted),
-                       rows)  # fmt: skip
+        _patch_clients(sheet, SharedStrings(zf, parts.shared_strings), rows)
         return {parts.sheet: sheet.serialise(original)}
 
     try:
@@ -114,7 +113,7 @@ def mark_emails(path: Path, day: date, emails: Mapping[str, str], backup_dir: Pa
         parts = locate_sheet(zf, path, CLIENTS)
         original = zf.read(parts.sheet)
         sheet = SheetXml(parse_xml(original), path, CLIENTS)
-        loader = lambda wanted: shared_strings(zf, parts.shared_strings, wanted)  # noqa: E731
+        loader = SharedStrings(zf, parts.shared_strings)  # every row looks strings up
         columns = _tool_columns(sheet, loader)
         for number, key in _client_row_keys(sheet, loader, columns).items():
             if key in emails:

@@ -213,6 +213,8 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
     settings = load_settings(paths.settings)
     progress.step("lecture")
     read = read_export(export, settings)
+    if read.in_place:  # the cells below the title are only needed to copy csv/xls/ods
+        read = replace(read, raw_rows=read.title_rows)  # free them (1 KB a row)
     age = check_age(read, paths.journal, options)
 
     from . import letters as letters_mod
@@ -318,12 +320,17 @@ def letters_subfolder(same_day: list[SameDayRun], superseded: tuple[int, ...],
 
 def _mark_letters(classified: pd.DataFrame, rendered: tuple[RenderedLetter, ...]) -> pd.DataFrame:
     """The status of each invoice a letter took a step for names the letter's file."""
-    out = classified.copy()
     by_client = {r.letter.cle_client: r.docx.name for r in rendered}
-    names = out["cle_client"].map(by_client).astype(object).fillna("")
-    mark = (out["niveau_apres"] > out["niveau"]) & (names != "") & out["dans_courrier"]
-    out.loc[mark, "statut"] = out.loc[mark, "statut"] + SEP + "courrier « " + names[mark] + " »"
-    out["courrier"] = names.where(out["dans_courrier"], "")
+    names = classified["cle_client"].map(by_client).astype(object).fillna("")
+    mark = (classified["niveau_apres"] > classified["niveau"]) & (names != "")
+    mark &= classified["dans_courrier"]
+    statut = classified["statut"].copy()
+    statut[mark] = statut[mark] + SEP + "courrier « " + names[mark] + " »"
+    # A shallow copy with two columns replaced: the other columns are not copied (a million
+    # rows of object columns), and ``classified`` itself is left as it was.
+    out = classified.copy(deep=False)
+    out["statut"] = statut
+    out["courrier"] = names.where(classified["dans_courrier"], "")
     return out
 
 
@@ -447,7 +454,9 @@ def run_record(
         for k, c, n, r in zip(rows["cle_facture"], rows["cle_client"], rows["numero_facture"],
                               rows["reste_du"], strict=True)
     )  # fmt: skip
-    needed = classified[["ligne", "cle_facture", "niveau", "niveau_apres"]]
+    lines = {line.ligne for r in rendered for line in r.letter.lignes}  # not every invoice
+    needed = classified.loc[classified["ligne"].isin(lines),
+                            ["ligne", "cle_facture", "niveau", "niveau_apres"]]  # fmt: skip
     by_row = {int(r.ligne): r for r in needed.itertuples(index=False)}
     events = [_letter_event(r, by_row) for r in rendered]
     handed = classified[classified["niveau_apres"] > classified["niveau"]]

@@ -52,6 +52,23 @@ def _needs_preserve(text: str) -> bool:
     return text != text.strip() or "\n" in text or "\t" in text or "  " in text
 
 
+@lru_cache(maxsize=4096)
+def _inline_value(text: str) -> bytes:
+    """The type and content of an inline-string cell holding ``text``, after its attributes."""
+    escaped = (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    )
+    space = ' xml:space="preserve"' if _needs_preserve(text) else ""
+    return f' t="inlineStr"><is><t{space}>{escaped}</t></is></c>'.encode()
+
+
+def inline_cell(attributes: bytes, text: str) -> bytes:
+    """``<c r="Q5" t="inlineStr"><is><t>…</t></is></c>`` as ``SheetXml.set_text`` makes it,
+    written without a tree (the streamed write-back's usual case). ``attributes``: the
+    cell's others (`` r="Q5" s="3"``), without its old type."""
+    return b"<c" + attributes + _inline_value(text)
+
+
 class SheetXml:
     """One worksheet's XML and the few lookups the patch needs, built in one pass."""
 
@@ -65,10 +82,7 @@ class SheetXml:
                 f"de calcul (graphique ou macro) : choisissez la feuille qui contient le tableau."
             )
         ns = qname.namespace
-        self.ns = ns
-        self.c_tag, self.row_tag = f"{{{ns}}}c", f"{{{ns}}}row"
-        self.v_tag, self.f_tag, self.is_tag = f"{{{ns}}}v", f"{{{ns}}}f", f"{{{ns}}}is"
-        self.t_tag = f"{{{ns}}}t"
+        self.set_namespace(ns)
         sheet_data = self.root.find(f"{{{ns}}}sheetData")
         if sheet_data is None:
             raise corrupt(path, f"la feuille « {sheet_name} » n'a pas de données")
@@ -82,6 +96,13 @@ class SheetXml:
             self.rows.setdefault(number, row)
         self.row_numbers = sorted(self.rows)
         self._last_used: dict[int, int] = {}
+
+    def set_namespace(self, ns: str | None) -> None:
+        """The tags of the sheet's elements (transitional or strict namespace)."""
+        self.ns = ns
+        self.c_tag, self.row_tag = f"{{{ns}}}c", f"{{{ns}}}row"
+        self.v_tag, self.f_tag, self.is_tag = f"{{{ns}}}v", f"{{{ns}}}f", f"{{{ns}}}is"
+        self.t_tag = f"{{{ns}}}t"
 
     # ---- cells
 
@@ -306,7 +327,7 @@ def widen_spans(row: etree._Element, column: int) -> None:
     spans = row.get("spans")
     if not spans:
         return
-    widened = _widened_spans(spans, column)
+    widened = widened_spans(spans, column)
     if widened is None:
         del row.attrib["spans"]  # a broken hint is worse than none
     elif widened != spans:
@@ -314,7 +335,7 @@ def widen_spans(row: etree._Element, column: int) -> None:
 
 
 @lru_cache(maxsize=1024)
-def _widened_spans(spans: str, column: int) -> str | None:
+def widened_spans(spans: str, column: int) -> str | None:
     """``"1:12"`` (or several ranges ``"1:3 5:12"``) stretched to ``column``; None if broken."""
     try:
         ranges = [[int(x) for x in part.split(":")] for part in spans.split()]

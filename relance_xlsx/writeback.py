@@ -27,20 +27,20 @@ from lxml import etree
 from relance_xlsx.errors import InputError, WorkbookLockedError
 from relance_xlsx.files import save_workbook_atomic
 from relance_xlsx.parsing import header_key
-from relance_xlsx.sheet_xml import SheetXml, clean_text, widen_spans
+from relance_xlsx.sheet_stream import RowEdits, StreamedSheet
+from relance_xlsx.sheet_xml import clean_text, widen_spans
 from relance_xlsx.tables import Placement, load_tables, place_column, widen
 from relance_xlsx.xlsx_package import (
     INPLACE_SUFFIXES,
     MAX_COLUMN,
     MAX_ROW,
+    PartWriter,
     check_not_locked,
     check_writable,
     column_index,
     column_letter,
-    corrupt,
     fsync_folder,
     locate_sheet,
-    parse_xml,
     shared_strings,
     status_copy_path,
     update_package,
@@ -80,32 +80,42 @@ class WriteBackResult:
 # --------------------------------------------------------------------------- sheet patching
 
 
-def _patch_sheet(
-    sheet: SheetXml,
+def _status_edit(
+    sheet: StreamedSheet,
     header_row: int,
     statuses: Mapping[int, str],
     header: str,
     column: int,
     reused: bool,
     path: Path,
-) -> None:
-    """Write the header (new column only) and the statuses; nothing else changes."""
+) -> RowEdits:
+    """The edit of each row (header cell for a new column, status cell) and the rows to create.
+
+    The skeleton's edits (column width, dimension) are made here, before the rows are streamed.
+    """
     letter = column_letter(column)
+    texts = {number: clean_text(text) for number, text in statuses.items()}
+    written = [n for n, text in texts.items() if text or sheet.exists(n)]
+    new_rows = sorted(n for n in written if not sheet.exists(n))
     if not reused:  # a reused header stays as the user typed it
-        row = sheet.row(header_row)
-        cell = sheet.cell(row, header_row, column)
-        left = [c for col, c in sheet.cells(row) if col < column]
-        if left and left[-1].get("s"):
-            cell.set("s", left[-1].get("s", "0"))  # look like the neighbouring headers
-        sheet.set_text(cell, clean_text(header))
-        widen_spans(row, column)
         sheet.ensure_width(column, STATUS_COLUMN_WIDTH)
-    last_row = header_row
-    for number in sorted(statuses):
-        text = clean_text(statuses[number])
-        if not text and number not in sheet.rows:
-            continue
-        row = sheet.row(number)
+        if not sheet.exists(header_row):
+            new_rows = sorted({header_row, *new_rows})
+    sheet.widen_dimension(column, header_row, max([header_row, *written]))
+    header_text = clean_text(header)
+
+    def edit(number: int, row: etree._Element) -> None:
+        if number == header_row and not reused:
+            cell = sheet.cell(row, header_row, column)
+            left = [c for col, c in sheet.cells(row) if col < column]
+            if left and left[-1].get("s"):
+                cell.set("s", left[-1].get("s", "0"))  # look like the neighbouring headers
+            sheet.set_text(cell, header_text)
+            widen_spans(row, column)
+            return
+        text = texts.get(number)
+        if text is None:
+            return
         cell = sheet.cell(row, number, column)
         if cell.find(sheet.f_tag) is not None:
             # Overwriting a formula would leave a stale xl/calcChain.xml entry (Excel "repair").
@@ -119,18 +129,24 @@ def _patch_sheet(
             widen_spans(row, column)
         elif not cell.get("s"):
             row.remove(cell)
-        last_row = max(last_row, number)
-    sheet.widen_dimension(column, header_row, last_row)
+
+    def touched(number: int) -> bool:
+        return number in texts or (number == header_row and not reused)
+
+    def fast_text(number: int) -> str | None:
+        """The status as the fast path writes it; the new header needs its neighbour's style."""
+        return None if number == header_row and not reused else texts[number]
+
+    return RowEdits(edit, touched, column, fast_text, new_rows)
 
 
 def _find_header(
-    sheet: SheetXml,
+    sheet: StreamedSheet,
     shared_loader: Callable[[set[int]], dict[int, str]],
-    header_row: int,
     header: str,
 ) -> tuple[int | None, str]:
     """The column whose header matches ``header`` and its text as typed, or (None, "")."""
-    row = sheet.rows.get(header_row)
+    row = sheet.header
     header_cells = list(sheet.cells(row)) if row is not None else []
     wanted: set[int] = set()
     for _col, cell in header_cells:
@@ -156,17 +172,12 @@ def _patched_parts(
     statuses: Mapping[int, str],
     header: str,
     data_columns: Collection[int],
-) -> tuple[dict[str, bytes], Placement, bool]:
-    """The new bytes of the sheet (and of a widened table and workbook.xml)."""
+) -> tuple[dict[str, bytes | PartWriter], Placement, bool]:
+    """The new bytes of a widened table and workbook.xml, and the sheet's streamed writer."""
     parts = locate_sheet(zf, path, sheet_name)
-    original = zf.read(parts.sheet)
-    try:
-        tree = parse_xml(original)
-    except etree.XMLSyntaxError as exc:
-        raise corrupt(path, f"feuille « {sheet_name} » illisible") from exc
-    sheet = SheetXml(tree, path, sheet_name)
+    sheet = StreamedSheet(lambda: zf.open(parts.sheet), path, sheet_name, header_row)
     reused, name = _find_header(
-        sheet, lambda wanted: shared_strings(zf, parts.shared_strings, wanted), header_row, header
+        sheet, lambda wanted: shared_strings(zf, parts.shared_strings, wanted), header
     )
     tables = load_tables(zf, sheet, parts.sheet)
     name = name if reused is not None else clean_text(header)
@@ -177,9 +188,11 @@ def _patched_parts(
             f"colonne libre pour « {header} ». Supprimez une colonne inutile puis relancez."
         )
     kept = {n: text for n, text in statuses.items() if n not in placement.skip_rows}
-    _patch_sheet(sheet, header_row, kept, header, placement.column, reused is not None, path)
-    changed = widen(zf, parts, sheet, placement, name)  # before the sheet is serialised
-    changed[parts.sheet] = sheet.serialise(original)
+    edits = _status_edit(
+        sheet, header_row, kept, header, placement.column, reused is not None, path
+    )
+    changed: dict[str, bytes | PartWriter] = dict(widen(zf, parts, sheet, placement, name))
+    changed[parts.sheet] = lambda target: sheet.write(target, edits)
     return changed, placement, reused is not None
 
 
@@ -223,7 +236,7 @@ def write_status_column(
 
     outcome: list[tuple[Placement, bool]] = []
 
-    def patch(zf: zipfile.ZipFile) -> dict[str, bytes]:
+    def patch(zf: zipfile.ZipFile) -> dict[str, bytes | PartWriter]:
         changed, placement, reused = _patched_parts(
             zf, path, sheet_name, header_row, statuses, header, data_columns
         )

@@ -14,7 +14,7 @@ import re
 import shutil
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from io import BytesIO
@@ -280,7 +280,7 @@ def _check_valid_xlsx(path: Path) -> None:
 # --------------------------------------------------------------------------- package parts
 
 
-def _parser() -> etree.XMLParser:
+def xml_parser() -> etree.XMLParser:
     """Keep everything (CDATA, comments, whitespace); never resolve entities."""
     return etree.XMLParser(
         huge_tree=True, strip_cdata=False, resolve_entities=False, remove_blank_text=False
@@ -288,7 +288,12 @@ def _parser() -> etree.XMLParser:
 
 
 def parse_xml(data: bytes) -> etree._ElementTree:
-    return etree.parse(BytesIO(data), _parser())
+    return etree.parse(BytesIO(data), xml_parser())
+
+
+def parse_fragment(data: bytes) -> etree._Element:
+    """One element (a row wrapped with its namespace declarations), parsed like a part."""
+    return etree.fromstring(data, xml_parser())
 
 
 def serialise(tree: etree._ElementTree, original: bytes) -> bytes:
@@ -398,23 +403,63 @@ def locate_sheet(zf: zipfile.ZipFile, path: Path, sheet_name: str) -> SheetParts
     return SheetParts(sheet_part, shared_part, workbook, position)
 
 
+def iterparse(source: BinaryIO, tag: str) -> etree.iterparse:
+    """Streamed parse reporting the end of each ``tag`` element, with ``xml_parser``'s options."""
+    return etree.iterparse(
+        source,
+        events=("end",),
+        tag=tag,
+        huge_tree=True,
+        strip_cdata=False,
+        resolve_entities=False,
+        remove_blank_text=False,
+    )
+
+
+def _shared_items(zf: zipfile.ZipFile, part: str) -> Iterator[str]:
+    """The texts of the shared strings table in order, streamed: the table of a
+    million-row export is hundreds of megabytes as a tree."""
+    with zf.open(part) as source:
+        for _event, item in iterparse(source, "{*}si"):
+            ns = etree.QName(item).namespace
+            t_tag, rph_tag = f"{{{ns}}}t", f"{{{ns}}}rPh"
+            yield "".join(t.text or "" for t in item.iter(t_tag) if t.getparent().tag != rph_tag)
+            item.clear()
+            parent = item.getparent()
+            if parent is not None:
+                parent.remove(item)
+
+
 def shared_strings(zf: zipfile.ZipFile, part: str | None, wanted: set[int]) -> dict[int, str]:
-    """Only the shared strings the header row needs."""
+    """Only the shared strings the header row needs; reading stops after the last one."""
     if part is None or not wanted:
         return {}
-    root = parse_xml(zf.read(part)).getroot()
-    ns = etree.QName(root).namespace
-    t_tag, rph_tag = f"{{{ns}}}t", f"{{{ns}}}rPh"
     found: dict[int, str] = {}
     last = max(wanted)
-    for index, item in enumerate(root.iterchildren(f"{{{ns}}}si")):
-        if index > last:
-            break
+    for index, text in enumerate(_shared_items(zf, part)):
         if index in wanted:
-            found[index] = "".join(
-                t.text or "" for t in item.iter(t_tag) if t.getparent().tag != rph_tag
-            )
+            found[index] = text
+        if index >= last:
+            break
     return found
+
+
+class SharedStrings:
+    """All the shared strings of a package, read once (streamed) on first use: for callers
+    that look up every row, where ``shared_strings`` per row would read the table per row."""
+
+    def __init__(self, zf: zipfile.ZipFile, part: str | None) -> None:
+        self.zf, self.part = zf, part
+        self.table: list[str] | None = None
+
+    def __call__(self, wanted: set[int]) -> dict[int, str]:
+        if self.table is None:
+            self.table = self._read()
+        table = self.table
+        return {i: table[i] for i in wanted if 0 <= i < len(table)}
+
+    def _read(self) -> list[str]:
+        return [] if self.part is None else list(_shared_items(self.zf, self.part))
 
 
 # --------------------------------------------------------------------------- rewrite in place
@@ -453,21 +498,42 @@ def fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def _copy_zip(source: zipfile.ZipFile, target: BinaryIO, replaced: Mapping[str, bytes]) -> None:
-    """Every entry in the same order with the same name, date, attributes and compression."""
+PartWriter = Callable[[BinaryIO], None]
+"""Writes a new part into the open zip entry, streamed (a sheet is never whole in memory)."""
+
+_COPY_CHUNK = 1 << 20
+
+
+def _copy_zip(
+    source: zipfile.ZipFile, target: BinaryIO, replaced: Mapping[str, bytes | PartWriter]
+) -> None:
+    """Every entry in the same order with the same name, date, attributes and compression;
+    unchanged entries are copied in chunks, never read whole."""
     with zipfile.ZipFile(target, "w", allowZip64=True) as out:
         out.comment = source.comment
         for info in source.infolist():
-            data = replaced[info.filename] if info.filename in replaced else source.read(info)
             new = zipfile.ZipInfo(info.filename, date_time=info.date_time)
             new.compress_type = info.compress_type
             new.external_attr = info.external_attr
             new.create_system = info.create_system
             new.comment = info.comment
-            out.writestr(new, data)
+            data = replaced.get(info.filename)
+            if isinstance(data, bytes):
+                out.writestr(new, data)
+                continue
+            # A rewritten sheet may outgrow its original: zip64 sizes well before the limit.
+            big = info.file_size > zipfile.ZIP64_LIMIT // 2
+            with out.open(new, "w", force_zip64=big) as entry:
+                if data is not None:
+                    data(entry)
+                else:
+                    with source.open(info) as original:
+                        shutil.copyfileobj(original, entry, _COPY_CHUNK)
 
 
-def _write_temp(source: zipfile.ZipFile, temp: Path, replaced: Mapping[str, bytes]) -> None:
+def _write_temp(
+    source: zipfile.ZipFile, temp: Path, replaced: Mapping[str, bytes | PartWriter]
+) -> None:
     try:
         with open(temp, "wb") as fh:
             _copy_zip(source, fh, replaced)
@@ -480,11 +546,12 @@ def _write_temp(source: zipfile.ZipFile, temp: Path, replaced: Mapping[str, byte
 
 def update_package(
     path: Path,
-    patch: Callable[[zipfile.ZipFile], Mapping[str, bytes]],
+    patch: Callable[[zipfile.ZipFile], Mapping[str, bytes | PartWriter]],
     backup_dir: Path,
     now: datetime,
 ) -> Path:
-    """Rewrite ``path`` with the parts ``patch`` returns; returns the backup of the original.
+    """Rewrite ``path`` with the parts ``patch`` returns (their bytes, or a writer that
+    streams them into the new entry); returns the backup of the original.
 
     Every other part is copied as is. The new package is written to a temporary file, the
     original backed up, then replaced atomically: on any failure the original is untouched.

@@ -1,0 +1,160 @@
+"""Benchmark: peak memory of a full run (the CLI's, letters included) and of the write-back.
+
+Targets (issue 15): under 500 MB at 100,000 rows, under 2 GB at 1,000,000 rows. The peak is
+the OS's max RSS of the measured process and of its children (the letter workers), read with
+``getrusage(RUSAGE_CHILDREN)`` by a small parent that waits for them; CPU time (user + sys of
+them all) is steadier than wall time on a shared machine. The export comes from
+``bench_run.generate`` and is cached in ``benchmarks/out/`` (a million rows take minutes).
+
+    python benchmarks/bench_memory.py --rows 100000            # full run (CLI)
+    python benchmarks/bench_memory.py --rows 100000 --writeback  # write-back only
+    python benchmarks/bench_memory.py --rows 100000 --profile    # where the memory goes
+    python benchmarks/bench_memory.py --code /tmp/base  # another checkout (git archive), for a
+                                                        # base-vs-new comparison
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_run import RUN_DATE, generate  # noqa: E402
+
+# Runs the command given, waits for it (and it for its workers), prints its peak and CPU time.
+_MEASURE = """
+import json, resource, subprocess, sys
+rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+use = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu = use.ru_utime + use.ru_stime
+print(json.dumps({"rc": rc, "maxrss_mb": use.ru_maxrss / 1024, "cpu_s": cpu}))
+"""
+
+# Write-back alone: every data row of the generated export gets a status.
+_WRITEBACK = """
+import sys
+from pathlib import Path
+from relance_xlsx.writeback import write_status_column
+path, rows = Path(sys.argv[1]), int(sys.argv[2])
+header = 3  # bench_run.generate: two title rows, then the headers
+statuses = {header + 1 + i: ("Relance 1 à envoyer" if i % 3 else "À jour") for i in range(rows)}
+write_status_column(path, "Échéancier", header, statuses, "Statut relance", path.parent / "s")
+"""
+
+# The pipeline in-process, with a thread that samples RSS and the stage running.
+_PROFILE = """
+import sys, threading, time, traceback
+from datetime import date
+from pathlib import Path
+from relance_xlsx.pipeline import RunOptions, run
+
+samples = []
+main = threading.main_thread().ident
+def rss_mb():
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS"):
+                return int(line.split()[1]) / 1024
+def where():
+    frame = sys._current_frames().get(main)
+    names = [f"{Path(f.filename).stem}.{f.name}" for f in traceback.extract_stack(frame)
+             if "relance_xlsx" in f.filename]
+    return " > ".join(names[-3:])
+def sample():
+    while True:
+        samples.append((rss_mb(), where()))
+        time.sleep(0.05)
+threading.Thread(target=sample, daemon=True).start()
+export, tmp = Path(sys.argv[1]), Path(sys.argv[2])
+run(RunOptions(export=export, run_date=date.fromisoformat(sys.argv[3]),
+               journal=tmp / "j.sqlite", out=tmp / "c"))
+grown, previous = {}, samples[0][0]
+for rss, at in samples:  # the growth of RSS, charged to the stage running when it grew
+    grown[at] = grown.get(at, 0) + max(rss - previous, 0)
+    previous = rss
+reading = max((r for r, at in samples if "reader." in at or "sources." in at), default=0)
+print(f"pic {max(r for r, _ in samples):.0f} Mo (lecture de l'export : {reading:.0f} Mo) ; "
+      "croissance par étape :")
+for at, mb in sorted(grown.items(), key=lambda kv: -kv[1])[:25]:
+    print(f"{mb:8.0f} Mo  {at}")
+"""
+
+
+def export_path(rows: int) -> Path:
+    path = ROOT / "benchmarks" / "out" / f"export_{rows}.xlsx"
+    if not path.exists():
+        t0 = time.perf_counter()
+        generate(path, rows)
+        print(f"export généré : {path} ({time.perf_counter() - t0:.1f} s)", flush=True)
+    return path
+
+
+def measure(command: list[str], code: Path) -> dict[str, float]:
+    """Peak RSS (MB) and CPU seconds of ``command`` and its children."""
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    # Not from the worktree: ``-c`` would import its relance_xlsx before ``code``'s.
+    out = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *command],
+        capture_output=True, text=True, env=env, check=True, cwd=tempfile.gettempdir(),
+    )  # fmt: skip
+    got = json.loads(out.stdout)
+    if got["rc"] != 0:
+        print(out.stderr[-3000:], file=sys.stderr)
+    return got
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--code", type=Path, default=ROOT, help="folder holding relance_xlsx")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--writeback", action="store_true", help="the write-back alone")
+    mode.add_argument("--profile", action="store_true", help="peak RSS by stage (sampled)")
+    args = parser.parse_args()
+
+    source = export_path(args.rows)
+    best: dict[str, float] | None = None
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory() as tmp:
+            export = Path(tmp) / source.name
+            shutil.copy(source, export)
+            if args.profile:
+                env = {**os.environ, "PYTHONPATH": str(args.code)}
+                cmd = [sys.executable, "-c", _PROFILE, str(export), tmp, RUN_DATE.isoformat()]
+                subprocess.run(cmd, env=env, check=True, cwd=tmp)
+                return
+            if args.writeback:
+                cmd = [sys.executable, "-c", _WRITEBACK, str(export), str(args.rows)]
+            else:
+                cmd = [sys.executable, "-m", "relance_xlsx", "run", str(export),
+                       "--date", RUN_DATE.strftime("%d/%m/%Y"),
+                       "--journal", str(Path(tmp) / "j.sqlite"),
+                       "--out", str(Path(tmp) / "c")]  # fmt: skip
+            t0 = time.perf_counter()
+            got = measure(cmd, args.code)
+            got["wall_s"] = time.perf_counter() - t0
+        if got["rc"] != 0:
+            sys.exit(f"la commande a échoué (code {got['rc']}) : {' '.join(cmd[:4])}…")
+        if best is None or got["cpu_s"] < best["cpu_s"]:
+            best = got
+    assert best is not None
+    what = "écriture du statut" if args.writeback else "exécution complète (CLI)"
+    target = "" if args.writeback else (
+        "  (objectif < 500 Mo)" if args.rows <= 100_000 else "  (objectif < 2 Go)")  # fmt: skip
+    print(f"{what}, {args.rows} lignes : pic {best['maxrss_mb']:.0f} Mo, "
+          f"CPU {best['cpu_s']:.1f} s, durée {best['wall_s']:.1f} s{target}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
