@@ -5,13 +5,17 @@ notes, disputes, history columns, ~1,500 clients) once into ``benchmarks/out/``,
 times each stage. Also times the write-back and, with --full, a whole run through the
 pipeline (letters included).
 
-    python benchmarks/bench_run.py [--rows 20000] [--repeat 3] [--full]
+    python benchmarks/bench_run.py [--rows 20000] [--repeat 3] [--full] [--lecture-seule]
+
+The reading's peak memory (the process's max RSS once the export is read) is printed too:
+the reader must stay well under the 2 GB a 1,000,000-row run is allowed.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import resource
 import shutil
 import sys
 import tempfile
@@ -88,6 +92,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--full", action="store_true", help="also a whole run with letters")
+    parser.add_argument("--lecture-seule", action="store_true", help="only read the export")
     args = parser.parse_args()
 
     path = ROOT / "benchmarks" / "out" / f"export_{args.rows}.xlsx"
@@ -99,6 +104,10 @@ def main() -> None:
     journal = load_journal(path.parent / "absent.sqlite")
 
     read, t_read = timed("lecture de l'export", lambda: read_export(path, settings), args.repeat)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+    print(f"{'mémoire maximale après la lecture':<38} {peak:7.0f} Mo")
+    if args.lecture_seule:
+        return
     (classified, letters), t_cls = timed(
         "historique + classement + courriers",
         lambda: classify_export(read, settings, journal, RUN_DATE),

@@ -279,12 +279,16 @@ def _default(name: str, n: int, index: pd.Index) -> pd.Series:
 
 def _client_keys(df: pd.DataFrame) -> list[str]:
     """Client keys; a code shared by several names (a collective 411 account) is not a key."""
-    codes = df["code_client"].str.strip().str.upper()
-    unique_names = {n: normalise(n) for n in set(df["client"])}  # names repeat: normalise once
-    names = df["client"].map(unique_names)
-    per_code = pd.DataFrame({"code": codes, "name": names})
-    per_code = per_code[(per_code["code"] != "") & (per_code["name"] != "")]
-    shared = set(per_code.groupby("code")["name"].nunique().loc[lambda n: n > 1].index)
+    # codes and names repeat on every invoice of a client: each distinct one is read once
+    code_of = {c: c.strip().upper() for c in set(df["code_client"])}
+    name_of = {n: normalise(n) for n in set(df["client"])}
+    codes = [code_of[c] for c in df["code_client"]]
+    names = [name_of[n] for n in df["client"]]
+    first_name: dict[str, str] = {}
+    shared: set[str] = set()
+    for code, name in zip(codes, names, strict=True):
+        if code and name and first_name.setdefault(code, name) != name:
+            shared.add(code)
     return [
         (f"code:{code}|nom:{name}" if code in shared else f"code:{code}") if code
         else f"nom:{name}"
@@ -297,8 +301,11 @@ def _invoice_keys(df: pd.DataFrame) -> pd.Series:
     date tells them apart."""
     if df.empty:
         return pd.Series([], dtype=object, index=df.index)
-    numbers = df["numero_facture"].str.upper().str.split().str.join(" ")
-    keys = df["cle_client"] + "|" + numbers
+    keys = pd.Series(
+        [f"{c}|{' '.join(n.upper().split())}"
+         for c, n in zip(df["cle_client"], df["numero_facture"], strict=True)],
+        index=df.index, dtype=object,
+    )  # fmt: skip (one pass: pandas' .str chains cost a pass each)
     dup = keys.duplicated(keep=False) & (df["numero_facture"] != "")
     if dup.any():
         due = df["date_echeance"].dt.strftime("%Y-%m-%d").fillna("")

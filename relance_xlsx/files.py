@@ -13,6 +13,7 @@ import re
 import shutil
 import stat
 import uuid
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +44,39 @@ def is_encrypted_workbook(data: bytes) -> bool:
             return True
         start = data.find(_BIFF8_BOF, start + 1)
     return False
+
+
+# A zip bomb is a small file whose parts inflate to gigabytes: parsing it would take
+# minutes and all the memory. A 1,000,000-row export is under 1 GB once unzipped and
+# compresses about ten times; a part of 64 MB or more that inflates over 100 times, or
+# 4 GB in all, is no export. Declared sizes are enough: zipfile and calamine both stop
+# with an error at a part that inflates past its declared size.
+MAX_UNZIPPED = 4 * 1024**3
+MAX_RATIO = 100
+RATIO_FROM = 64 * 1024**2
+
+
+def zip_bomb_message(path: Path, archive: zipfile.ZipFile) -> str | None:
+    """The French refusal of a zip that declares too much once decompressed, else None."""
+    infos = archive.infolist()
+    total = sum(i.file_size for i in infos)
+    if total <= MAX_UNZIPPED and not any(
+        i.file_size >= RATIO_FROM and i.file_size > MAX_RATIO * max(i.compress_size, 1)
+        for i in infos
+    ):
+        return None
+    size = path.stat().st_size
+    return (
+        f"Impossible de lire « {path.name} » : le fichier déclare {_decimal(total / 1e9)} Go "
+        f"une fois décompressé, pour {_decimal(size / 1e6)} Mo sur le disque. Ce n'est pas "
+        "un export de factures : il est endommagé ou piégé (« bombe zip »), il n'a pas été "
+        "ouvert.\nOuvrez-le dans Excel pour vérifier, enregistrez-le de nouveau au format "
+        ".xlsx, puis relancez."
+    )
+
+
+def _decimal(value: float) -> str:
+    return f"{value:.1f}".replace(".", ",")
 
 
 def is_writable(path: Path) -> bool:

@@ -116,6 +116,11 @@ _SPACES = re.compile(r"[\s\u00a0\u202f\u2009\u2007']")
 _CURRENCY = re.compile(r"(€|eur(?:os?)?|e)$|^(€|eur)", re.IGNORECASE)
 
 
+# The common text amount: optional minus, digits grouped by spaces (any width) or not, a
+# decimal comma, an optional euro sign. Anything else goes through the full rules below.
+_PLAIN_AMOUNT = re.compile(r"\s*(-)?(\d{1,3}(?:\s\d{3})+|\d+)(?:,(\d+))?\s*€?\s*")
+
+
 def parse_amount(value: object) -> float | None:
     """Numbers, or text like "1 234,56 €", "-45,00", "(45,00)", "45,00-", "1.234,56"."""
     if is_blank(value):
@@ -125,6 +130,11 @@ def parse_amount(value: object) -> float | None:
     if isinstance(value, int | float):
         return float(value)
     raw = str(value)
+    plain = _PLAIN_AMOUNT.fullmatch(raw)
+    if plain:  # "1 234,56 €", "-45,00", "1234": most text amounts, read without the rules
+        sign, units, cents = plain.groups()
+        number = float(f"{''.join(units.split())}.{cents or 0}")
+        return -number if sign else number
     if raw.strip() in ("-", "\u2013", "\u2014", "--", "- €", "-€"):
         return 0.0  # accounting notation for zero
     text = _SPACES.sub("", raw).replace("\u2212", "-").replace("\u2013", "-")
@@ -248,6 +258,11 @@ def parse_level(value: object) -> int:
 
 def clean_text(value: object) -> str:
     """A text cell as printed: numbers without ".0", whitespace collapsed."""
+    if (
+        value.__class__ is str and value.isprintable()  # no whitespace but " " (nor \xa0)
+        and "  " not in value and value[:1] != " " and value[-1:] != " "
+    ):  # fmt: skip
+        return value  # already clean: most cells are
     if is_blank(value):
         return ""
     if isinstance(value, float) and value.is_integer():

@@ -10,23 +10,36 @@ be read keeps its place with an ``erreur`` reason: it never stops the run.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
 from .columns import MORE_ADDRESS, ColumnUse, find_table
 from .config import Settings
 from .errors import InputError
-from .fields import EXPORT_AMOUNTS, EXPORT_DATES, LABELS, invoice_table
+from .fields import (
+    AMOUNT,
+    DATE,
+    EXPORT_AMOUNTS,
+    EXPORT_DATES,
+    FIELDS,
+    FLAG,
+    INT,
+    LABELS,
+    TEXT,
+    invoice_table,
+)
 from .parsing import (
     clean_text,
     is_blank,
     is_consumer_client,
     normalise,
     parse_amount,
+    parse_consumer,
     parse_date,
     parse_flag,
     parse_level,
@@ -34,6 +47,8 @@ from .parsing import (
     strip_accents,
 )
 from .sources import SPREADSHEET_SUFFIXES, read_sheets
+
+IN_PLACE_KINDS = ("xlsx", "xlsm")
 
 
 @dataclass(frozen=True)
@@ -50,19 +65,97 @@ class ReadResult:
     headers: tuple[str, ...]  # every header of the header row, as written
     status_index: int | None  # 0-based column of an existing status column
     invoices: pd.DataFrame
-    raw_rows: tuple[tuple[object, ...], ...]  # the sheet as read (for csv/xls/ods copies)
+    # the sheet as read, for the copy written beside a csv/xls/ods export (not to be
+    # changed); empty for xlsx/xlsm, whose status column goes into the file itself
+    raw_rows: Sequence[Sequence[object]]
+    # the rows above the header (« Édité le … »): staleness.py reads the export's date there
+    title_rows: tuple[tuple[object, ...], ...]
     dropped_total_rows: int
     warnings: tuple[str, ...]
 
     @property
     def in_place(self) -> bool:
         """The status column can be written into the file itself (xlsx/xlsm)."""
-        return self.kind in ("xlsx", "xlsm")
+        return self.kind in IN_PLACE_KINDS
 
-    @property
-    def title_rows(self) -> tuple[tuple[object, ...], ...]:
-        """The rows above the header (« Édité le … »): staleness.py reads the export's date."""
-        return self.raw_rows[: self.header_row - 1]
+
+# --- the sheet's columns, read once each -----------------------------------------------------
+
+Rows = Sequence[Sequence[object]]
+_T = TypeVar("_T")
+_UNSEEN = object()
+
+
+def _column(rows: Rows, index: int | None) -> list[object]:
+    """One column of ``rows``; ``None`` where a short (ragged) row has no such cell."""
+    if index is None:
+        return [None] * len(rows)
+    try:
+        return [r[index] for r in rows]
+    except IndexError:
+        return [r[index] if index < len(r) else None for r in rows]
+
+
+def _map_cells(
+    cells: Sequence[object], fn: Callable[[object], object], keep: type | None = None
+) -> list[object]:
+    """``fn`` of every cell, each distinct text computed once: exports repeat the same
+    dates, client names and codes on thousands of rows. Only texts are cached (1, 1.0 and
+    True are equal keys but not the same cell); cells of class ``keep`` (a real date, a
+    number) are already what ``fn`` would return, and are kept as they are."""
+    seen: dict[str, object] = {}
+    get = seen.get
+    out: list[object] = []
+    append = out.append
+    for v in cells:
+        cls = v.__class__
+        if cls is str:
+            r = get(v, _UNSEEN)  # type: ignore[arg-type]
+            if r is _UNSEEN:
+                r = seen[v] = fn(v)  # type: ignore[index]
+            append(r)
+        elif cls is keep and v == v:  # NaN is an empty cell
+            append(v)
+        else:
+            append(fn(v))
+    return out
+
+
+def _parse_cells(
+    cells: Sequence[object], parse: Callable[[object], object], keep: type | None = None
+) -> tuple[list[object], list[int]]:
+    """``parse`` of every cell (see ``_map_cells``), and the positions of the cells it
+    could not read, whose value is their ``ValueError``."""
+    failed: list[ValueError] = []
+
+    def attempt(value: object) -> object:
+        try:
+            return parse(value)
+        except ValueError as exc:
+            failed.append(exc)
+            return exc
+
+    values = _map_cells(cells, attempt, keep)
+    if not failed:
+        return values, []
+    return values, [j for j, v in enumerate(values) if v.__class__ is ValueError]
+
+
+def _pick(items: list[_T], positions: list[int]) -> list[_T]:
+    """The items at ``positions`` (all of them, as they are, when nothing was skipped)."""
+    if len(positions) == len(items):
+        return items
+    return list(map(items.__getitem__, positions))
+
+
+def _filled(cells: Sequence[object]) -> list[bool]:
+    """Cells with something in them (spaces are nothing)."""
+    return [bool(v.strip()) if isinstance(v, str) else v is not None for v in cells]
+
+
+def _blank(cells: Sequence[object]) -> list[bool]:
+    """``is_blank`` of every cell, inlined: it runs for every row of big exports."""
+    return [not v.strip() if isinstance(v, str) else v is None or v != v for v in cells]
 
 
 # --- which rows are invoices ---------------------------------------------------------------
@@ -74,16 +167,18 @@ _TOTAL_LABEL = re.compile(
 )
 
 
-def _is_total_row(values: Sequence[object], mapping: Mapping[str, int]) -> bool:
-    """A subtotal/total line: labelled "Total…" with no real invoice number, or unlabelled."""
-    number = clean_text(_get(values, mapping.get("numero_facture")))
+def _total_label(value: object) -> bool:
+    return isinstance(value, str) and _TOTAL_LABEL.match(strip_accents(value)) is not None
+
+
+def _is_total_row(row: Sequence[object], number: str, client: object, due: object) -> bool:
+    """A subtotal/total line: labelled "Total…" with no real invoice number, or unlabelled.
+    ``number`` is the row's invoice number as text, ``client`` and ``due`` its cells."""
     if number and not _TOTAL_LABEL.match(number):
         return False  # a real invoice number: an invoice, whatever its comments say
-    for v in values:
-        if isinstance(v, str) and _TOTAL_LABEL.match(strip_accents(v)):
-            return True
-    client = clean_text(_get(values, mapping.get("client")))
-    return not number and not client and not clean_text(_get(values, mapping.get("date_echeance")))
+    if any(_total_label(v) for v in row):
+        return True
+    return not number and is_blank(client) and is_blank(due)
 
 
 def address_columns(headers: Sequence[str], mapping: Mapping[str, int]) -> list[int]:
@@ -97,18 +192,19 @@ def address_columns(headers: Sequence[str], mapping: Mapping[str, int]) -> list[
     return ([first] if first is not None else []) + more
 
 
-def _address_lines(value: object) -> list[str]:
+def _address_lines(value: object) -> tuple[str, ...]:
     """A cell's address lines: line breaks typed in the cell (Alt+Entrée) are kept."""
     if is_blank(value):
-        return []
+        return ()
     lines = str(value).replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    return [t for t in (clean_text(line) for line in lines) if t]
+    return tuple(t for t in (clean_text(line) for line in lines) if t)
 
 
-def _get(values: Sequence[object], index: int | None) -> object:
-    if index is None or index >= len(values):
-        return None
-    return values[index]
+def _one_line_address(value: object) -> str:
+    """One address column: a plain cell (the common case) is its text."""
+    if isinstance(value, str) and ("\n" in value or "\r" in value):
+        return "\n".join(_address_lines(value))
+    return clean_text(value)
 
 
 def _postcode(value: object) -> str:
@@ -118,183 +214,236 @@ def _postcode(value: object) -> str:
     return text
 
 
-def _looks_like_invoice(
-    values: Sequence[object], mapping: Mapping[str, int], header_norm: Mapping[int, str]
-) -> bool:
-    """An invoice line has a number, a due date or an amount next to something else.
+@dataclass(frozen=True)
+class _Selection:
+    """The invoice rows of the sheet, by position below the header."""
 
-    Footers ("Édité le … par …"), page titles, group lines ("411ALPHA - Alpha SA") and
-    headers repeated on each printed page are not invoices and are skipped silently.
-    """
-    n = len(values)
-    filled = {
-        f: i < n and values[i] not in ("", None)
-        and not (isinstance(values[i], str) and not values[i].strip())
-        for f, i in mapping.items()
-    }  # fmt: skip (inlined is_blank: this runs for every row of big exports)
-    if sum(filled.values()) < 2:
-        return False
-    same_as_header = 0
-    for f in ("numero_facture", "client", "date_echeance", "reste_du", "montant_ttc"):
-        i = mapping.get(f)
-        if i is None or not filled[f] or not isinstance(values[i], str):
-            continue
-        head = header_norm.get(i, "")
-        text = values[i].strip()
+    rows: list[int]
+    dropped: int  # total, footer and repeated-header rows skipped
+    carried: int  # rows given the client of the row above (grouped exports)
+    numbers: list[object]  # every row's invoice number, as text (read to find the totals)
+
+
+_HEADER_LIKE = ("numero_facture", "client", "date_echeance", "reste_du", "montant_ttc")
+
+
+def _header_text(head: str) -> Callable[[object], bool]:
+    """A text that repeats the column's header (headers printed again on each page)."""
+
+    def same(value: object) -> bool:
+        text = str(value).strip()
+        first = text[:1]
         # cheap first-letter test before normalising: most cells are plain data
-        if head and text and strip_accents(text[0]).lower() == head[0]:
-            same_as_header += normalise(text) == head
-    if same_as_header >= 2:
-        return False
-    has_amount = any(filled.get(f) for f in EXPORT_AMOUNTS)
-    number, due = filled.get("numero_facture", False), filled.get("date_echeance", False)
-    client = filled.get("client", False) or filled.get("code_client", False)
-    return (number and (due or has_amount or client)) or (due and has_amount)
+        if (first if first.isascii() else strip_accents(first)).lower() != head[:1]:
+            return False
+        return bool(text) and normalise(text) == head
 
-
-# --- each invoice row into a record ---------------------------------------------------------
+    return same
 
 
 def _invoice_rows(
-    rows: list[list[object]], header_row: int, mapping: Mapping[str, int]
-) -> tuple[list[tuple[int, Sequence[object]]], int, int]:
-    """(sheet row, cells) of each invoice below the header, the number of total, footer
-    and repeated-header rows skipped, and the number of rows given the client above."""
-    found: list[tuple[int, Sequence[object]]] = []
+    data: Rows, cells: dict[str, list[object]], header: Mapping[str, str]
+) -> _Selection:
+    """The rows below the header that are invoices, column by column.
+
+    An invoice line has a number, a due date or an amount next to something else. Blank
+    rows, totals, footers ("Édité le … par …"), page titles, group lines ("411ALPHA - Alpha
+    SA") and headers repeated on each printed page are skipped (all but blank rows are
+    counted). Grouped exports print the client once, on the first row of its group: the
+    rows below get it (``cells`` is changed in place).
+    """
+    n = len(data)
+    none = [False] * n
+    client_cols = [f for f in ("client", "code_client") if f in cells]
+    filled = {
+        f: _filled(cells[f])
+        for f in ("numero_facture", "date_echeance", *client_cols, *EXPORT_AMOUNTS)
+        if f in cells
+    }
+    like_header = [0] * n
+    for f in _HEADER_LIKE:
+        if f in cells and header.get(f):
+            same = _header_text(header[f])
+            try:
+                distinct = set(cells[f])
+            except TypeError:  # an unhashable cell: only from a hand-made sheet
+                distinct = set(v for v in cells[f] if isinstance(v, str))
+            repeats = {v for v in distinct if v.__class__ is str and same(v)}
+            if not repeats:
+                continue  # the usual case: no row repeats this header
+            for k, v in enumerate(cells[f]):
+                if v.__class__ is str and v in repeats:
+                    like_header[k] += 1
+    amounts = [filled[f] for f in EXPORT_AMOUNTS if f in filled]
+    has_amount = [any(t) for t in zip(*amounts, strict=True)] if amounts else none
+    has_number = filled.get("numero_facture", none)
+    has_due = filled.get("date_echeance", none)
+    has_client = [any(t) for t in zip(*(filled[f] for f in client_cols), strict=True)] if (
+        client_cols) else none  # fmt: skip
+    blank_client = [all(t) for t in zip(*(_blank(cells[f]) for f in client_cols), strict=True)] if (
+        client_cols) else none  # fmt: skip
+    numbers = _map_cells(cells.get("numero_facture") or [None] * n, clean_text)
+    clients, dues = cells.get("client") or [None] * n, cells.get("date_echeance") or [None] * n
+
+    found: list[int] = []
     dropped = carried = 0
-    last_client: tuple[object, ...] | None = None
-    client_cols = [mapping[f] for f in ("client", "code_client") if f in mapping]
-    header_norm = {i: normalise(clean_text(_get(rows[header_row], i))) for i in mapping.values()}
-    for r in range(header_row + 1, len(rows)):
-        values: Sequence[object] = rows[r]
-        if not any(values):  # "" and None (and rows of zeros) are not invoices
+    last_client: int | None = None  # the row that named the group's client
+    for k in range(n):
+        if not any(data[k]):  # "" and None (and rows of zeros) are not invoices
             continue
-        if _is_total_row(values, mapping):
-            if any(not is_blank(_get(values, i)) for i in mapping.values()):
+        number = numbers[k]
+        if (not number or _TOTAL_LABEL.match(number)) and _is_total_row(  # type: ignore[arg-type]
+            data[k], number, clients[k], dues[k]  # type: ignore[arg-type]
+        ):
+            if any(not is_blank(col[k]) for col in cells.values()):
                 dropped += 1
             continue
-        if not _looks_like_invoice(values, mapping, header_norm):
+        # two of the table's cells at least; the same test as the header row's
+        if like_header[k] >= 2 or not (
+            (has_number[k] and (has_due[k] or has_amount[k] or has_client[k]))
+            or (has_due[k] and has_amount[k])
+        ):
             dropped += 1  # footer, page title, group line, repeated header
             continue
-        if client_cols and all(is_blank(_get(values, i)) for i in client_cols):
+        if blank_client[k]:
             if last_client is not None:
-                # Grouped exports print the client once, on the first row of its group.
-                values = list(values)
-                for i, v in zip(client_cols, last_client, strict=False):
-                    while len(values) <= i:
-                        values.append("")
-                    values[i] = v
+                for f in client_cols:
+                    cells[f][k] = cells[f][last_client]
                 carried += 1
         elif client_cols:
-            last_client = tuple(_get(values, i) for i in client_cols)
-        found.append((r, values))
-    return found, dropped, carried
+            last_client = k
+        found.append(k)
+    return _Selection(found, dropped, carried, numbers)
 
 
-class _RowParser:
-    """One export row -> one record of the invoice table. An unreadable cell becomes a
-    French reason in the record's ``erreur``, never an exception."""
+# --- the invoice rows into the invoice table ------------------------------------------------
 
-    def __init__(
-        self, mapping: Mapping[str, int], settings: Settings, status: int | None,
-        address: Sequence[int] = (),
-    ) -> None:
-        self.mapping = mapping
-        self.address = address  # every address column, line 1 first
-        self.status = status
-        self.consumers = settings.clients_particuliers
-        self.dates: dict[str, object] = {}  # exports repeat the same text dates
 
-    def cell(self, values: Sequence[object], fld: str) -> object:
-        return _get(values, self.mapping.get(fld))
+@dataclass(frozen=True)
+class _Reading:
+    """How the cells of one kind of field are read: the parser, the value of a cell it
+    cannot read, and whether its own message is the row's reason (else "<label> illisible :
+    « cell »")."""
 
-    def text(self, values: Sequence[object], fld: str) -> str:
-        return clean_text(_get(values, self.mapping.get(fld)))
+    parse: Callable[[object], object]
+    failed: object = None
+    own_reason: bool = False
+    keep: type | None = None  # cells of this class are already read
 
-    def date(self, values: Sequence[object], fld: str, errors: list[str]) -> date | None:
-        raw = _get(values, self.mapping.get(fld))
-        key = raw if isinstance(raw, str) else None
-        if key is not None and key in self.dates:
-            parsed = self.dates[key]
-        else:
-            try:
-                parsed = parse_date(raw)
-            except ValueError:
-                parsed = ValueError
-            if key is not None:
-                self.dates[key] = parsed
-        if parsed is ValueError:
-            errors.append(f"{LABELS[fld]} illisible : « {clean_text(raw)} »")
-            return None
-        return parsed  # type: ignore[return-value]
 
-    def address_text(self, values: Sequence[object]) -> str:
-        """Every address line of the row; one plain cell (the common case) stays cheap."""
-        if len(self.address) == 1:
-            raw = _get(values, self.address[0])
-            if not (isinstance(raw, str) and ("\n" in raw or "\r" in raw)):
-                return clean_text(raw)
-        return "\n".join(line for i in self.address for line in _address_lines(_get(values, i)))
+# Every field of the export is read by its kind (fields.py); a few by their own rule.
+_READINGS: Mapping[str, _Reading] = {
+    TEXT: _Reading(clean_text),
+    DATE: _Reading(parse_date, keep=date),
+    AMOUNT: _Reading(parse_amount, keep=float),
+    FLAG: _Reading(parse_flag),
+    INT: _Reading(parse_level, failed=0, own_reason=True),
+}
+_OWN_READINGS: Mapping[str, _Reading] = {
+    "code_postal": _Reading(_postcode),
+    "type_client": _Reading(parse_consumer),  # read into "particulier"
+}
+_EXPORT_FIELDS = tuple(f for f in FIELDS if f.in_export and f.name != "adresse")
+# The due date's reason first (it decides the reminder), then in declaration order.
+_READ_ORDER = {
+    f.name: (f.name != "date_echeance", n) for n, f in enumerate(FIELDS)
+}  # fmt: skip
+# An unreadable amount (or a reason naming one among what is read up to the amounts) keeps
+# a ledger row's balance from being worked out from its debit and credit.
+_UP_TO_AMOUNTS = frozenset(f for f, order in _READ_ORDER.items()
+                           if order[1] <= _READ_ORDER["reste_du"][1])  # fmt: skip
 
-    def amount(self, values: Sequence[object], fld: str, errors: list[str]) -> float | None:
-        raw = _get(values, self.mapping.get(fld))
-        try:
-            return parse_amount(raw)
-        except ValueError:
-            errors.append(f"{LABELS[fld]} illisible : « {clean_text(raw)} »")
-            return None
 
-    def record(self, r: int, values: Sequence[object]) -> dict[str, object]:
-        """The invoice on sheet row ``r`` (0-based)."""
-        errors: list[str] = []
-        code, client = self.text(values, "code_client"), self.text(values, "client")
-        rec: dict[str, object] = {"ligne": r + 1, "code_client": code, "client": client}
-        for fld in ("numero_facture", "email", "telephone", "ville", "pays", "contact",
-                    "lettrage"):
-            rec[fld] = self.text(values, fld)
-        rec["adresse"] = self.address_text(values)
-        rec["code_postal"] = _postcode(self.cell(values, "code_postal"))
-        rec["date_echeance"] = self.date(values, "date_echeance", errors)
-        rec["date_facture"] = self.date(values, "date_facture", errors)
-        ttc = self.amount(values, "montant_ttc", errors)
-        paid = self.amount(values, "montant_regle", errors)
-        rest = self.amount(values, "reste_du", errors)
-        if rest is None and (ttc is not None or paid is not None) and not any(
-            "montant" in e for e in errors
-        ):
-            # Debit/credit ledgers: a credit note is a credit with no debit.
-            rest = (ttc or 0.0) - (paid or 0.0)
-        rec["montant_ttc"], rec["montant_regle"], rec["reste_du"] = ttc, paid, rest
-        rec["litige"] = parse_flag(self.cell(values, "litige"))
-        rec["particulier"] = is_consumer_client(
-            code, client, self.consumers, self.cell(values, "type_client")
+def _invoice_columns(
+    picked: Mapping[str, list[object]], address: Sequence[list[object]],
+    status: list[object], consumers: Sequence[str], texts: Mapping[str, list[object]],
+) -> dict[str, list[object]]:
+    """The reader's columns of the invoice table, from the cells of the invoice rows
+    (``texts``: text columns already read).
+
+    An unreadable cell becomes a French reason in the row's ``erreur``, never an exception.
+    """
+    m = len(status)
+    out: dict[str, list[object]] = {}
+    reasons: dict[int, list[tuple[str, str]]] = {}  # row -> (field, reason), in read order
+    for fld in sorted(_EXPORT_FIELDS, key=lambda f: _READ_ORDER[f.name]):
+        reading = _OWN_READINGS.get(fld.name) or _READINGS[fld.kind]
+        column = fld.into or fld.name
+        if fld.name not in picked:
+            out[column] = [reading.parse(None)] * m
+            continue
+        if fld.name in texts and reading is _READINGS[TEXT]:
+            out[column] = texts[fld.name]
+            continue
+        cells = picked[fld.name]
+        values, failed = _parse_cells(cells, reading.parse, reading.keep)
+        for j in failed:
+            why = (
+                str(values[j]) if reading.own_reason
+                else f"{LABELS[fld.name]} illisible : « {clean_text(cells[j])} »"
+            )  # fmt: skip
+            reasons.setdefault(j, []).append((fld.name, why))
+            values[j] = reading.failed
+        out[column] = values
+    out["adresse"] = _addresses(address, m)
+    out["statut_existant"] = _map_cells(status, clean_text)
+    _work_out_balances(out, reasons)
+    codes, names = out["code_client"], out["client"]
+    if consumers:  # [clients] particuliers names them by code or name
+        listed = _map_cells(
+            [f"{c}\x00{n}" for c, n in zip(codes, names, strict=True)],
+            lambda key: is_consumer_client(*str(key).split("\x00"), consumers),
         )
-        try:
-            rec["niveau_export"] = parse_level(self.cell(values, "niveau_relance"))
-        except ValueError as exc:
-            errors.append(str(exc))
-            rec["niveau_export"] = 0
-        rec["date_relance_export"] = self.date(values, "date_derniere_relance", errors)
-        rec["statut_existant"] = clean_text(_get(values, self.status))
-        rec["erreur"] = " ; ".join(_missing(rec, errors))
-        return rec
+        out["particulier"] = [a or b for a, b in zip(out["particulier"], listed, strict=True)]
+    out["erreur"] = [
+        _reasons(j, out, reasons.get(j, [])) if j in reasons or not (
+            out["numero_facture"][j] and (names[j] or codes[j])
+            and out["date_echeance"][j] is not None and out["reste_du"][j] is not None
+        ) else ""
+        for j in range(m)
+    ]  # fmt: skip
+    return out
+
+
+def _addresses(columns: Sequence[list[object]], m: int) -> list[object]:
+    """Every address line of each row, line 1 first."""
+    if not columns:
+        return [""] * m
+    if len(columns) == 1:
+        return _map_cells(columns[0], _one_line_address)
+    lines = [_map_cells(col, _address_lines) for col in columns]
+    return ["\n".join(line for cell in row for line in cell) for row in zip(*lines, strict=True)]
+
+
+def _work_out_balances(out: dict[str, list[object]], reasons: dict[int, list[tuple[str, str]]]
+                       ) -> None:  # fmt: skip
+    """Debit/credit ledgers have no balance column: the balance is debit minus credit (a
+    credit note is a credit with no debit)."""
+    ttc, paid, rest = out["montant_ttc"], out["montant_regle"], out["reste_du"]
+    for j in [j for j, r in enumerate(rest) if r is None]:
+        if ttc[j] is None and paid[j] is None:
+            continue
+        if any("montant" in why for f, why in reasons.get(j, ()) if f in _UP_TO_AMOUNTS):
+            continue
+        rest[j] = (ttc[j] or 0.0) - (paid[j] or 0.0)  # type: ignore[operator]
 
 
 #: the reason of a row with no due date: ledger.py lifts it from settled and credit lines
 MISSING_DUE = "date d'échéance manquante"
 
 
-def _missing(rec: Mapping[str, object], errors: list[str]) -> list[str]:
-    """The row's errors, with what is missing: number and client first."""
-    if not rec["numero_facture"]:
+def _reasons(j: int, out: Mapping[str, list[object]], read: list[tuple[str, str]]) -> str:
+    """The row's reasons, with what is missing: client and number first."""
+    errors = [why for _f, why in read]
+    if not out["numero_facture"][j]:
         errors.insert(0, "numéro de facture manquant")
-    if not rec["client"] and not rec["code_client"]:
+    if not out["client"][j] and not out["code_client"][j]:
         errors.insert(0, "client manquant")
-    if rec["date_echeance"] is None and not any("échéance" in e for e in errors):
+    if out["date_echeance"][j] is None and not any("échéance" in e for e in errors):
         errors.append(MISSING_DUE)
-    if rec["reste_du"] is None and not any("montant" in e or "reste" in e for e in errors):
+    if out["reste_du"][j] is None and not any("montant" in e or "reste" in e for e in errors):
         errors.append("montant manquant (ni reste dû ni montant TTC)")
-    return errors
+    return " ; ".join(errors)
 
 
 def _shared_code_warnings(df: pd.DataFrame) -> list[str]:
@@ -343,22 +492,19 @@ def sanity_warnings(frame: pd.DataFrame, today: date) -> list[str]:
     return out
 
 
-def _typed_rows(
-    rows: list[list[object]], header_row: int, mapping: Mapping[str, int]
-) -> list[list[object]]:
-    """Text files hold text: give the copy real dates and numbers so Excel can sort and sum."""
-    out = [list(r) for r in rows]
-    for row in out[header_row + 1 :]:
-        for fields, parse in ((EXPORT_DATES, parse_date), (EXPORT_AMOUNTS, parse_amount)):
-            for f in fields:
-                i = mapping.get(f)
-                if i is None or i >= len(row) or is_blank(row[i]):
-                    continue
-                try:
-                    row[i] = parse(row[i])
-                except ValueError:
-                    pass  # left as written: the status column says what is wrong
-    return out
+def _typed_rows(rows: list[list[object]], header_row: int, mapping: Mapping[str, int]) -> None:
+    """Text files hold text: give the copy real dates and numbers so Excel can sort and sum
+    (in place: the rows are the reader's own). An unreadable cell is left as written: the
+    status column says what is wrong."""
+    body = rows[header_row + 1 :]
+    for fields, parse in ((EXPORT_DATES, parse_date), (EXPORT_AMOUNTS, parse_amount)):
+        for i in (mapping[f] for f in fields if f in mapping):
+            cells = _column(body, i)
+            values, failed = _parse_cells(cells, parse)
+            skip = set(failed)
+            for k, (row, blank) in enumerate(zip(body, _blank(cells), strict=True)):
+                if not blank and k not in skip:
+                    row[i] = values[k]
 
 
 def read_export(path: Path, settings: Settings) -> ReadResult:
@@ -373,16 +519,29 @@ def read_export(path: Path, settings: Settings) -> ReadResult:
     table = find_table(sheets, settings, path)
     sheet, header_row, mapping = table.sheet, table.header_row, dict(table.mapping)
     rows = sheets[sheet]
+    sheets.clear()  # the other sheets are not needed any more
     headers = tuple(clean_text(h) for h in rows[header_row])
     status = settings.colonne_statut
     status_index = next((i for i, h in enumerate(headers) if same_header(h, status)), None)
-    found, dropped, carried = _invoice_rows(rows, header_row, mapping)
-    parser = _RowParser(mapping, settings, status_index, address_columns(headers, mapping))
-    frame = invoice_table([parser.record(r, values) for r, values in found])
-    warnings = [*table.warnings,
-                *_warnings(path, kind, sheet, header_row, mapping, settings, frame, carried)]
+    data = rows[header_row + 1 :]
+    cells = {f: _column(data, i) for f, i in mapping.items()}
+    header = {f: normalise(headers[i]) if i < len(headers) else "" for f, i in mapping.items()}
+    chosen = _invoice_rows(data, cells, header)
+    invoice_rows = _pick(data, chosen.rows)
+    del data
+    columns = _invoice_columns(
+        {f: _pick(col, chosen.rows) for f, col in cells.items()},
+        [_column(invoice_rows, i) for i in address_columns(headers, mapping)],
+        _column(invoice_rows, status_index), settings.clients_particuliers,
+        {"numero_facture": _pick(chosen.numbers, chosen.rows)},
+    )  # fmt: skip
+    del cells, invoice_rows
+    columns["ligne"] = [header_row + 2 + k for k in chosen.rows]
+    frame = invoice_table(pd.DataFrame(columns))
+    warnings = [*table.warnings, *_warnings(path, kind, sheet, header_row, mapping, settings,
+                                            frame, chosen.carried)]
     if kind in ("csv", "html"):
-        rows = _typed_rows(rows, header_row, mapping)
+        _typed_rows(rows, header_row, mapping)
     return ReadResult(
         source=path,
         kind=kind,
@@ -394,8 +553,9 @@ def read_export(path: Path, settings: Settings) -> ReadResult:
         headers=headers,
         status_index=status_index,
         invoices=frame,
-        raw_rows=tuple(tuple(r) for r in rows),
-        dropped_total_rows=dropped,
+        raw_rows=() if kind in IN_PLACE_KINDS else rows,
+        title_rows=tuple(tuple(r) for r in rows[:header_row]),
+        dropped_total_rows=chosen.dropped,
         warnings=tuple(warnings),
     )
 

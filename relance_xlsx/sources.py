@@ -18,8 +18,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from lxml import etree
+
 from .errors import InputError
-from .files import OLE_MAGIC, is_encrypted_workbook
+from .far_cells import ods_far_cell, xls_far_cell
+from .files import OLE_MAGIC, is_encrypted_workbook, zip_bomb_message
 from .xlsx_cells import duplicated_parts, oversized_sheets, read_sparse_sheet
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
@@ -58,6 +61,7 @@ def read_sheets(path: Path) -> tuple[str, Sheets]:
         return "csv", {path.stem: _read_csv(data, path)}
     if data.startswith(b"PK"):
         _check_zip(path)
+    _refuse_far_cells(path, data)
     sheets = _read_with_calamine(path)
     return suffix.lstrip("."), sheets
 
@@ -80,18 +84,45 @@ def _protected(path: Path) -> InputError:
 
 
 def _check_zip(path: Path) -> None:
-    """A zip with two parts of the same name is refused: which one a reader takes is
-    undefined, so the table read could differ from the one Excel shows."""
+    """A zip bomb is refused before anything is decompressed. A zip with two parts of the
+    same name too: which one a reader takes is undefined, so the table read could differ
+    from the one Excel shows."""
     try:
         with zipfile.ZipFile(path) as archive:
+            bomb = zip_bomb_message(path, archive)
             twice = duplicated_parts(archive)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise _damaged(path) from exc
+    if bomb:
+        raise InputError(bomb)
     if twice:
         raise InputError(
             f"Impossible de lire « {path.name} » : le fichier est endommagé ou falsifié "
             f"(la partie « {twice[0]} » y figure deux fois).\n"
             "Ouvrez-le dans Excel, enregistrez-le de nouveau au format .xlsx, puis relancez."
+        )
+
+
+def _refuse_far_cells(path: Path, data: bytes) -> None:
+    """An .xls or .ods sheet with a stray value far from its table would make calamine
+    allocate the whole area (over 1 GB): it is refused, naming the cell to clear."""
+    far = None
+    if data.startswith(OLE_MAGIC):
+        far = xls_far_cell(data)
+    elif data.startswith(b"PK"):
+        try:
+            with zipfile.ZipFile(path) as archive:
+                if "content.xml" in archive.namelist():
+                    far = ods_far_cell(archive)
+        except (zipfile.BadZipFile, OSError, ValueError, etree.XMLSyntaxError):
+            return  # calamine says "endommagé"
+    if far:
+        sheet, cell = far
+        raise InputError(
+            f"La feuille « {sheet} » de « {path.name} » contient une valeur isolée très loin "
+            f"du tableau, en {cell} : la lire demanderait trop de mémoire.\n"
+            "Ouvrez le fichier, allez à la dernière cellule (Ctrl+Fin), effacez-la (ou "
+            "supprimez les lignes et colonnes vides jusqu'à elle), enregistrez, puis relancez."
         )
 
 

@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from lxml import etree
 
 MAX_DENSE_CELLS = 4_000_000  # 20,000 rows x 200 columns: beyond, read cell by cell
+SPARSE = 4  # ... when the area is over 4 times its cells: a full sheet is read by calamine
 _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _CELL_REF = re.compile(rb""" r=["']([A-Z]{1,3})([0-9]{1,7})["']""")
@@ -83,16 +84,26 @@ def _has_far_ref(archive: zipfile.ZipFile, part: str) -> bool:
     return False
 
 
-def sheet_extent(archive: zipfile.ZipFile, part: str) -> tuple[int, int]:
-    """(rows, columns) the sheet's cells span from A1, read in chunks (bounded memory)."""
-    max_row = max_col = 0
+def too_sparse(rows: int, cols: int, cells: int) -> bool:
+    """An area calamine must not build: large and mostly empty (a stray far cell). A sheet
+    full of cells costs memory in proportion to them whoever reads it, and calamine reads
+    it many times faster than the cell-by-cell reader."""
+    return rows * cols > MAX_DENSE_CELLS and rows * cols > SPARSE * cells
+
+
+def sheet_extent(archive: zipfile.ZipFile, part: str) -> tuple[int, int, int]:
+    """(rows, columns) the sheet's cells span from A1, and the number of cells, read in
+    chunks (bounded memory)."""
+    max_row = max_col = cells = 0
     tail = b""
     with archive.open(part) as stream:
         while chunk := stream.read(1 << 20):
             data = tail + chunk
             cut = data.rfind(b"<")
             scan, tail = (data[:cut], data[cut:]) if cut > 0 else (data, b"")
-            for letters, row in _CELL_REF.findall(scan):
+            found = _CELL_REF.findall(scan)
+            cells += len(found)
+            for letters, row in found:
                 r = int(row)
                 if r > max_row:
                     max_row = r
@@ -101,7 +112,8 @@ def sheet_extent(archive: zipfile.ZipFile, part: str) -> tuple[int, int]:
                     max_col = c
     for letters, row in _CELL_REF.findall(tail):
         max_row, max_col = max(max_row, int(row)), max(max_col, column_index(letters) + 1)
-    return max_row, max_col
+        cells += 1
+    return max_row, max_col, cells
 
 
 def oversized_sheets(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -111,10 +123,10 @@ def oversized_sheets(archive: zipfile.ZipFile) -> dict[str, str]:
         try:
             if not _has_far_ref(archive, part):
                 continue
-            rows, cols = sheet_extent(archive, part)
+            rows, cols, cells = sheet_extent(archive, part)
         except KeyError:
             continue
-        if rows * cols > MAX_DENSE_CELLS:
+        if too_sparse(rows, cols, cells):
             found[name] = part
     return found
 

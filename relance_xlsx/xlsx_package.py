@@ -24,7 +24,7 @@ from typing import BinaryIO
 from lxml import etree
 
 from relance_xlsx.errors import InputError, RelanceError, WorkbookLockedError
-from relance_xlsx.files import OLE_MAGIC, is_encrypted_workbook, is_writable
+from relance_xlsx.files import OLE_MAGIC, is_encrypted_workbook, is_writable, zip_bomb_message
 
 INPLACE_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 MAX_COLUMN = 16384  # XFD
@@ -253,10 +253,18 @@ _UNREADABLE = (
 )
 
 
+def _refuse_zip_bomb(path: Path, zf: zipfile.ZipFile) -> None:
+    """Checked before any part is decompressed (testzip alone would take minutes)."""
+    message = zip_bomb_message(path, zf)
+    if message:
+        raise InputError(message)
+
+
 def _check_valid_xlsx(path: Path) -> None:
     """A readable zip whose entries pass their CRC and that contains a workbook part."""
     try:
         with zipfile.ZipFile(path) as zf:
+            _refuse_zip_bomb(path, zf)
             bad = zf.testzip()
             if bad is not None:
                 raise corrupt(path, f"élément « {bad} » illisible")
@@ -552,6 +560,7 @@ def update_package(
     temp = _temp_path(path)
     try:
         with zipfile.ZipFile(path) as zf:
+            _refuse_zip_bomb(path, zf)
             _write_temp(zf, temp, patch(zf))
     except RelanceError:
         raise

@@ -165,3 +165,187 @@ def test_a_symlinked_export_is_written_through_to_its_target(runner_cwd):
     assert link.is_symlink() and link.resolve() == real.resolve()
     assert status_column(real)["F1"].startswith("Relance 1")
     assert list((runner_cwd / "compta" / "sauvegardes").glob("*.xlsx"))
+
+
+def _zip_bomb(path: Path, source: Path, gigabytes: int = 3) -> Path:
+    """``source`` with its sheet replaced by ``gigabytes`` GB of spaces deflated to a few MB.
+
+    The deflate stream is one compressed megabyte repeated (a full flush makes each one
+    independent), so making the bomb costs milliseconds, not gigabytes of compression.
+    """
+    import struct
+    import zlib
+
+    sheet = "xl/worksheets/sheet1.xml"
+    co = zlib.compressobj(9, zlib.DEFLATED, -15)
+    mb = b" " * (1 << 20)
+    block = co.compress(mb) + co.flush(zlib.Z_FULL_FLUSH)
+    assert co.compress(mb) + co.flush(zlib.Z_FULL_FLUSH) == block
+    stream = block * (gigabytes * 1000) + co.flush()
+    with zipfile.ZipFile(source) as src:
+        parts = {n: src.read(n) for n in src.namelist()}
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for name, data in parts.items():
+            if name == sheet:
+                out.writestr(zipfile.ZipInfo(name), stream, compress_type=zipfile.ZIP_STORED)
+            else:
+                out.writestr(name, data)
+    # the stored part becomes a deflated one of gigabytes (local header and central directory)
+    data = bytearray(path.read_bytes())
+    size = gigabytes * 1000 * len(mb)
+    local = data.find(b"PK\x03\x04" + b"\x14\x00\x00\x00\x00\x00", 0)
+    while local >= 0:
+        name_len = struct.unpack_from("<H", data, local + 26)[0]
+        if data[local + 30 : local + 30 + name_len] == sheet.encode():
+            struct.pack_into("<H", data, local + 8, 8)
+            struct.pack_into("<I", data, local + 22, size)
+        local = data.find(b"PK\x03\x04", local + 4)
+    central = data.find(b"PK\x01\x02")
+    while central >= 0:
+        name_len = struct.unpack_from("<H", data, central + 28)[0]
+        if data[central + 46 : central + 46 + name_len] == sheet.encode():
+            struct.pack_into("<H", data, central + 10, 8)
+            struct.pack_into("<I", data, central + 24, size)
+        central = data.find(b"PK\x01\x02", central + 4)
+    path.write_bytes(bytes(data))
+    with zipfile.ZipFile(path) as check:
+        info = check.getinfo(sheet)
+        assert info.file_size == size and info.compress_type == zipfile.ZIP_DEFLATED
+    return path
+
+
+def test_a_zip_bomb_is_refused_in_seconds_and_left_unchanged(runner_cwd):
+    import time
+
+    from conftest import digest
+
+    good = write_xlsx(runner_cwd / "bon.xlsx", [invoice("F1", date(2026, 9, 1))])
+    bomb = _zip_bomb(runner_cwd / "export.xlsx", good)
+    assert bomb.stat().st_size < 10_000_000
+    before = digest(bomb)
+    started = time.monotonic()
+    result = run_cli("run", bomb, "--date", RUN)
+    assert time.monotonic() - started < 20
+    assert result.exit_code == 1, result.output
+    assert "déclare 3,1 Go une fois décompressé" in result.output
+    assert "bombe zip" in result.output and "Traceback" not in result.output
+    assert "Zip" not in result.output.replace("bombe zip", "")
+    assert digest(bomb) == before
+    assert {p.name for p in runner_cwd.rglob("*") if p.is_file()} <= {
+        "bon.xlsx", "export.xlsx", "relance.toml"
+    }  # fmt: skip
+
+
+def test_the_write_back_refuses_a_zip_bomb_before_unzipping_it(tmp_path):
+    """The write-back opens the package itself: it checks the sizes before any part."""
+    from conftest import digest
+    from relance_xlsx import writeback
+    from relance_xlsx.errors import InputError
+    from relance_xlsx.xlsx_package import check_writable
+
+    good = write_xlsx(tmp_path / "bon.xlsx", [invoice("F1", date(2026, 9, 1))])
+    bomb = _zip_bomb(tmp_path / "export.xlsx", good, gigabytes=1)
+    before = digest(bomb)
+    for attempt in (
+        lambda: check_writable(bomb),
+        lambda: writeback.write_status_column(
+            bomb, "Factures", 3, {4: "Relance 1"}, "Statut relance", tmp_path / "s"
+        ),
+    ):
+        with pytest.raises(InputError) as info:
+            attempt()
+        assert "déclare 1,0 Go une fois décompressé" in info.value.message
+    assert digest(bomb) == before
+    assert not (tmp_path / "s").exists() or not list((tmp_path / "s").iterdir())
+
+
+def _far_xls(path: Path) -> Path:
+    """tests/data/export.xls with its total row's amount moved to IV65536, the last cell of
+    an .xls sheet: one record's row and column rewritten, the file otherwise the same."""
+    import struct
+
+    data = bytearray((ROOT / "tests" / "data" / "export.xls").read_bytes())
+    pos = data.find(b"\x09\x08\x10\x00\x00\x06\x10\x00")  # BOF of the worksheet
+    assert pos > 0
+    while True:
+        kind, size = struct.unpack_from("<HH", data, pos)
+        if kind == 0x027E and struct.unpack_from("<HH", data, pos + 4) == (6, 5):  # RK F7
+            struct.pack_into("<HH", data, pos + 4, 65535, 255)
+            break
+        assert kind != 0x000A, "cellule F7 introuvable"
+        pos += 4 + size
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _far_ods(path: Path) -> Path:
+    """tests/data/export.ods with a value in U1048576 after LibreOffice's repeated empty
+    rows: a 14 KB file whose area is 22 million cells."""
+    src = zipfile.ZipFile(ROOT / "tests" / "data" / "export.ods")
+    content = src.read("content.xml").decode()
+    last = ('<table:table-row table:style-name="ro1"><table:table-cell '
+            'table:number-columns-repeated="16384"/></table:table-row></table:table>')
+    far = ('<table:table-row table:style-name="ro1"><table:table-cell '
+           'table:number-columns-repeated="20"/><table:table-cell office:value-type="string">'
+           '<text:p>x</text:p></table:table-cell></table:table-row></table:table>')  # fmt: skip
+    assert content.count(last) == 1
+    with src, zipfile.ZipFile(path, "w") as out:
+        for info in src.infolist():  # same order and compression (mimetype first, stored)
+            data = content.replace(last, far).encode() if info.filename == "content.xml" else (
+                src.read(info.filename))  # fmt: skip
+            out.writestr(info, data)
+    return path
+
+
+_MEASURE_REFUSAL = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (3_000_000_000, 3_000_000_000))
+from pathlib import Path
+from relance_xlsx.config import Settings
+from relance_xlsx.errors import InputError
+from relance_xlsx.reader import read_export
+try:
+    read_export(Path(sys.argv[1]), Settings())
+    print("lu")
+except InputError as exc:
+    print(exc.message.replace(chr(10), " "))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+"""
+
+
+@pytest.mark.parametrize("build, cell", [(_far_xls, "IV65536"), (_far_ods, "U1048576")])
+def test_a_far_cell_in_xls_or_ods_is_refused_in_bounded_memory(tmp_path, build, cell):
+    from conftest import digest
+
+    path = build(tmp_path / f"export{'.xls' if build is _far_xls else '.ods'}")
+    assert path.stat().st_size < 20_000
+    before = digest(path)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE_REFUSAL, str(path)], capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    message, max_rss_mb = done.stdout.strip().rsplit("\n", 1)
+    assert f"« Export » de « {path.name} » contient une valeur isolée" in message
+    assert f"en {cell}" in message and "Ctrl+Fin" in message
+    assert int(max_rss_mb) < 500
+    assert digest(path) == before
+
+
+def test_far_cell_scan_finds_the_last_cell_of_each_format():
+    """The scans see what calamine would allocate, and nothing in the usual files."""
+    from relance_xlsx.far_cells import cell_ref, ods_far_cell, xls_far_cell
+    from relance_xlsx.xlsx_cells import too_sparse
+
+    # a full million-row sheet is read by calamine (memory follows its cells anyway)
+    assert not too_sparse(1_000_000, 16, 15_000_000)
+    assert too_sparse(1_048_576, 16_384, 300) and too_sparse(65_536, 256, 40)
+
+    assert [cell_ref(0, 0), cell_ref(65535, 255), cell_ref(1048575, 16383)] == [
+        "A1", "IV65536", "XFD1048576"
+    ]  # fmt: skip
+    assert xls_far_cell((ROOT / "tests" / "data" / "export.xls").read_bytes()) is None
+    assert xls_far_cell((ROOT / "tests" / "data" / "damaged.xls").read_bytes()) is None
+    with zipfile.ZipFile(ROOT / "tests" / "data" / "export.ods") as ods:
+        # LibreOffice's million repeated empty rows after the table are no far cell
+        assert ods_far_cell(ods) is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from conftest import invoice, write_xlsx
@@ -316,3 +317,56 @@ def test_listed_consumer_matches_whatever_the_case_and_accents(tmp_path):
     )
     assert is_consumer(letter, settings)
     assert not is_consumer(letter, Settings(clients_particuliers=("Société Générale Bis",)))
+
+
+def test_repeated_cells_are_read_alike_on_every_row(tmp_path):
+    """Each distinct text is parsed once for the whole column: a repeated unreadable date
+    still gives its reason on every row, and the cells 1, 1.0 and TRUE stay distinct."""
+    rows = [
+        invoice(f"F{i}", "31/02/2026", 100.0, issued="pas une date") for i in range(3)
+    ] + [
+        invoice("F3", "15/10/2026", True, rest=None),
+        invoice("F4", "15/10/2026", 1, rest=None),
+        invoice("F5", "15/10/2026", "1 234,56 €", rest=None),
+    ]
+    read = read_export(write_xlsx(tmp_path / "e.xlsx", rows), Settings())
+    inv = read.invoices.set_index("numero_facture")
+    for n in ("F0", "F1", "F2"):  # the due date's reason first, then the invoice date's
+        assert inv.loc[n, "erreur"] == (
+            "date d'échéance illisible : « 31/02/2026 » ; "
+            "date de facture illisible : « pas une date »"
+        )
+    assert inv.loc["F3", "erreur"] == "montant TTC illisible : « True »"
+    assert inv.loc["F4", "erreur"] == "" and inv.loc["F4", "reste_du"] == 1.0
+    assert inv.loc["F5", "reste_du"] == pytest.approx(1234.56)
+
+
+def test_reasons_order_and_balance_from_debit_and_credit(tmp_path):
+    """An unreadable amount keeps the balance from being worked out, a readable debit and
+    credit give it."""
+    headers = ["Client", "N° facture", "Échéance", "Débit", "Crédit"]
+    rows = [
+        ["Alpha", "F1", "15/10/2026", 500, 200],
+        ["Alpha", "F2", "15/10/2026", "cinq cents", 200],
+        ["", "", "15/10/2026", 300, None],
+    ]
+    read = read_export(write_xlsx(tmp_path / "e.xlsx", rows, headers), Settings())
+    by_row = read.invoices.set_index("ligne")
+    assert by_row.loc[4, "reste_du"] == 300.0 and by_row.loc[4, "erreur"] == ""
+    assert pd.isna(by_row.loc[5, "reste_du"])
+    assert by_row.loc[5, "erreur"] == "montant TTC illisible : « cinq cents »"
+    # no client: the one above is carried down (grouped export); no number: said
+    assert by_row.loc[6, "client"] == "Alpha" and by_row.loc[6, "reste_du"] == 300.0
+    assert by_row.loc[6, "erreur"] == "numéro de facture manquant"
+
+
+def test_headers_repeated_on_each_printed_page_are_skipped(tmp_path):
+    from conftest import HEADERS
+
+    rows = [invoice("F1", "15/10/2026"), list(HEADERS), invoice("F2", "16/10/2026"),
+            ["", "Total client", "", "", "", 2000, None, 2000]]  # fmt: skip
+    read = read_export(write_xlsx(tmp_path / "e.xlsx", rows), Settings())
+    assert list(read.invoices["numero_facture"]) == ["F1", "F2"]
+    assert list(read.invoices["ligne"]) == [4, 6]
+    assert read.dropped_total_rows == 2
+    assert read.raw_rows == () and read.title_rows[0][0] == "Échéancier clients"
