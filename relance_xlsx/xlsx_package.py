@@ -24,7 +24,14 @@ from typing import BinaryIO
 from lxml import etree
 
 from relance_xlsx.errors import InputError, RelanceError, WorkbookLockedError
-from relance_xlsx.files import OLE_MAGIC, is_encrypted_workbook, is_writable, zip_bomb_message
+from relance_xlsx.files import (
+    OLE_MAGIC,
+    atomic_target,
+    is_encrypted_workbook,
+    is_writable,
+    remove_leftovers,
+    zip_bomb_message,
+)
 
 INPLACE_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 MAX_COLUMN = 16384  # XFD
@@ -616,17 +623,18 @@ def _replace(path: Path, temp: Path, backup: Path) -> None:
 
 
 def _backup(path: Path, backup_dir: Path, now: datetime) -> Path:
-    """Byte-for-byte copy of the original, named with the date and time of the run."""
+    """Byte-for-byte copy of the original, named with the date and time of the run.
+
+    Copied under a temporary name, then renamed: a run killed mid-copy never leaves a
+    truncated file named like a good backup (the next run removes the temporary one)."""
     backup_dir = Path(backup_dir)
     backup_dir.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(backup_dir)
     name = f"{path.stem} – sauvegarde {now:%Y-%m-%d %Hh%Mm%S}{path.suffix}"
     target = unique_path(backup_dir / name)
-    try:
-        shutil.copyfile(path, target)
-        shutil.copystat(path, target)
-        with open(target, "rb+") as fh:
+    with atomic_target(target) as tmp:
+        shutil.copyfile(path, tmp)
+        shutil.copystat(path, tmp)
+        with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
     return target

@@ -43,7 +43,8 @@ KILLS_IN = {"avant": 2, "courriers": 4, "transaction": 4, "écriture du statut":
             "après le journal": 4, "terminé": 2}
 DAY = "2026-11-23"
 JOURNAL = "journal_relances.sqlite"
-BACKUP_TIME = re.compile(r"sauvegarde \d{4}-\d\d-\d\d \d\dh\d\dm\d\d")
+# a run killed after its backup and rerun within the same second numbers the new backup " (2)"
+BACKUP_TIME = re.compile(r"sauvegarde \d{4}-\d\d-\d\d \d\dh\d\dm\d\d(?: \(\d+\))?")
 
 # Waits for a line on stdin, then runs the package as ``python -m relance_xlsx`` does.
 ZYGOTE = """
@@ -255,7 +256,8 @@ def _snapshot(folder: Path) -> dict[str, object]:
 
 
 def _local(value: object, folder: Path) -> object:
-    """The working folder's path and the backups' times are not compared."""
+    """The working folder's path and the backups' times (and same-second numbers) are not
+    compared."""
     if not isinstance(value, str):
         return value
     return BACKUP_TIME.sub("<heure>", value.replace(str(folder), "<dossier>"))
