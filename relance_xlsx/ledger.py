@@ -60,14 +60,14 @@ class UnallocatedCredit:
     cle_client: str
     client: str
     ligne: int  # the export's row
-    numero: str  # its piece number, as exported
+    numero: str  # its piece number, as exported ("" when the line has none)
     date: date | None  # the entry's date (the « Date » column)
     montant: float  # positive: what was received
 
     def __str__(self) -> str:
         when = f" du {format_date_short(self.date)}" if self.date else ""
-        return f"{self.client} : {format_eur(self.montant)}{when} (ligne {self.ligne}, " \
-               f"pièce {self.numero})"  # fmt: skip
+        piece = f", pièce {self.numero}" if self.numero else ""  # payments often have none
+        return f"{self.client} : {format_eur(self.montant)}{when} (ligne {self.ligne}{piece})"
 
 
 def settle(invoices: pd.DataFrame) -> pd.DataFrame:

@@ -284,6 +284,7 @@ def _invoice_rows(
         client_cols) else none  # fmt: skip
     numbers = _map_cells(cells.get("numero_facture") or [None] * n, clean_text)
     clients, dues = cells.get("client") or [None] * n, cells.get("date_echeance") or [None] * n
+    payment = _payment_test(cells, filled, has_client)
 
     found: list[int] = []
     dropped = carried = 0
@@ -302,6 +303,7 @@ def _invoice_rows(
         if like_header[k] >= 2 or not (
             (has_number[k] and (has_due[k] or has_amount[k] or has_client[k]))
             or (has_due[k] and has_amount[k])
+            or (not has_number[k] and not has_due[k] and payment(k))
         ):
             dropped += 1  # footer, page title, group line, repeated header
             continue
@@ -314,6 +316,46 @@ def _invoice_rows(
             last_client = k
         found.append(k)
     return _Selection(found, dropped, carried, numbers)
+
+
+def _negative(value: object) -> bool:
+    """A cell that reads as a negative amount (-1 000,00, (1 000,00))."""
+    if value.__class__ is str:
+        text = value.strip()  # type: ignore[attr-defined]
+        if not text.startswith(("-", "(", "\u2212")):
+            return False
+        try:
+            return parse_amount(text) < 0  # type: ignore[operator]
+        except ValueError:
+            return False
+    return isinstance(value, int | float) and not isinstance(value, bool) and value < 0
+
+
+def _payment_test(
+    cells: Mapping[str, list[object]], filled: Mapping[str, list[bool]], has_client: list[bool]
+) -> Callable[[int], bool]:
+    """Whether a row with no number and no due date is a payment: a credit (a Crédit /
+    réglé amount with no Débit, or a negative amount) on an entry date, for a client. A
+    ledger (lettrage or Débit/Crédit columns) prints the client on its group's first row
+    only, so there the client may come from the row above. Issue #11: « Règlement client »
+    lines often have no piece number, and were dropped, so the client was chased for the
+    payment. A total row has no entry date (or a « Total »/« Solde » label, skipped before)."""
+    dates = cells.get("date_facture")
+    if dates is None or not any(f in cells for f in EXPORT_AMOUNTS):
+        return lambda k: False
+    ledger = "lettrage" in cells or ("reste_du" not in cells and "montant_ttc" in cells
+                                     and "montant_regle" in cells)  # fmt: skip
+    paid, debit = filled.get("montant_regle"), filled.get("montant_ttc")
+    signed = [cells[f] for f in ("reste_du", "montant_ttc") if f in cells]
+
+    def payment(k: int) -> bool:
+        if is_blank(dates[k]) or not (has_client[k] or ledger):
+            return False
+        if paid is not None and paid[k] and not (debit is not None and debit[k]):
+            return True
+        return any(_negative(col[k]) for col in signed)
+
+    return payment
 
 
 # --- the invoice rows into the invoice table ------------------------------------------------
@@ -432,10 +474,17 @@ def _work_out_balances(out: dict[str, list[object]], reasons: dict[int, list[tup
 MISSING_DUE = "date d'échéance manquante"
 
 
+def _payment_line(j: int, out: Mapping[str, list[object]]) -> bool:
+    """A credit with no due date: a payment received (« Règlement client »), which often
+    has no piece number; ledger.py deducts it as an unallocated credit."""
+    rest = out["reste_du"][j]
+    return out["date_echeance"][j] is None and rest is not None and rest < 0  # type: ignore[operator]
+
+
 def _reasons(j: int, out: Mapping[str, list[object]], read: list[tuple[str, str]]) -> str:
     """The row's reasons, with what is missing: client and number first."""
     errors = [why for _f, why in read]
-    if not out["numero_facture"][j]:
+    if not out["numero_facture"][j] and not _payment_line(j, out):
         errors.insert(0, "numéro de facture manquant")
     if not out["client"][j] and not out["code_client"][j]:
         errors.insert(0, "client manquant")

@@ -198,7 +198,8 @@ def _unallocated_rows(invoices: pd.DataFrame,
             " (mise en demeure suspendue)" if key in held else "")
         notes = "; ".join(
             f"{format_eur(c.montant)}" + (f" reçu le {format_date_short(c.date)}" if c.date
-                                          else "") + f" (pièce {c.numero}, ligne {c.ligne})"
+                                          else "")
+            + (f" (pièce {c.numero}, ligne {c.ligne})" if c.numero else f" (ligne {c.ligne})")
             for c in found
         ) + " : demander quelles factures il règle, puis le lettrer"  # fmt: skip
         rows.append([

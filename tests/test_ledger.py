@@ -349,3 +349,35 @@ def test_invoices_paid_by_lettrage_are_not_taken_for_a_stale_export(runner_cwd):
         assert result.exit_code == 0, result.output
     assert "ancien" not in plain(result.output)
     assert statuses(export)["FA-101"] == "Payée – soldée par lettrage « A »"
+
+
+def test_payment_with_no_piece_number_is_read_deducted_and_printed(tmp_path, monkeypatch):
+    """Issue #11: a « Règlement client » line with a date, a client and a Crédit but no
+    Pièce (nor due date) used to be dropped as « not an invoice line »: the client was
+    chased for the payment. Total rows with only a client and a credit are still left out."""
+    rows = [
+        entry("411EPS", "Epsilon SARL", D(2026, 9, 15), "FA-140", "Facture", 1500, None, "",
+              D(2026, 10, 15)),
+        entry("411EPS", "Epsilon SARL", D(2026, 11, 18), "", "Règlement client", None, 600),
+        entry("411EPS", "Epsilon SARL", None, "", "", None, 600),  # a total, unlabelled
+        entry("411EPS", "Epsilon SARL", None, "", "Solde au 23/11/2026", None, 900),
+        entry("411EPS", "Total client", None, "", "", 1500, 600),
+    ]
+    export = write_ledger(tmp_path / "grand_livre.xlsx", rows)
+    read = read_export(export, Settings())
+    assert list(read.invoices["ligne"]) == [4, 5] and read.dropped_total_rows == 3
+    [payment] = ledger.unallocated_credits(ledger.settle(read.invoices))
+    assert (payment.numero, payment.montant, payment.date, payment.ligne) == (
+        "", 600.0, D(2026, 11, 18), 5)
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("run", export, "--date", RUN)
+    assert result.exit_code == 0, result.output
+    assert "Epsilon SARL : 600,00 € du 18/11/2026 (ligne 5)" in plain(result.output)
+    text = letter_text(tmp_path, "Epsilon SARL")
+    rows_ = text.split("\n")
+    at = rows_.index("Règlement non\u00a0affecté")
+    assert rows_[at + 1] == "18/11/2026" and "-600,00\u00a0€" in rows_[at + 2: at + 7]
+    assert "Le montant restant dû s'élève à 900,00\u00a0€." in text
+    ws = load_workbook(export).active
+    assert plain(ws.cell(5, len(LEDGER_HEADERS) + 1).value) == (
+        "Avoir – règlement non affecté de 600,00 € déduit du solde, à imputer")
