@@ -280,10 +280,11 @@ def _default(name: str, n: int, index: pd.Index) -> pd.Series:
 def _client_keys(df: pd.DataFrame) -> list[str]:
     """Client keys; a code shared by several names (a collective 411 account) is not a key."""
     # codes and names repeat on every invoice of a client: each distinct one is read once
-    code_of = {c: c.strip().upper() for c in set(df["code_client"])}
-    name_of = {n: normalise(n) for n in set(df["client"])}
-    codes = [code_of[c] for c in df["code_client"]]
-    names = [name_of[n] for n in df["client"]]
+    raw_codes, raw_names = df["code_client"].tolist(), df["client"].tolist()
+    code_of = {c: c.strip().upper() for c in set(raw_codes)}
+    name_of = {n: normalise(n) for n in set(raw_names)}
+    codes = list(map(code_of.__getitem__, raw_codes))
+    names = list(map(name_of.__getitem__, raw_names))
     first_name: dict[str, str] = {}
     shared: set[str] = set()
     for code, name in zip(codes, names, strict=True):

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter, not_
 from pathlib import Path
 from typing import TypeVar
 
@@ -91,7 +92,7 @@ def _column(rows: Rows, index: int | None) -> list[object]:
     if index is None:
         return [None] * len(rows)
     try:
-        return [r[index] for r in rows]
+        return list(map(itemgetter(index), rows))
     except IndexError:
         return [r[index] if index < len(r) else None for r in rows]
 
@@ -105,8 +106,10 @@ def _map_cells(
     number) are already what ``fn`` would return, and are kept as they are."""
     seen: dict[str, object] = {}
     get = seen.get
+    numbers: dict[float, object] = {}  # floats apart: 1.0 is not the text "1"
     out: list[object] = []
     append = out.append
+    blank = _UNSEEN
     for v in cells:
         cls = v.__class__
         if cls is str:
@@ -116,6 +119,15 @@ def _map_cells(
             append(r)
         elif cls is keep and v == v:  # NaN is an empty cell
             append(v)
+        elif v is None:  # empty cells, and every row of a column the sheet has not
+            if blank is _UNSEEN:
+                blank = fn(None)
+            append(blank)
+        elif cls is float:  # levels and codes exported as numbers repeat too
+            r = numbers.get(v, _UNSEEN)  # type: ignore[arg-type]
+            if r is _UNSEEN:
+                r = numbers[v] = fn(v)  # type: ignore[index]
+            append(r)
         else:
             append(fn(v))
     return out
@@ -145,16 +157,26 @@ def _pick(items: list[_T], positions: list[int]) -> list[_T]:
     """The items at ``positions`` (all of them, as they are, when nothing was skipped)."""
     if len(positions) == len(items):
         return items
-    return list(map(items.__getitem__, positions))
+    if len(positions) < 2:
+        return [items[k] for k in positions]
+    return list(itemgetter(*positions)(items))
+
+
+def _all_text(cells: Sequence[object]) -> bool:
+    return set(map(type, cells)) == {str}
 
 
 def _filled(cells: Sequence[object]) -> list[bool]:
     """Cells with something in them (spaces are nothing)."""
+    if _all_text(cells):  # the usual text column: at C speed
+        return list(map(bool, map(str.strip, cells)))  # type: ignore[arg-type]
     return [bool(v.strip()) if isinstance(v, str) else v is not None for v in cells]
 
 
 def _blank(cells: Sequence[object]) -> list[bool]:
     """``is_blank`` of every cell, inlined: it runs for every row of big exports."""
+    if _all_text(cells):
+        return list(map(not_, map(str.strip, cells)))  # type: ignore[arg-type]
     return [not v.strip() if isinstance(v, str) else v is None or v != v for v in cells]
 
 
@@ -230,10 +252,17 @@ _HEADER_LIKE = ("numero_facture", "client", "date_echeance", "reste_du", "montan
 def _header_text(head: str) -> Callable[[object], bool]:
     """A text that repeats the column's header (headers printed again on each page)."""
 
+    # cheap first-letter test before normalising: most cells are plain data (an ASCII
+    # first letter other than the header's, in either case, cannot normalise to it)
+    other_ascii = "".join(sorted({chr(c) for c in range(33, 127)} - {head[:1], head[:1].upper()}))
+    plain_data = re.compile(r"\s*[" + re.escape(other_ascii) + "]").match if head else None
+
     def same(value: object) -> bool:
-        text = str(value).strip()
+        text = str(value)
+        if plain_data is not None and plain_data(text):
+            return False
+        text = text.strip()
         first = text[:1]
-        # cheap first-letter test before normalising: most cells are plain data
         if (first if first.isascii() else strip_accents(first)).lower() != head[:1]:
             return False
         return bool(text) and normalise(text) == head
@@ -255,11 +284,7 @@ def _invoice_rows(
     n = len(data)
     none = [False] * n
     client_cols = [f for f in ("client", "code_client") if f in cells]
-    filled = {
-        f: _filled(cells[f])
-        for f in ("numero_facture", "date_echeance", *client_cols, *EXPORT_AMOUNTS)
-        if f in cells
-    }
+    filled = {f: _filled(cells[f]) for f in ("numero_facture", "date_echeance") if f in cells}
     like_header = [0] * n
     for f in _HEADER_LIKE:
         if f in cells and header.get(f):
@@ -274,17 +299,16 @@ def _invoice_rows(
             for k, v in enumerate(cells[f]):
                 if v.__class__ is str and v in repeats:
                     like_header[k] += 1
-    amounts = [filled[f] for f in EXPORT_AMOUNTS if f in filled]
-    has_amount = [any(t) for t in zip(*amounts, strict=True)] if amounts else none
     has_number = filled.get("numero_facture", none)
     has_due = filled.get("date_echeance", none)
-    has_client = [any(t) for t in zip(*(filled[f] for f in client_cols), strict=True)] if (
-        client_cols) else none  # fmt: skip
+    # read only for the rows the number and due date do not settle (most rows have both)
+    has_amount = _any_filled([cells[f] for f in EXPORT_AMOUNTS if f in cells])
+    has_client = _any_filled([cells[f] for f in client_cols])
     blank_client = [all(t) for t in zip(*(_blank(cells[f]) for f in client_cols), strict=True)] if (
         client_cols) else none  # fmt: skip
     numbers = _map_cells(cells.get("numero_facture") or [None] * n, clean_text)
     clients, dues = cells.get("client") or [None] * n, cells.get("date_echeance") or [None] * n
-    payment = _payment_test(cells, filled, has_client)
+    payment = _payment_test(cells, has_client)
 
     found: list[int] = []
     dropped = carried = 0
@@ -301,8 +325,8 @@ def _invoice_rows(
             continue
         # two of the table's cells at least; the same test as the header row's
         if like_header[k] >= 2 or not (
-            (has_number[k] and (has_due[k] or has_amount[k] or has_client[k]))
-            or (has_due[k] and has_amount[k])
+            (has_number[k] and (has_due[k] or has_amount(k) or has_client(k)))
+            or (has_due[k] and has_amount(k))
             or (not has_number[k] and not has_due[k] and payment(k))
         ):
             dropped += 1  # footer, page title, group line, repeated header
@@ -316,6 +340,19 @@ def _invoice_rows(
             last_client = k
         found.append(k)
     return _Selection(found, dropped, carried, numbers)
+
+
+def _any_filled(columns: list[list[object]]) -> Callable[[int], bool]:
+    """Whether row ``k`` has something in one of ``columns`` (see ``_filled``)."""
+
+    def at(k: int) -> bool:
+        for col in columns:
+            v = col[k]
+            if bool(v.strip()) if isinstance(v, str) else v is not None:
+                return True
+        return False
+
+    return at
 
 
 def _negative(value: object) -> bool:
@@ -332,7 +369,7 @@ def _negative(value: object) -> bool:
 
 
 def _payment_test(
-    cells: Mapping[str, list[object]], filled: Mapping[str, list[bool]], has_client: list[bool]
+    cells: Mapping[str, list[object]], has_client: Callable[[int], bool]
 ) -> Callable[[int], bool]:
     """Whether a row with no number and no due date is a payment: a credit (a Crédit /
     réglé amount with no Débit, or a negative amount) on an entry date, for a client. A
@@ -345,13 +382,14 @@ def _payment_test(
         return lambda k: False
     ledger = "lettrage" in cells or ("reste_du" not in cells and "montant_ttc" in cells
                                      and "montant_regle" in cells)  # fmt: skip
-    paid, debit = filled.get("montant_regle"), filled.get("montant_ttc")
+    paid = _any_filled([cells[f] for f in ("montant_regle",) if f in cells])
+    debit = _any_filled([cells[f] for f in ("montant_ttc",) if f in cells])
     signed = [cells[f] for f in ("reste_du", "montant_ttc") if f in cells]
 
     def payment(k: int) -> bool:
-        if is_blank(dates[k]) or not (has_client[k] or ledger):
+        if is_blank(dates[k]) or not (has_client(k) or ledger):
             return False
-        if paid is not None and paid[k] and not (debit is not None and debit[k]):
+        if paid(k) and not debit(k):
             return True
         return any(_negative(col[k]) for col in signed)
 

