@@ -304,7 +304,7 @@ def _invoice_keys(df: pd.DataFrame) -> pd.Series:
         return pd.Series([], dtype=object, index=df.index)
     keys = pd.Series(
         [f"{c}|{' '.join(n.upper().split())}"
-         for c, n in zip(df["cle_client"], df["numero_facture"], strict=True)],
+         for c, n in zip(df["cle_client"].tolist(), df["numero_facture"].tolist(), strict=True)],
         index=df.index, dtype=object,
     )  # fmt: skip (one pass: pandas' .str chains cost a pass each)
     dup = keys.duplicated(keep=False) & (df["numero_facture"] != "")
