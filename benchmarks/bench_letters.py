@@ -2,7 +2,7 @@
 
 Why: the target is ≥ 150 letters/s on a 2-core machine; run after changing relance_xlsx/letters/:
     python benchmarks/bench_letters.py [nombre] [--jobs N] [--qr]
-Files go to benchmarks/out/ (ignored by git), emptied first. The time counts the amounts
+Files go to benchmarks/out/courriers/ (ignored by git), emptied first. The time counts the amounts
 (stage 5, computed before rendering as the pipeline does) and the rendering; the rendering
 alone is printed too, and the CPU time of this process and its workers (the machine may
 be shared: the CPU time says what the letters cost, whatever else runs). --qr adds the payment
@@ -30,7 +30,7 @@ from relance_xlsx.business_days import BusinessCalendar  # noqa: E402
 from relance_xlsx.config import Settings  # noqa: E402
 from relance_xlsx.model import LetterLine, PlannedLetter, PricedLetter  # noqa: E402
 
-OUT = ROOT / "benchmarks" / "out"
+OUT = ROOT / "benchmarks" / "out" / "courriers"  # emptied each time (not the cached exports)
 
 
 def make_letters(count: int, seed: int = 7) -> list[PlannedLetter]:

@@ -299,6 +299,27 @@ def difference_share(total: ColumnProfile, paid: ColumnProfile | None,
     return hits / n if n else 0.0
 
 
+def running_share(total: ColumnProfile, paid: ColumnProfile, rest: ColumnProfile) -> float:
+    """Share of the telling rows where ``rest`` = the row above's ``rest`` + ``total`` −
+    ``paid``: a running balance (a ledger's « Solde » column), not each line's amount due.
+    Rows where the rest is also the line's own difference tell nothing (an account's first
+    line) and are not counted; a line with no amount carries its balance down."""
+    hits = n = 0
+    above: float | None = None
+    for t, q, r in zip(total.amounts, paid.amounts, rest.amounts, strict=True):
+        if r is None:
+            continue
+        if t is None and q is None:
+            above = r  # « report à nouveau », a subtotal: the balance so far
+            continue
+        own = (t or 0.0) - (q or 0.0)
+        if above is not None and abs(own - r) >= 0.011:
+            n += 1
+            hits += abs(above + own - r) < 0.011
+        above = r
+    return hits / n if n >= 3 else 0.0
+
+
 def sum_share(total: ColumnProfile, parts: Sequence[ColumnProfile]) -> float:
     """Share of the rows with a total where it is the sum of ``parts`` (an aged balance's
     total beside its buckets)."""

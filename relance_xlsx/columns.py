@@ -20,6 +20,7 @@ from .column_content import (
     determines,
     difference_share,
     later,
+    running_share,
     sequential_integers,
     strictly_before,
     sum_share,
@@ -661,6 +662,30 @@ def _header_rivals(rec: _Recogniser) -> None:
                 break
 
 
+def _running_balance(rec: _Recogniser) -> None:
+    """A ledger's « Solde » column is the account's running balance, not what each line
+    still owes: read as the amount due, every invoice after the first would be chased for
+    the whole account. Left out, the amount due is debit − credit, line by line."""
+    use = rec.uses.get("reste_du")
+    if use is None or use.source != HEADER or not {"montant_ttc", "montant_regle"} <= set(
+        rec.mapping
+    ):
+        return
+    p = rec.profiles
+    total, paid = rec.mapping["montant_ttc"], rec.mapping["montant_regle"]
+    if use.index not in p or total not in p or paid not in p:
+        return
+    if running_share(p[total], p[paid], p[use.index]) < 0.8:
+        return  # each line's own amount due (where it differs, it is not a running sum)
+    del rec.mapping["reste_du"], rec.uses["reste_du"]
+    rec.closed.add(use.index)
+    rec.warnings.append(
+        f"{rec.name(use.index)} est un solde progressif (cumul du compte), pas le reste dû "
+        f"de chaque ligne : elle n'est pas lue. Le reste dû de chaque ligne est "
+        f"{rec.name(total)} − {rec.name(paid)}."
+    )
+
+
 def _drop_weak_guesses(rec: _Recogniser) -> None:
     """A required column is not guessed on thin evidence: a doubtful choice by content, or
     a sheet whose headers name almost none of them (not an export of invoices, most
@@ -694,6 +719,7 @@ def recognise(
     }  # fmt: skip
     rec = _Recogniser(headers, profiles, dict(mapping), uses, closed)
     _header_rivals(rec)
+    _running_balance(rec)
     _swap_dates(rec, settings)
     set_aside = _codes_titled_client(rec)
     rec.run()

@@ -381,3 +381,24 @@ def test_payment_with_no_piece_number_is_read_deducted_and_printed(tmp_path, mon
     ws = load_workbook(export).active
     assert plain(ws.cell(5, len(LEDGER_HEADERS) + 1).value) == (
         "Avoir – règlement non affecté de 600,00 € déduit du solde, à imputer")
+
+
+def test_a_running_balance_column_is_not_the_amount_due(tmp_path):
+    """Sage prints a « Solde » column that is the account's running balance: read as the
+    amount due, FA-102 was chased for 3 200 € (the whole account) instead of 2 000 €."""
+    headers = [*LEDGER_HEADERS[:7], "Solde", *LEDGER_HEADERS[7:]]
+    rows, balance = [], {}
+    for r in ALPHA:
+        balance[r[0]] = balance.get(r[0], 0) + (r[5] or 0) - (r[6] or 0)
+        rows.append([*r[:7], balance[r[0]], *r[7:]])
+    export = write_ledger(tmp_path / "gl.xlsx", rows, headers)
+    read = read_export(export, Settings())
+    assert "reste_du" not in read.columns
+    assert any("« Solde » (colonne H) est un solde progressif" in w for w in read.warnings)
+    table = ledger.settle(read.invoices).set_index("numero_facture")
+    assert table.loc["FA-102", "reste_du"] == 2000 and table.loc["VIR-301", "reste_du"] == -1000
+    # a « Solde » that is each line's own amount due stays the amount due
+    rows = [[*r[:7], (r[5] or 0) - (r[6] or 0), *r[7:]] for r in ALPHA]
+    own = read_export(write_ledger(tmp_path / "own.xlsx", rows, headers), Settings())
+    assert own.columns["reste_du"] == "Solde"
+    assert not any("progressif" in w for w in own.warnings)
