@@ -21,7 +21,6 @@ from pathlib import Path
 
 from ..config import Settings
 from ..errors import RelanceError, TemplateError
-from ..files import write_bytes_atomic
 from ..model import PricedLetter, RenderedLetter
 from ..tiers import LAST_LETTER_LEVEL, LETTER_LEVELS
 from .context import legal_mentions_warning, letter_context
@@ -90,10 +89,13 @@ def _worker_init(settings: Settings, paths: dict[int, str]) -> None:
     _WORKER["tools"] = _run_tools(settings, {t: Path(p) for t, p in paths.items()})
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file beside ``target``, then replace it in one step."""
+def _write_letter(target: Path, data: bytes) -> None:
+    """Write one letter straight to its name: the folder is the run's own staging folder,
+    published whole or removed whole (publish.py), so a temporary file and a rename per
+    letter would only double the file-system work (the slowest part on a slow disk)."""
     try:
-        write_bytes_atomic(target, data)
+        with open(target, "wb") as fh:
+            fh.write(data)
     except PermissionError as exc:
         raise RelanceError(
             f"Impossible d'écrire le courrier « {target.name} » : le fichier est peut-être "
@@ -121,7 +123,7 @@ def _render_chunk(
                 "n'ont pas été écrits."
             ) from exc
         target = Path(out_dir) / filename
-        _write_atomic(target, data)
+        _write_letter(target, data)
         done.append((index, str(target)))
     return done
 
@@ -141,6 +143,7 @@ def render_letters(
     jobs: int | None = None,
 ) -> RenderResult:
     """Write one .docx per priced letter into ``out_dir``, in the order of ``letters``.
+    ``out_dir`` belongs to this run alone (the staging folder the pipeline publishes whole).
 
     The templates of the tiers used are checked first: on any problem a ``TemplateError``
     lists them all and nothing is written.
