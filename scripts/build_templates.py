@@ -389,7 +389,7 @@ def total_line(doc) -> None:  # noqa: ANN001
 def unallocated_block(doc) -> None:  # noqa: ANN001
     """Payments received but not matched to an invoice: thanked for, deducted, asked about."""
     control(doc, "{%p if reglements_non_affectes %}")
-    body(doc, ["{{ reglements_non_affectes }}"])
+    body(doc, ["{{ reglements_non_affectes }}"], before=8)  # apart from the table above
     control(doc, "{%p endif %}")
 
 
