@@ -215,7 +215,6 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
     read = read_export(export, settings)
     if read.in_place:  # the cells below the title are only needed to copy csv/xls/ods
         read = replace(read, raw_rows=read.title_rows)  # free them (1 KB a row)
-    age = check_age(read, paths.journal, options)
 
     from . import letters as letters_mod
     from . import writeback
@@ -235,6 +234,7 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
     effects = _followup_effects(read, entries, journal, settings, options.run_date, superseded)
     classified, planned = classify_export(read, settings, journal, options.run_date, superseded,
                                           effects.holds)  # fmt: skip
+    age = check_age(read, classified, paths.journal, options)
     planned = followup.override_contacts(planned, entries, read.invoices)
     if planned and not options.dry_run:
         letters_mod.require_templates(settings.modeles_dossier, {x.niveau for x in planned})
@@ -264,16 +264,18 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
     return _write(result, read, settings, paths, options, progress, effects)
 
 
-def check_age(read: ReadResult, journal: Path, options: RunOptions) -> list[str]:
+def check_age(read: ReadResult, classified: pd.DataFrame, journal: Path, options: RunOptions
+              ) -> list[str]:  # fmt: skip
     """Refuse an export older than the last run's (staleness.py), before anything is
     written, dry run included; with --forcer, or when one invoice only came back, the
-    summary's warnings say it."""
-    keys = read.invoices["cle_facture"].tolist()
+    summary's warnings say it. ``classified`` is the export as classified (pure, nothing
+    written yet): its balances are as the journal records them, lettered lines settled
+    (ledger.py), or every invoice paid by lettrage since an earlier run would look
+    reopened."""
+    keys = classified["cle_facture"].tolist()
     past = recent_balances(journal, options.run_date, keys, staleness.LOOKBACK_DATES)
     title = staleness.title_date(read.title_rows)
-    # balances as the journal recorded them: lettered lines settled (ledger.py), or every
-    # invoice paid by lettrage since an earlier run would look reopened
-    verdict = staleness.check(ledger.settle(read.invoices), title, past, options.run_date)
+    verdict = staleness.check(classified, title, past, options.run_date)
     if verdict.stale and not options.force:
         raise StaleExportError(staleness.refusal(verdict, read.source.name, str(options.export)))
     return staleness.warnings(verdict, options.force)
