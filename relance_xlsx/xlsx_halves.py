@@ -71,7 +71,7 @@ def _cut(xml: bytes) -> tuple[bytes, bytes] | None:
     opening = _SHEET_DATA.search(xml)
     if opening is None:
         return None
-    if xml.find(b"<!", opening.end()) >= 0:
+    if _declaration_after(xml, opening.end()):
         return None  # a comment or CDATA section may hold a "<row" that is not one
     prefix = opening.group(1)
     closing = xml.rfind(b"</" + prefix + b"sheetData>")
@@ -86,6 +86,18 @@ def _cut(xml: bytes) -> tuple[bytes, bytes] | None:
     if tag_end < 0 or after not in (b" ", b"\t", b"\n", b"\r") or not re.search(rb"\sr\s*=", tag):
         return None  # a row without its number would be counted from the half's top
     return xml[:middle] + xml[closing:], xml[: opening.end()] + xml[middle:]
+
+
+def _declaration_after(xml: bytes, start: int) -> bool:
+    """A "<!" (comment, CDATA) after ``start``? "!" is rare in a sheet: memchr finds each."""
+    at = xml.find(b"!", start)
+    for _ in range(1000):  # texts full of "!": do not look further, read the sheet whole
+        if at < 0:
+            return False
+        if xml[at - 1 : at] == b"<":
+            return True
+        at = xml.find(b"!", at + 1)
+    return True
 
 
 def _book(archive: zipfile.ZipFile, part: str, sheet: bytes) -> bytes:
