@@ -434,3 +434,27 @@ def test_relance_2_never_says_no_payment_when_one_is_thanked_for(tmp_path):
     assert "Les sommes reçues" not in texts["plain"]
     assert "Principal restant dû (avoirs et règlements non affectés déduits)" in texts["paid"]
     assert "Principal restant dû (avoirs déduits)" in texts["plain"]
+
+
+def test_a_notice_held_for_a_payment_is_no_past_date_in_the_follow_up(ledger_run):
+    """Gamma's mise en demeure waits for its payment to be allocated: the follow-up said
+    « mise en demeure le 29/10/2026 » (a date already past, as if it had been forgotten)."""
+    folder, _export, _output = ledger_run
+    ws = load_workbook(folder / "suivi_relances.xlsx")["Clients"]
+    header = [c.value for c in ws[1]]
+    steps = {r[1]: r[header.index("Prochaine étape")]
+             for r in ws.iter_rows(min_row=2, values_only=True) if r[1]}  # fmt: skip
+    assert steps["Gamma SAS"] == ("mise en demeure en suspens : règlement non affecté de "
+                                  "500,00\u00a0€ du 16/11/2026 à imputer")  # fmt: skip
+    assert steps["Alpha SA"] == "relance 2 le 07/12/2026"
+
+
+def test_the_dry_run_plan_says_the_held_notice_waits(tmp_path):
+    export = write_ledger(tmp_path / "gl.xlsx", GAMMA, grouped=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path)
+        result = run_cli("run", export, "--date", RUN, "--dry-run")
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if "FA-120" in x)
+    assert "mise en demeure en suspens : règlement non affecté" in plain(line)
+    assert "29/10/2026" not in line
