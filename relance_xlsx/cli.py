@@ -271,6 +271,8 @@ def cancel_command(jour: date, client: str, config: Path | None, journal: Path |
         click.echo(f"Fichiers déplacés dans : {result.folder}")
     for name in result.missing:
         click.echo(f"  (fichier « {name} » introuvable : déjà déplacé ou supprimé)")
+    for line in result.batches:
+        click.echo(line)
     click.echo("Leurs factures reviennent à l'étape d'avant : la prochaine exécution en tient "
                "compte.")  # fmt: skip
 
