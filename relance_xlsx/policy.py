@@ -176,7 +176,13 @@ def classify(
                 letter_level > 0)
     held = candidate & ~sent  # due for a step, but no letter: the status says why
     df["attente"] = np.where(held, blocked, "")
-    df["statut"] = _status_texts(df, run_date, blocked, sent, held & followed, held & ~followed,
+    # every overdue invoice of a client the accountant holds says the hold first, not only
+    # those due for a step: « relance 2 le 07/12/2026 » under a promise to the 11/12 was
+    # a date that would not be kept
+    if holds:
+        hold_why = np.array([holds.get(k, "") for k in df["cle_client"]], dtype=object)
+        blocked = np.where(followed, hold_why, blocked)
+    df["statut"] = _status_texts(df, run_date, blocked, sent, followed, held & ~followed,
                                  handed_on, notice)
     return df
 
