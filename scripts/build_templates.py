@@ -457,8 +457,10 @@ def relance_2(doc) -> None:  # noqa: ANN001
                 "nous{% else %}Nous{% endif %} vous avons rappelé ")
     # a payment received but not allocated is thanked for below: never "no payment" here
     silence = ("{% if reglements_non_affectes %}Les sommes reçues à ce jour (voir ci-dessous) ne "
-               "couvrent pas l'ensemble de ces factures.{% else %}Sauf erreur de notre part, nous "
-               "n'avons reçu à ce jour ni votre règlement, ni aucune explication.{% endif %}")
+               "couvrent pas l'ensemble de ces factures.{% elif reglements_recus %}Les sommes "
+               "reçues à ce jour (colonne « Réglé ») ne couvrent pas l'ensemble de ces factures."
+               "{% else %}Sauf erreur de notre part, nous n'avons reçu à ce jour ni votre "
+               "règlement, ni aucune explication.{% endif %}")
     opening(doc, [
         reminded + "que les sommes détaillées ci-dessous restaient impayées. " + silence], [
         reminded + "qu'une partie des sommes détaillées ci-dessous restait impayée (voir la "
