@@ -58,6 +58,7 @@ from .letters.filenames import safe_filename_part
 from .model import SEP, PlannedLetter, PricedLetter, RenderedLetter, RunFiles, RunResult
 from .planning import plan_letters
 from .policy import classify
+from .printing import batch_name
 from .progress import NullProgress, Progress
 from .publish import (
     FollowUpPart,
@@ -365,7 +366,8 @@ def _write(
         return _mark_letters(result.invoices, tuple(rendered))
 
     room = Room.estimate(len(result.priced), len(result.invoices), read.source)
-    letters = LettersPart(paths.out_root, run_dir, render, room=room.letters)
+    letters = LettersPart(paths.out_root, run_dir, render, room=room.letters,
+                          batch=batch_name(options.run_date))
     workbook = WorkbookPart(
         lambda: _write_back(read, classified(), settings, paths, warnings, progress),
         folder=read.source.resolve().parent, room=room.workbook,
@@ -517,7 +519,8 @@ def _extras(
         from .printing import print_batch
 
         try:
-            printed = print_batch(list(result.letter_files), run_dir, f"a_imprimer – {day}.pdf",
+            printed = print_batch(list(result.letter_files), run_dir,
+                                  batch_name(options.run_date),
                                   [x.copies for x in rendered])  # fmt: skip
         except OSError as exc:
             said = not_written("le lot PDF", run_dir, room.pdf, exc)

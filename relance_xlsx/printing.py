@@ -15,6 +15,7 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,6 +50,11 @@ class PrintResult:
     pdfs: tuple[Path | None, ...]
     batch: Path | None
     warnings: tuple[str, ...]
+
+
+def batch_name(day: date) -> str:
+    """The day's print batch: « a_imprimer – AAAA-MM-JJ.pdf »."""
+    return f"a_imprimer – {day.isoformat()}.pdf"
 
 
 def find_soffice() -> str | None:

@@ -210,3 +210,36 @@ def test_cancelled_letter_leaves_the_print_batch_with_its_invoice_copies(runner_
     assert result.exit_code == 0, result.output
     assert not (day_dir / BATCH).exists() and (day_dir / "annulés" / BATCH).exists()
     assert "ne contenait que des courriers annulés" in result.output
+
+
+def test_a_same_day_rerun_takes_the_replaced_letters_pdf_draft_and_batch_away(runner_cwd,
+                                                                             monkeypatch):
+    """Seen in a four-Monday trial: Monday re-run after a client paid (its row at 0), without
+    --pdf: its letter was gone, but its PDF, its e-mail draft and « a_imprimer » with its
+    letter inside stayed beside the new letters, ready to be printed and sent."""
+    from conftest import HEADERS, invoice, write_xlsx
+
+    soffice, _ = fake_soffice(runner_cwd)
+    monkeypatch.setattr(printing, "find_soffice", lambda: soffice)
+    headers = [*HEADERS, "E-mail"]
+    rows = [[*invoice("FA1", "2026-09-01", 1000.0, client="Alpha", code="C1"), "a@alpha.fr"],
+            [*invoice("FA2", "2026-09-01", 400.0, client="Beta", code="C2"), "b@beta.fr"]]
+    assert run_cli("run", write_xlsx(runner_cwd / "e.xlsx", rows, headers), "--date", RUN,
+                   "--pdf", "--emails").exit_code == 0  # fmt: skip
+    day_dir = runner_cwd / "courriers" / RUN
+    alpha, beta = f"Alpha – Relance 1 – {RUN}", f"Beta – Relance 1 – {RUN}"
+    assert {p.name for p in day_dir.iterdir()} >= {
+        f"{alpha}.docx", f"{alpha}.pdf", f"{alpha}.eml", f"{beta}.pdf", f"{beta}.eml", BATCH}
+
+    rows[0][6:8] = [1000.0, 0.0]  # Alpha paid: the same Monday run again, no --pdf
+    result = run_cli("run", write_xlsx(runner_cwd / "e.xlsx", rows, headers), "--date", RUN)
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in day_dir.iterdir()}
+    assert not {f"{alpha}.docx", f"{alpha}.pdf", f"{alpha}.eml", BATCH} & names
+    assert f"{beta}.docx" in names
+    assert f"{beta}.pdf" not in names  # of the replaced run: --pdf writes it again
+
+    result = run_cli("run", write_xlsx(runner_cwd / "e.xlsx", rows, headers), "--date", RUN,
+                     "--pdf")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert [o.title for o in PdfReader(day_dir / BATCH).outline] == [beta]
