@@ -192,6 +192,15 @@ class LettersPart:
             warnings.append(f"Restes d'une exécution interrompue supprimés ({names}{more}) : "
                             "rien n'y manquait, cette exécution a tout refait.")
         stale = self.stale()
+        withdrawn = [Path(n).stem for n in stale if n not in written]
+        if withdrawn:  # the accountant may have printed them after the replaced run
+            shown = ", ".join(f"« {n} »" for n in withdrawn[:5])
+            more = f" et {len(withdrawn) - 5} autre(s)" if len(withdrawn) > 5 else ""
+            warnings.append(
+                f"Cette exécution remplace celle du même jour : {len(withdrawn)} courrier(s) "
+                f"qu'elle avait produit(s) ne sont plus à envoyer et ont été retirés "
+                f"({shown}{more}). S'ils ont déjà été imprimés, ne les postez pas."
+            )
         for name in stale:
             # a replaced run's PDF and e-mail draft went with its letter: they told what
             # that run wrote (a client who has paid since, old amounts); --pdf and

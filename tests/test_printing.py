@@ -238,6 +238,9 @@ def test_a_same_day_rerun_takes_the_replaced_letters_pdf_draft_and_batch_away(ru
     assert not {f"{alpha}.docx", f"{alpha}.pdf", f"{alpha}.eml", BATCH} & names
     assert f"{beta}.docx" in names
     assert f"{beta}.pdf" not in names  # of the replaced run: --pdf writes it again
+    assert (f"Cette exécution remplace celle du même jour : 1 courrier(s) qu'elle avait "
+            f"produit(s) ne sont plus à envoyer et ont été retirés (« {alpha} »)"
+            in " ".join(result.output.split()))  # fmt: skip
 
     result = run_cli("run", write_xlsx(runner_cwd / "e.xlsx", rows, headers), "--date", RUN,
                      "--pdf")  # fmt: skip
