@@ -83,6 +83,9 @@ class PlannedLetter:
     telephone: str = ""
     particulier: bool = False
     date_precedent: date | None = None  # the client's previous letter, if known
+    # the date the client had promised to pay by (follow-up workbook), passed unpaid: the
+    # letter never says it heard nothing from the client
+    promesse_non_tenue: date | None = None
 
     @property
     def pays_imprime(self) -> str:

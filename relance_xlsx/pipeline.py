@@ -237,6 +237,7 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
                                           effects.holds)  # fmt: skip
     age = check_age(read, classified, paths.journal, options)
     planned = followup.override_contacts(planned, entries, read.invoices)
+    planned = followup.mark_broken_promises(planned, effects.broken)
     if planned and not options.dry_run:
         letters_mod.require_templates(settings.modeles_dossier, {x.niveau for x in planned})
     priced, warnings = price_letters(planned, settings)

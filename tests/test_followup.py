@@ -145,6 +145,13 @@ def test_weekly_runs_with_the_follow_up_workbook(runner_cwd):
     assert status["F-G"].startswith("Payée")
     assert status["F-D"].startswith("Relance 1")
     assert "Delta" in out and "non tenue" in out
+    # seen in a four-Monday trial: after the phone call and its promise, the letter said
+    # « ni aucune explication » (relance 2) or « sans doute un simple oubli » (relance 1)
+    (delta,) = (runner_cwd / "courriers" / "2026-10-28").glob("Delta*.docx")
+    text = " ".join(_docx_text(delta).split())
+    assert "Vous nous aviez annoncé votre règlement pour le 22 octobre 2026 ; à ce jour, nous " \
+           "ne l'avons pas reçu." in text
+    assert "simple oubli" not in text
     report = load_workbook(runner_cwd / "courriers" / "2026-10-28" / "rapport – 2026-10-28.xlsx")
     broken = [r[1] for r in report["Synthèse"].iter_rows(values_only=True)
               if r[0] == "Promesse non tenue"]  # fmt: skip
@@ -229,3 +236,21 @@ def test_follow_up_open_in_excel_stops_the_run(runner_cwd):
 def test_damaged_follow_up_stops_the_run(runner_cwd):
     out = _untouched_after_failing_run(runner_cwd, "damaged")
     assert "endommagé" in out and "suivi_relances.xlsx" in out
+
+
+def test_relance_2_after_a_broken_promise_never_says_no_explanation(tmp_path):
+    """The relance 2 after a promise not kept (seen on a trial's PNG): « nous n'avons reçu
+    à ce jour ni votre règlement, ni aucune explication » to a client who had called."""
+    import dataclasses
+
+    from conftest import all_text, priced
+    from relance_xlsx import letters as L
+    from relance_xlsx.config import Settings
+
+    settings = Settings(societe=L.SAMPLE_SOCIETE)
+    letter = dataclasses.replace(L.sample_letter(2), promesse_non_tenue=date(2026, 12, 4))
+    (rendered,) = L.render_letters([priced(letter, settings)], settings, tmp_path).letters
+    text = " ".join(all_text(rendered.docx).split())
+    assert "ni aucune explication" not in text
+    assert "Vous nous aviez annoncé votre règlement pour le 4 décembre 2026 ; à ce jour, nous " \
+           "ne l'avons pas reçu en totalité." in text  # the sample's invoice is part paid
