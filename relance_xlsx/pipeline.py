@@ -50,6 +50,7 @@ from .journal import (
     export_key,
     fingerprint,
     load_journal,
+    previous_clients,
     processed_before,
     recent_balances,
     same_date_runs,
@@ -266,6 +267,15 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
     return _write(result, read, settings, paths, options, progress, effects)
 
 
+def _gone_clients(invoices: pd.DataFrame, journal: Path, run_date: date) -> dict[str, str]:
+    """Clients of this export's previous run that are no longer in it (all paid, or
+    written off): the follow-up workbook says so instead of last week's debt."""
+    seen = previous_clients(journal, run_date, invoices["cle_facture"].tolist())
+    gone = seen - set(invoices["cle_client"])
+    text = f"absent de l'export du {run_date:%d/%m/%Y} : plus rien à relancer"
+    return dict.fromkeys(sorted(gone), text)
+
+
 def check_age(read: ReadResult, classified: pd.DataFrame, journal: Path, options: RunOptions
               ) -> list[str]:  # fmt: skip
     """Refuse an export older than the last run's (staleness.py), before anything is
@@ -374,10 +384,11 @@ def _write(
         folder=read.source.resolve().parent, room=room.workbook,
     )  # fmt: skip
     emails = _email_words(paths.journal)
+    gone = _gone_clients(read.invoices, paths.journal, options.run_date)
     suivi = FollowUpPart(paths.followup, lambda: followup_sheet.refresh(
         paths.followup,
         followup_sheet.client_rows(classified(), effects.holds, options.run_date, emails),
-        paths.followup.parent / SAUVEGARDES), room=room.followup)  # fmt: skip
+        paths.followup.parent / SAUVEGARDES, gone=gone), room=room.followup)  # fmt: skip
     journal = JournalWriter(paths.journal)
     record = JournalPart(
         journal, lambda: _with_followup(

@@ -254,3 +254,26 @@ def test_relance_2_after_a_broken_promise_never_says_no_explanation(tmp_path):
     assert "ni aucune explication" not in text
     assert "Vous nous aviez annoncé votre règlement pour le 4 décembre 2026 ; à ce jour, nous " \
            "ne l'avons pas reçu en totalité." in text  # the sample's invoice is part paid
+
+
+def test_a_client_gone_from_the_export_no_longer_shows_its_debt(runner_cwd):
+    """Seen in a four-Monday trial: a client that paid everything left the export; two weeks
+    on, its row still read « Solde échu 13 528,97 € – relance 2 le 07/12/2026 »."""
+    (runner_cwd / "relance.toml").write_text("# dossier de travail\n", encoding="utf-8")
+    suivi = runner_cwd / "suivi_relances.xlsx"
+    rows = [invoice("F-A", DUE, 1000.0, client="Alpha SARL", code="C001"),
+            invoice("F-B", DUE, 900.0, client="Beta SAS", code="C002")]  # fmt: skip
+    run_ok(write_xlsx(runner_cwd / "a" / "export.xlsx", rows), "2026-10-19")
+    # another establishment's export, the same week: its clients are not « gone » from ours
+    other = [invoice("F-Z", DUE, 500.0, client="Zeta", code="C009")]
+    run_ok(write_xlsx(runner_cwd / "b" / "autre.xlsx", other), "2026-10-19")
+    week1 = {r[0]: r for r in clients_sheet(suivi)}
+    assert week1["C002"][2] == 900.0 and week1["C002"][3] == "Relance 1"
+
+    run_ok(write_xlsx(runner_cwd / "a" / "export.xlsx", rows[:1]), "2026-10-26")  # Beta paid
+    week2 = {r[0]: r for r in clients_sheet(suivi)}
+    assert week2["C002"][2] == 0.0
+    assert week2["C002"][5] == "absent de l'export du 26/10/2026 : plus rien à relancer"
+    assert week2["C002"][3:5] == ("Relance 1", "19/10/2026")  # its history is kept
+    assert week2["C009"] == week1["C009"]  # the other export's client is untouched
+    assert week2["C001"][2] == 1000.0
