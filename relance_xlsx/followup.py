@@ -335,10 +335,13 @@ def resolve(entries: FollowUp, directory: Directory) -> Resolved:
 # --------------------------------------------------------------------------- for the summary
 
 
+STOPPED = "relances arrêtées (« Ne plus relancer » dans le suivi)"
+
+
 def describe_hold(until: date | None, stopped: bool) -> str:
     """The reason shown in the status column when a hold stops a letter."""
     if stopped:
-        return "relances arrêtées (« Ne plus relancer » dans le suivi)"
+        return STOPPED
     assert until is not None
     return f"suspendu jusqu'au {format_date_short(until)}"
 

@@ -30,6 +30,7 @@ from . import ledger
 from .business_days import BusinessCalendar, days_late
 from .config import Settings
 from .fields import declared
+from .followup import STOPPED
 from .formatting import dates_of, format_date_short, format_eur
 from .tiers import DELAY_KEYS, HANDOVER_LEVEL, LAST_LETTER_LEVEL, LETTER_TIERS, SEP, Etat, tier
 
@@ -386,6 +387,8 @@ def _status_texts(
             detail = _legal_detail(int(lvl), lvl_date, med, handed, not pd.isna(own_med))
         elif is_sent:
             detail = f"{run_text}{SEP}{nxt} le {format_date_short(nxt_date)}"
+        elif by_hand and why == STOPPED:  # no step comes after a stop: none is told
+            detail = why
         elif by_hand and why:  # the accountant's hold, promise or stop comes first
             detail = f"{why}{SEP}{nxt} ensuite"
         else:  # En attente

@@ -106,7 +106,8 @@ def test_weekly_runs_with_the_follow_up_workbook(runner_cwd):
     out = run_ok(export, "2026-10-19", "--emails")
     status = status_column(export)
     assert status["F-A"].startswith("En attente – suspendu jusqu'au 15/12/2026 – relance 1 ")
-    assert status["F-B"].startswith("En attente – relances arrêtées")
+    # a stop has no step after it (it read « … dans le suivi) – relance 1 ensuite »)
+    assert status["F-B"] == "En attente – relances arrêtées (« Ne plus relancer » dans le suivi)"
     assert "promesse de paiement au 22/10/2026" in status["F-G"]
     assert "promesse de paiement de 300,00\xa0€ au 22/10/2026" in status["F-D"]
     assert status["F-E"].startswith("Relance 1")
