@@ -80,7 +80,7 @@ def superseded_runs(
 def superseded_warnings(same_date: Iterable[SameDayRun], superseded: Iterable[int],
                         export: str, forced_stale: bool) -> list[str]:  # fmt: skip
     """What the summary says of the same-date runs made with another export file (by name)
-    that this one replaces: their letters and statuses give way to this run's (the same file run
+    that this one replaces: their letters give way to this run's (the same file run
     again, after a correction or a crash, is the usual re-run: nothing to say). An export
     forced despite its age (--forcer) says how to undo it: run the good export again."""
     gone, mine = set(superseded), Path(export).name  # the folder may have moved since
@@ -90,7 +90,8 @@ def superseded_warnings(same_date: Iterable[SameDayRun], superseded: Iterable[in
         return []
     which = ", ".join(f"« {n} »" for n in dict.fromkeys(names))
     text = (f"Cette exécution remplace celle de ce jour faite avec {which} : ses courriers "
-            "et ses statuts sont remplacés par ceux-ci.")
+            f"sont retirés au profit de ceux-ci, et la colonne de statut de {which} n'est "
+            "plus à jour.")
     if forced_stale:
         text += (" Attention : l'export traité (--forcer) est plus ancien. Si l'exécution "
                  "remplacée était la bonne, relancez son export ce même jour : il remplacera "

@@ -149,7 +149,8 @@ def test_a_forced_old_export_says_it_replaced_the_days_run_and_how_to_undo(two_w
     again = run_cli("run", two_weeks["w2"], "--date", WEEK2, *where(two_weeks))
     assert again.exit_code == 0, again.output
     assert ("Cette exécution remplace celle de ce jour faite avec « export_s47.xlsx » : ses "
-            "courriers et ses statuts sont remplacés par ceux-ci.") in " ".join(
+            "courriers sont retirés au profit de ceux-ci, et la colonne de statut de "
+            "« export_s47.xlsx » n'est plus à jour.") in " ".join(
         plain(again.output).split())
     assert "Attention" not in again.output
     assert sorted(p.name for p in two_weeks["out"].rglob("*.docx")) == letters
