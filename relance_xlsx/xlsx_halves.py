@@ -42,7 +42,7 @@ def read_in_halves(
     except KeyError:
         return None
     least = SPLIT_MIN_BYTES if min_bytes is None else min_bytes
-    if not least <= size <= SPLIT_MAX_BYTES or (os.cpu_count() or 1) < 2:
+    if not least <= size <= SPLIT_MAX_BYTES or _cores() < 2:
         return None
     xml = archive.read(part)
     if far_ref_in(xml):
@@ -63,6 +63,14 @@ def read_in_halves(
     except BaseException:  # noqa: BLE001 - a half calamine refuses: read the whole sheet
         return None
     return _join(top, bottom)
+
+
+def _cores() -> int:
+    """The cores this process may use (a container or a job object may allow fewer than the
+    machine has; Windows has no affinity call here)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _cut(xml: bytes) -> tuple[bytes, bytes] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import zipfile
 from datetime import date, datetime
@@ -135,3 +136,17 @@ def test_read_sheets_uses_the_halves_for_a_big_sheet(tmp_path: Path, monkeypatch
     kind, sheets = read_sheets(path)
     assert used == [1]
     assert sheets["Échéancier"] == _whole(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="Linux affinity")
+def test_one_core_reads_the_sheet_whole(tmp_path: Path) -> None:
+    """With one core allowed, two halves would only add work."""
+    path = _export(tmp_path / "export.xlsx")
+    allowed = os.sched_getaffinity(0)
+    try:
+        os.sched_setaffinity(0, {min(allowed)})
+        assert _halves(path) is None
+    finally:
+        os.sched_setaffinity(0, allowed)
+    if len(allowed) > 1:
+        assert _halves(path) == _whole(path)
