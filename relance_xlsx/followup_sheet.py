@@ -228,7 +228,7 @@ def client_rows(classified: pd.DataFrame, holds: Mapping[str, str], run_date: da
                 emails: Callable[[str, date], str] | None = None) -> list[ClientRow]:  # fmt: skip
     """The tool's columns, one row per client of the export (grouped once: a per-client
     loop over a 20,000-row export took seconds)."""
-    from .tiers import Etat, tier
+    from .tiers import LAST_LETTER_LEVEL, Etat, tier, tier_by_step
 
     df = classified
     key = df["cle_client"]
@@ -242,9 +242,22 @@ def client_rows(classified: pd.DataFrame, holds: Mapping[str, str], run_date: da
                                                        "date_prochaine_etape", "attente"]]
     upcoming = upcoming.sort_values(["cle_client", "date_prochaine_etape"], kind="stable")
     upcoming = upcoming.drop_duplicates("cle_client")  # the first: a step that waits, if any
-    next_step = {k: next_step_text(name, when, waiting) for k, name, when, waiting in zip(
-        upcoming["cle_client"], upcoming["prochaine_etape"],
-        dates_of(upcoming["date_prochaine_etape"]), upcoming["attente"], strict=True)}  # fmt: skip
+    # the client's next letter takes the highest step its open invoices reached: a new
+    # invoice's relance 1 goes out in a « Relance 2 » letter to a client at relance 2
+    reached = df["niveau_apres"].where(open_rows, 0).groupby(key).max().to_dict()
+
+    def letter_step(k: object, name: str, waiting: str) -> str:
+        step = tier_by_step(name)
+        now = int(reached.get(k, 0))
+        if waiting or step is None or not step.level < now < LAST_LETTER_LEVEL:
+            return name
+        return tier(now).step
+
+    next_step = {k: next_step_text(letter_step(k, name, waiting), when, waiting)
+                 for k, name, when, waiting in zip(
+                     upcoming["cle_client"], upcoming["prochaine_etape"],
+                     dates_of(upcoming["date_prochaine_etape"]), upcoming["attente"],
+                     strict=True)}  # fmt: skip
     first = df.drop_duplicates("cle_client")
     names = dict(zip(first["cle_client"], zip(first["code_client"], first["client"],
                                               strict=True), strict=True))  # fmt: skip

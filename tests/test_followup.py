@@ -278,3 +278,34 @@ def test_a_client_gone_from_the_export_no_longer_shows_its_debt(runner_cwd):
     assert week2["C002"][3:5] == ("Relance 1", "19/10/2026")  # its history is kept
     assert week2["C009"] == week1["C009"]  # the other export's client is untouched
     assert week2["C001"][2] == 1000.0
+
+
+def test_the_next_step_names_the_letter_the_client_will_get():
+    """Seen in a four-Monday trial: a client at relance 2 read « Prochaine étape : relance 1
+    le 21/12/2026 » (a new invoice's step); on the 21st it gets a « Relance 2 » letter."""
+    import pandas as pd
+
+    from relance_xlsx.config import Settings
+    from relance_xlsx.fields import invoice_table
+    from relance_xlsx.followup_sheet import client_rows
+    from relance_xlsx.journal import JournalData
+    from relance_xlsx.pipeline import classify_invoices
+
+    def line(number: str, due: date) -> dict[str, object]:
+        return {"code_client": "C1", "client": "Alpha", "numero_facture": number,
+                "date_facture": due, "date_echeance": due, "montant_ttc": 1000.0,
+                "montant_regle": None, "reste_du": 1000.0}  # fmt: skip
+
+    empty = JournalData.empty()
+    events = pd.DataFrame({"id": [1], "execution": 1, "date": pd.to_datetime(["2026-11-23"]),
+                           "type": "courrier", "cle_client": "code:C1", "niveau": 1,
+                           "fichier": "", "export": ""})  # fmt: skip
+    invoices = pd.DataFrame({"evenement": [1], "cle_facture": ["code:C1|F1"], "niveau": [1],
+                             "etape": 1})  # fmt: skip
+    journal = JournalData(empty.runs, events.astype(empty.events.dtypes.to_dict()),
+                          invoices.astype(empty.invoices.dtypes.to_dict()), frozenset())
+    table = invoice_table([line("F1", date(2026, 9, 1)), line("F2", date(2026, 12, 4))])
+    classified, letters = classify_invoices(table, Settings(), journal, date(2026, 12, 7))
+    assert [x.niveau for x in letters] == [2]
+    (row,) = client_rows(classified, {}, date(2026, 12, 7))
+    assert (row.level, row.next_step) == ("Relance 2", "relance 2 le 21/12/2026")
