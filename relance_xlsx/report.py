@@ -17,6 +17,7 @@ from .fields import LABELS
 from .formatting import format_date_short, format_eur
 from .ledger import UnallocatedCredit, by_client, unallocated_credits
 from .model import ETATS, PlannedLetter, RunResult
+from .parsing import normalise
 from .planning import client_details
 from .policy import next_step_text
 from .tiers import LAST_LETTER_LEVEL, LETTER_TIERS, TIERS, Etat, tier
@@ -301,9 +302,14 @@ def summary_text(result: RunResult) -> str:
 
 
 def plan_text(invoices: pd.DataFrame) -> str:
-    """The dry-run plan: one line per invoice (client, invoice, state, next step)."""
+    """The dry-run plan: one line per invoice (client, invoice, state, next step), grouped
+    by client, in the export's order within each: letters are decided per client, and an
+    export sorted by due date scattered one client's invoices over the whole plan."""
     if invoices.empty:
         return "Aucune facture.\n"
+    names = (invoices["client"].where(invoices["client"] != "", invoices["code_client"])
+             .fillna("").astype(str).map(normalise))  # fmt: skip
+    invoices = invoices.iloc[names.reset_index(drop=True).sort_values(kind="stable").index]
     rows = []
     for row in invoices.itertuples(index=False):
         nxt = ""
