@@ -70,7 +70,7 @@ from .publish import (
     not_written,
     publish,
 )
-from .reader import ReadResult, read_export
+from .reader import ReadResult, address_columns, read_export
 from .report import summary_text
 from .tiers import HANDOVER_LEVEL
 
@@ -257,6 +257,8 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
         dropped_total_rows=read.dropped_total_rows,
         columns=dict(read.columns),
         column_index=dict(read.column_index),
+        address_lines=tuple((read.headers[i], i) for i in address_columns(
+            read.headers, read.column_index) if i != read.column_index.get("adresse")),
         column_uses=dict(read.column_uses),
         files=RunFiles(settings=paths.settings, journal=paths.journal),
         superseded=superseded,

@@ -207,8 +207,18 @@ def column_rows(result: RunResult) -> list[tuple[str, str]]:
             text += ", reconnue par son contenu"
         if use is not None and use.confidence <= DOUBTFUL:
             text += " — à vérifier"
+        if fld == "adresse":
+            text += _more_address(result)
         rows.append((f"{label[:1].upper()}{label[1:]}", text))
+    if "adresse" not in result.columns and result.address_lines:
+        rows.append(("Adresse", _more_address(result).removeprefix(", ")))
     return rows
+
+
+def _more_address(result: RunResult) -> str:
+    """The other address columns, read and printed after the first (« Adresse 2 »…)."""
+    return "".join(f", « {h} » (colonne {get_column_letter(i + 1)})"
+                   for h, i in result.address_lines)
 
 
 def columns_lines(result: RunResult) -> list[str]:

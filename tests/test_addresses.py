@@ -66,6 +66,9 @@ def test_letters_print_the_whole_address_and_the_country_abroad(runner_cwd):
     result = run_cli("run", export, "--date", RUN)
     assert result.exit_code == 0, result.output
     assert "adresse incomplète (code postal ou ville manquant) : Sans Ville SA" in result.output
+    # « Colonnes lues » named « Adresse 1 » only, as if the other lines were not read
+    assert ("Adresse : « Adresse 1 » (colonne F), « Adresse 2 » (colonne G), « Complément » "
+            "(colonne H), « Bâtiment » (colonne I)") in result.output
     letters = {p.name.split(" ")[0]: p for p in (runner_cwd / "courriers" / RUN).glob("*.docx")}
     german = _docx_text(next(p for n, p in letters.items() if n.startswith("Müller")))
     assert "Hauptstraße 5\nHinterhaus\n10115 Berlin\nALLEMAGNE" in german
