@@ -249,7 +249,7 @@ def client_rows(classified: pd.DataFrame, holds: Mapping[str, str], run_date: da
     def letter_step(k: object, name: str, waiting: str) -> str:
         step = tier_by_step(name)
         now = int(reached.get(k, 0))
-        if waiting or step is None or not step.level < now < LAST_LETTER_LEVEL:
+        if step is None or not step.level < now < LAST_LETTER_LEVEL:
             return name
         return tier(now).step
 

@@ -309,3 +309,15 @@ def test_the_next_step_names_the_letter_the_client_will_get():
     assert [x.niveau for x in letters] == [2]
     (row,) = client_rows(classified, {}, date(2026, 12, 7))
     assert (row.level, row.next_step) == ("Relance 2", "relance 2 le 21/12/2026")
+
+    # a step that waits names the client's letter too: F2 due for its relance 1 a week
+    # after the client's relance 2, held by the minimum interval between letters
+    journal = JournalData(empty.runs, events.assign(niveau=2).astype(
+        empty.events.dtypes.to_dict()), invoices.assign(niveau=2, etape=2).astype(
+        empty.invoices.dtypes.to_dict()), frozenset())  # fmt: skip
+    table = invoice_table([line("F1", date(2026, 9, 1)), line("F2", date(2026, 11, 2))])
+    classified, letters = classify_invoices(table, Settings(), journal, date(2026, 11, 30))
+    assert not letters
+    (row,) = client_rows(classified, {}, date(2026, 11, 30))
+    assert row.next_step.startswith("relance 2 en suspens : dernier courrier au client le "
+                                    "23/11/2026"), row.next_step
