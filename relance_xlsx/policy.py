@@ -176,13 +176,13 @@ def classify(
     _next_steps(df, m, legal, sent, next_date, named, run, delay, settings, cal,
                 letter_level > 0)
     held = candidate & ~sent  # due for a step, but no letter: the status says why
-    df["attente"] = np.where(held, blocked, "")
     # every overdue invoice of a client the accountant holds says the hold first, not only
     # those due for a step: « relance 2 le 07/12/2026 » under a promise to the 11/12 was
-    # a date that would not be kept
+    # a date that would not be kept (status, follow-up workbook and dry-run plan alike)
     if holds:
         hold_why = np.array([holds.get(k, "") for k in df["cle_client"]], dtype=object)
         blocked = np.where(followed, hold_why, blocked)
+    df["attente"] = np.where(held | (followed & open_overdue), blocked, "")
     df["statut"] = _status_texts(df, run_date, blocked, sent, followed, held & ~followed,
                                  handed_on, notice)
     return df
@@ -190,8 +190,11 @@ def classify(
 
 def next_step_text(step: str, when: object, waiting: str = "") -> str:
     """« relance 2 le 07/12/2026 », or, for a step due that waits, why: « mise en demeure en
-    suspens : règlement non affecté … à imputer » (its date is past: never shown as to come).
+    suspens : règlement non affecté … à imputer » (its date is past: never shown as to come);
+    a client whose reminders are stopped, the stop alone (no step comes after it).
     The status column, the follow-up workbook and the dry-run plan say it the same way."""
+    if waiting == STOPPED:  # no step comes after a stop: none is told
+        return waiting
     if waiting:
         return f"{step} en suspens : {waiting}"
     return f"{step} le {format_date_short(when)}" if not pd.isna(when) else step

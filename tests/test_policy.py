@@ -253,3 +253,27 @@ def test_parse_status_round_trip():
         1, date(2026, 11, 13))  # fmt: skip
     assert parse_status("Payée – soldée") is None
     assert parse_status("") is None
+
+
+def test_the_dry_run_plan_says_the_hold_of_a_held_client():
+    """The plan said « relance 2 le 07/12/2026 » under a promise to the 11/12 (the status
+    said the promise), and « relance 2 … » for a client whose reminders were stopped."""
+    from relance_xlsx.followup import STOPPED
+    from relance_xlsx.report import plan_text
+
+    rows = [invoice("F1", date(2026, 9, 1), 1000.0, client="Alpha", code=""),
+            invoice("F2", date(2026, 11, 27), 500.0, client="Alpha", code="")]  # fmt: skip
+    journal = journal_of([("nom:alpha", "nom:alpha|F1", 1, date(2026, 11, 23))])
+    promise = "promesse de paiement de 1 500,00 € au 11/12/2026"
+    classified, _ = classify_invoices(invoice_table(rows), DEFAULTS, journal, date(2026, 11, 30),
+                                      holds={"nom:alpha": promise})  # fmt: skip
+    plan = plan_text(classified)
+    assert "07/12/2026" not in plan
+    assert f"relance 2 en suspens : {promise}" in plan
+    assert f"relance 1 en suspens : {promise}" in plan
+    for run in (date(2026, 11, 30), date(2026, 12, 8)):  # step not due yet, then due
+        classified, _ = classify_invoices(invoice_table(rows), DEFAULTS, journal, run,
+                                          holds={"nom:alpha": STOPPED})  # fmt: skip
+        lines = plan_text(classified).splitlines()[2:]
+        assert len(lines) == 2
+        assert [line.split("En attente", 1)[1].strip() for line in lines] == [STOPPED] * 2
