@@ -110,11 +110,12 @@ def _declaration_after(xml: bytes, start: int) -> bool:
 
 def _book(archive: zipfile.ZipFile, part: str, sheet: bytes) -> bytes:
     """A workbook holding ``sheet`` as ``part``, with the styles, strings and workbook parts
-    of the original (the dates' formats and the shared texts are there)."""
+    of the original (the dates' formats and the shared texts are there). The whole sheet
+    stays out wherever it lies: under its name twice, calamine might read it instead."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as book:
         for info in archive.infolist():
-            if not info.filename.startswith(_LEFT_OUT):
+            if info.filename != part and not info.filename.startswith(_LEFT_OUT):
                 book.writestr(info.filename, archive.read(info))
         book.writestr(part, sheet)
     return buffer.getvalue()

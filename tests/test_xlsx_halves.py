@@ -150,3 +150,21 @@ def test_one_core_reads_the_sheet_whole(tmp_path: Path) -> None:
         os.sched_setaffinity(0, allowed)
     if len(allowed) > 1:
         assert _halves(path) == _whole(path)
+
+
+def test_a_sheet_outside_the_worksheets_folder_is_not_put_twice(tmp_path: Path) -> None:
+    """Some generators put a sheet elsewhere (« xl/data/sheet1.xml »): each half held the
+    whole sheet AND its half under one name, the rows depending on which one calamine
+    takes."""
+    import warnings
+
+    path = _export(tmp_path / "export.xlsx")
+    moved = tmp_path / "moved.xlsx"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(moved, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info).replace(b"worksheets/sheet1.xml", b"data/sheet1.xml")
+            dst.writestr(info.filename.replace("worksheets/sheet1", "data/sheet1"), data)
+    with zipfile.ZipFile(moved) as archive, warnings.catch_warnings():
+        warnings.simplefilter("error")  # zipfile's « Duplicate name »
+        got = read_in_halves(archive, "xl/data/sheet1.xml", "Échéancier", min_bytes=0)
+    assert got == _whole(moved) == _whole(path)
