@@ -76,7 +76,8 @@ def _greeting(name: str, strict: bool = False) -> tuple[str, str] | None:
         return None
     if strict and name.split()[:1] and name.split()[0].rstrip(".").lower() in _ABROAD:
         return None
-    if re.search(r"\s(?:et|&)\s", name, re.IGNORECASE):  # "M. et Mme Dupont": both
+    # "M. et Mme Dupont", "Herr und Frau Müller", "Mr and Mrs Smith": both
+    if re.search(r"\s(?:et|und|and|&)\s", name, re.IGNORECASE):
         return None
     words = name.replace(".", ". ").split()
     word = _civility(words)

@@ -30,7 +30,10 @@ from relance_xlsx.salutation import addressee
      ("Mrs. Jane Smith", "", "Madame", "Madame Smith,"),
      ("Ms Jane Smith", "", "Madame", "Madame Smith,"),
      ("", "MS Informatique", "Madame, Monsieur", "Madame, Monsieur,"),
-     ("", "Frau Holle GmbH", "Madame, Monsieur", "Madame, Monsieur,")],
+     ("", "Frau Holle GmbH", "Madame, Monsieur", "Madame, Monsieur,"),
+     # a couple abroad is greeted as one in France (« Monsieur Müller, » to both)
+     ("Herr und Frau Müller", "", "Madame, Monsieur", "Madame, Monsieur,"),
+     ("Mr and Mrs Smith", "", "Madame, Monsieur", "Madame, Monsieur,")],
 )  # fmt: skip
 def test_salutation(contact: str, client: str, appel: str, salutation: str) -> None:
     found = addressee(contact, client)
