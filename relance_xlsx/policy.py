@@ -91,6 +91,15 @@ def _masks(df: pd.DataFrame, run: np.datetime64) -> _Masks:
     return _Masks(err, avoir, paid, dispute, not_due, overdue)
 
 
+def _last_letters(df: pd.DataFrame) -> np.ndarray:
+    """Each row's last letter: its level's date, or the journal's last letter to its client
+    when later (one rule for the minimum interval's check and for the next step's date)."""
+    last = np.where(df["niveau"].to_numpy() > 0,
+                    df["date_niveau"].to_numpy(dtype="datetime64[D]"), NAT)  # fmt: skip
+    journal_last = df["date_dernier_courrier"].to_numpy(dtype="datetime64[D]")
+    return np.where(np.isnat(last) | (journal_last > last), journal_last, last)
+
+
 def _per_client(keys: np.ndarray, values: np.ndarray, how: str) -> np.ndarray:
     """Each row gets its client's aggregate (max of dates, any of flags) of ``values``."""
     series = pd.Series(values)
@@ -238,11 +247,7 @@ def _next_steps(
     dates = np.where(sent, next_after, np.where(upcoming, next_date, NAT))
     interval = settings.delais.intervalle_minimum
     if interval > 0:
-        levels = df["niveau"].to_numpy()
-        last = np.where(levels > 0, df["date_niveau"].to_numpy(dtype="datetime64[D]"), NAT)
-        journal_last = df["date_dernier_courrier"].to_numpy(dtype="datetime64[D]")
-        last = np.where(np.isnat(last) | (journal_last > last), journal_last, last)
-        last = np.where(written, run, last)
+        last = np.where(written, run, _last_letters(df))
         last = _per_client(df["cle_client"].to_numpy(), last.astype("datetime64[ns]"), "max")
         last = last.astype("datetime64[D]")
         allowed = np.where(np.isnat(last), NAT, cal.add(np.where(np.isnat(last), run, last),
@@ -276,9 +281,7 @@ def _client_decisions(
     if not candidate.any():
         return []
     levels = df["niveau"].to_numpy()
-    last = np.where(levels > 0, df["date_niveau"].to_numpy(dtype="datetime64[D]"), NAT)
-    journal_last = df["date_dernier_courrier"].to_numpy(dtype="datetime64[D]")
-    last = np.where(np.isnat(last) | (journal_last > last), journal_last, last)
+    last = _last_letters(df)
     frame = pd.DataFrame({
         "cle": df["cle_client"].to_numpy(),
         "cand_step": np.where(candidate, df["etape_due"].to_numpy(), 0),
