@@ -163,3 +163,50 @@ def test_pdf_disk_full_names_the_disk_and_leaves_no_cut_pdf(runner_cwd, small_di
     assert len(list(folder.glob("*.docx"))) == 20
     for pdf in folder.glob("*.pdf"):  # whatever PDF is there is whole
         assert pdf.read_bytes().rstrip().endswith(b"%%EOF"), pdf.name
+
+
+def test_cancel_on_a_full_disk_keeps_the_print_batch_and_the_letters(small_disk, monkeypatch):
+    """`annuler` on a full disk, where the print batch without the cancelled letter cannot
+    be written (the journal's writes pass): nothing is cancelled, the letters and the batch
+    are back as they were, and the message says the disk is full."""
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, NameObject
+    from test_printing import BATCH, RUN, fake_soffice
+
+    from relance_xlsx import printing
+
+    disk = small_disk("d", 8 << 20)
+    soffice, _ = fake_soffice(disk)
+    monkeypatch.setattr(printing, "find_soffice", lambda: soffice)
+    monkeypatch.chdir(disk)
+    (disk / "relance.toml").write_text('[factures]\ndossier = "Factures"\n', encoding="utf-8")
+    (disk / "Factures").mkdir()
+    copy = PdfWriter()  # Beta's duplicata, 1 MB: the batch without Alpha needs that room
+    page = copy.add_blank_page(width=500, height=400)
+    content = DecodedStreamObject()
+    content.set_data(b"".join(b"%% " + os.urandom(32).hex().encode() + b"\n"
+                              for _ in range(16000)))
+    page[NameObject("/Contents")] = copy._add_object(content)
+    with open(disk / "Factures" / "FA-2.pdf", "wb") as fh:
+        copy.write(fh)
+    rows = [invoice("FA1", "2026-09-01", 1000.0, client="Alpha", code="C1"),
+            invoice("FA2", "2026-09-01", 400.0, client="Beta", code="C2")]  # fmt: skip
+    assert run_cli("run", write_xlsx(disk / "e.xlsx", rows), "--date", RUN, "--pdf").exit_code == 0
+    day_dir = disk / "courriers" / RUN
+    assert (day_dir / BATCH).stat().st_size > 1 << 20
+    before = {p.relative_to(disk): digest(p) for p in disk.rglob("*") if p.is_file()}
+    filler = disk / "filler"
+    with open(filler, "wb") as fh:  # the disk full but for 256 kB: the journal's writes pass
+        try:
+            while True:
+                fh.write(b"\0" * 65536)
+                fh.flush()
+        except OSError:
+            pass
+    os.truncate(filler, filler.stat().st_size - (256 << 10))
+    result = run_cli("annuler", RUN, "--client", "Alpha")
+    filler.unlink()
+    after = {p.relative_to(disk): digest(p) for p in disk.rglob("*") if p.is_file()}
+    assert result.exit_code != 0, result.output
+    assert "disque est plein" in result.output, result.output
+    assert after == before
