@@ -319,7 +319,11 @@ def plan_text(invoices: pd.DataFrame) -> str:
         return "Aucune facture.\n"
     names = (invoices["client"].where(invoices["client"] != "", invoices["code_client"])
              .fillna("").astype(str).map(normalise))  # fmt: skip
-    invoices = invoices.iloc[names.reset_index(drop=True).sort_values(kind="stable").index]
+    # by name, then by client: two « Dupont » of different codes are two letters
+    keys = invoices["cle_client"].astype(str).to_numpy()
+    order = pd.DataFrame({"name": names.to_numpy(), "key": keys}).sort_values(
+        ["name", "key"], kind="stable").index  # fmt: skip
+    invoices = invoices.iloc[order]
     rows = []
     for row in invoices.itertuples(index=False):
         nxt = ""

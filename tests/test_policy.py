@@ -277,3 +277,15 @@ def test_the_dry_run_plan_says_the_hold_of_a_held_client():
         lines = plan_text(classified).splitlines()[2:]
         assert len(lines) == 2
         assert [line.split("En attente", 1)[1].strip() for line in lines] == [STOPPED] * 2
+
+
+def test_the_dry_run_plan_groups_two_clients_of_the_same_name_apart():
+    """Two « Dupont » (codes D1 and D2) alternating in an export sorted by due date: the
+    plan, grouped by name alone, still mixed their invoices."""
+    from relance_xlsx.report import plan_text
+
+    rows = [invoice(f"F{i}", date(2026, 9, 1 + i), client="Dupont", code=f"D{1 + i % 2}")
+            for i in range(4)]  # fmt: skip
+    classified, _ = classify_invoices(invoice_table(rows), DEFAULTS, NO_JOURNAL, RUN)
+    plan = [line.split()[1] for line in plan_text(classified).splitlines()[2:]]
+    assert plan == ["F0", "F2", "F1", "F3"]
