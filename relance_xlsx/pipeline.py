@@ -35,7 +35,7 @@ from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, Settings, find_settings, 
 from .errors import InputError, RelanceError, SettingsError, StaleExportError
 from .fields import declared, require_columns
 from .files import disk_full_words, is_disk_full, write_bytes_atomic
-from .history import merge_history, superseded_runs, superseded_warnings
+from .history import SAME_EXPORT_SHARE, merge_history, superseded_runs, superseded_warnings
 from .journal import (
     HANDOVER,
     LETTER,
@@ -273,9 +273,13 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
 
 def _gone_clients(invoices: pd.DataFrame, journal: Path, run_date: date) -> dict[str, str]:
     """Clients of this export's previous run that are no longer in it (all paid, or
-    written off): the follow-up workbook says so instead of last week's debt."""
+    written off): the follow-up workbook says so instead of last week's debt. An export
+    holding under half of that run's clients is a partial one: nobody is said gone."""
     seen = previous_clients(journal, run_date, invoices["cle_facture"].tolist())
-    gone = seen - set(invoices["cle_client"])
+    here = set(invoices["cle_client"])
+    if len(seen & here) < SAME_EXPORT_SHARE * len(seen):
+        return {}  # a partial export (one client, a filter): the others have not left
+    gone = seen - here
     text = f"absent de l'export du {run_date:%d/%m/%Y} : plus rien à relancer"
     return dict.fromkeys(sorted(gone), text)
 

@@ -280,6 +280,20 @@ def test_a_client_gone_from_the_export_no_longer_shows_its_debt(runner_cwd):
     assert week2["C001"][2] == 1000.0
 
 
+def test_a_partial_export_says_no_client_has_left(runner_cwd):
+    """An export of one client (to write to it alone) made every other client of the last
+    run read « absent de l'export … : plus rien à relancer », their debt at 0."""
+    (runner_cwd / "relance.toml").write_text("# dossier de travail\n", encoding="utf-8")
+    suivi = runner_cwd / "suivi_relances.xlsx"
+    rows = [invoice(f"F-{c}", DUE, 1000.0 + i, client=f"Client {c}", code=f"C{c}")
+            for i, c in enumerate("ABCDE")]  # fmt: skip
+    run_ok(write_xlsx(runner_cwd / "export.xlsx", rows), "2026-10-19")
+    run_ok(write_xlsx(runner_cwd / "un_client.xlsx", rows[:1]), "2026-10-26")
+    week2 = {r[0]: r for r in clients_sheet(suivi)}
+    assert all("absent de l'export" not in str(week2[f"C{c}"][5]) for c in "BCDE")
+    assert week2["CB"][2] == 1001.0
+
+
 def test_the_next_step_names_the_letter_the_client_will_get():
     """Seen in a four-Monday trial: a client at relance 2 read « Prochaine étape : relance 1
     le 21/12/2026 » (a new invoice's step); on the 21st it gets a « Relance 2 » letter."""
