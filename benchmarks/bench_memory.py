@@ -69,22 +69,33 @@ def where():
     frame = sys._current_frames().get(main)
     names = [f"{Path(f.filename).stem}.{f.name}" for f in traceback.extract_stack(frame)
              if "relance_xlsx" in f.filename]
-    return " > ".join(names[-3:])
+    return " > ".join(names[-3:]), " > ".join(names[2:4])
 def sample():
     while True:
-        samples.append((rss_mb(), where()))
+        samples.append((rss_mb(), *where()))
         time.sleep(0.05)
 threading.Thread(target=sample, daemon=True).start()
 export, tmp = Path(sys.argv[1]), Path(sys.argv[2])
 run(RunOptions(export=export, run_date=date.fromisoformat(sys.argv[3]),
                journal=tmp / "j.sqlite", out=tmp / "c"))
 grown, previous = {}, samples[0][0]
-for rss, at in samples:  # the growth of RSS, charged to the stage running when it grew
+for rss, at, _ in samples:  # the growth of RSS, charged to the stage running when it grew
     grown[at] = grown.get(at, 0) + max(rss - previous, 0)
     previous = rss
-reading = max((r for r, at in samples if "reader." in at or "sources." in at), default=0)
-print(f"pic {max(r for r, _ in samples):.0f} Mo (lecture de l'export : {reading:.0f} Mo) ; "
-      "croissance par étape :")
+reading = max((r for r, at, _ in samples if "reader." in at or "sources." in at), default=0)
+print(f"pic {max(r for r, _, _ in samples):.0f} Mo (lecture de l'export : {reading:.0f} Mo) ; "
+      "étapes dans l'ordre (Mo au début, au plus haut, durée) :")
+segments = []  # the run's stages in order: RSS when each began and its highest
+for rss, _, stage in samples:
+    if segments and segments[-1][0] == stage:
+        segments[-1][2] = max(segments[-1][2], rss)
+        segments[-1][3] += 1
+    else:
+        segments.append([stage, rss, rss, 1])
+for stage, first, top, n in segments:
+    if n * 0.05 >= 0.5 or top - first >= 20:
+        print(f"{first:6.0f} {top:6.0f} {n * 0.05:6.1f} s  {stage or '(hors étape)'}")
+print("croissance par étape :")
 for at, mb in sorted(grown.items(), key=lambda kv: -kv[1])[:25]:
     print(f"{mb:8.0f} Mo  {at}")
 """

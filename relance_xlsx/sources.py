@@ -23,6 +23,7 @@ from lxml import etree
 from .errors import InputError
 from .far_cells import ods_far_cell, xls_far_cell
 from .files import OLE_MAGIC, is_encrypted_workbook, zip_bomb_message
+from .sheet_rows import sheet_rows
 from .xlsx_cells import duplicated_parts, oversized_sheets, read_sparse_sheet
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
@@ -62,6 +63,7 @@ def read_sheets(path: Path) -> tuple[str, Sheets]:
     if data.startswith(b"PK"):
         _check_zip(path)
     _refuse_far_cells(path, data)
+    del data  # calamine reads the file itself: the bytes are not kept while it does
     sheets = _read_with_calamine(path)
     return suffix.lstrip("."), sheets
 
@@ -163,7 +165,7 @@ def _read_with_calamine(path: Path) -> Sheets:
                     with zipfile.ZipFile(path) as archive:
                         sheets[name] = read_sparse_sheet(archive, oversized[name])
                 else:
-                    sheets[name] = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                    sheets[name] = sheet_rows(wb.get_sheet_by_name(name))
             return sheets
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
