@@ -1,4 +1,5 @@
-"""Benchmark: read and classify a 20,000-row export (target: under 2 s on 2 cores).
+"""Benchmark: read and classify a 20,000-row export (target: under 2 s on 2 cores, the
+reading under 1 s: issue 11).
 
 Generates a realistic export (title rows, mixed text and real dates, text amounts, credit
 notes, disputes, history columns, ~1,500 clients) once into ``benchmarks/out/``, then

@@ -180,6 +180,7 @@ FIELDS: tuple[Field, ...] = (
     Field("niveau_courrier", INT, "niveau du courrier qui la liste", stage=POLICY),
     Field("etat", TEXT, "état", stage=POLICY),
     Field("prochaine_etape", TEXT, "prochaine étape", stage=POLICY),
+    Field("attente", TEXT, "pourquoi l'étape due attend (vide sinon)", stage=POLICY),
     Field("statut", TEXT, "statut relance", stage=POLICY),
     Field("courrier", TEXT, "fichier du courrier", stage=PIPELINE),
 )  # fmt: skip

@@ -18,6 +18,7 @@ from .errors import InputError
 from .followup import CLIENTS, EXCHANGE_COLUMNS, EXCHANGES, TOOL_COLUMNS, USER_COLUMNS, ClientRow
 from .formatting import dates_of, format_date_short
 from .parsing import header_key, normalise
+from .policy import next_step_text
 from .sheet_xml import SheetXml, clean_text, widen_spans
 from .xlsx_package import (
     _UNREADABLE,
@@ -227,12 +228,12 @@ def client_rows(classified: pd.DataFrame, holds: Mapping[str, str], run_date: da
     last = df.groupby(key)["date_dernier_courrier"].max()
     written = ((df["niveau_apres"] > df["niveau"]) & df["dans_courrier"]).groupby(key).any()
     upcoming = df.loc[df["prochaine_etape"] != "", ["cle_client", "prochaine_etape",
-                                                       "date_prochaine_etape"]]
+                                                       "date_prochaine_etape", "attente"]]
     upcoming = upcoming.sort_values(["cle_client", "date_prochaine_etape"], kind="stable")
-    upcoming = upcoming.drop_duplicates("cle_client")
-    next_step = {k: f"{name} le {format_date_short(when)}" for k, name, when in zip(
+    upcoming = upcoming.drop_duplicates("cle_client")  # the first: a step that waits, if any
+    next_step = {k: next_step_text(name, when, waiting) for k, name, when, waiting in zip(
         upcoming["cle_client"], upcoming["prochaine_etape"],
-        dates_of(upcoming["date_prochaine_etape"]), strict=True)}  # fmt: skip
+        dates_of(upcoming["date_prochaine_etape"]), upcoming["attente"], strict=True)}  # fmt: skip
     first = df.drop_duplicates("cle_client")
     names = dict(zip(first["cle_client"], zip(first["code_client"], first["client"],
                                               strict=True), strict=True))  # fmt: skip

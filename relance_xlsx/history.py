@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -74,6 +75,28 @@ def superseded_runs(
         if run.export == export or (run.seen and shared >= SAME_EXPORT_SHARE * len(run.seen)):
             out.append(run.id)
     return tuple(out)
+
+
+def superseded_warnings(same_date: Iterable[SameDayRun], superseded: Iterable[int],
+                        export: str, forced_stale: bool) -> list[str]:  # fmt: skip
+    """What the summary says of the same-date runs made with another export file (by name)
+    that this one replaces: their letters give way to this run's (the same file run
+    again, after a correction or a crash, is the usual re-run: nothing to say). An export
+    forced despite its age (--forcer) says how to undo it: run the good export again."""
+    gone, mine = set(superseded), Path(export).name  # the folder may have moved since
+    names = [Path(r.export).name for r in same_date
+             if r.id in gone and (Path(r.export).name != mine or forced_stale)]  # fmt: skip
+    if not names:
+        return []
+    which = ", ".join(f"« {n} »" for n in dict.fromkeys(names))
+    text = (f"Cette exécution remplace celle de ce jour faite avec {which} : ses courriers "
+            f"sont retirés au profit de ceux-ci, et la colonne de statut de {which} n'est "
+            "plus à jour.")
+    if forced_stale:
+        text += (" Attention : l'export traité (--forcer) est plus ancien. Si l'exécution "
+                 "remplacée était la bonne, relancez son export ce même jour : il remplacera "
+                 "à son tour celle-ci.")
+    return [text]
 
 
 def _in_force(journal: JournalData, run_date: date,

@@ -35,7 +35,7 @@ from .config import JOURNAL_FILENAME, LETTERS_DIRNAME, Settings, find_settings, 
 from .errors import InputError, RelanceError, SettingsError, StaleExportError
 from .fields import declared, require_columns
 from .files import disk_full_words, is_disk_full, write_bytes_atomic
-from .history import merge_history, superseded_runs
+from .history import merge_history, superseded_runs, superseded_warnings
 from .journal import (
     HANDOVER,
     LETTER,
@@ -239,6 +239,8 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
                                           effects.holds)  # fmt: skip
     give_back_freed_memory()
     age = check_age(read, classified, paths.journal, options)
+    age += superseded_warnings(same_day, superseded, export_key(read.source),
+                               options.force and bool(age))  # fmt: skip
     planned = followup.override_contacts(planned, entries, read.invoices)
     read = replace(read, invoices=read.invoices.iloc[:0])  # classified holds them from now on
     if planned and not options.dry_run:

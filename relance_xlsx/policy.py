@@ -46,7 +46,7 @@ NEEDS = declared(
 )  # fmt: skip
 ADDS = declared(
     "jours_retard", "etape_due", "date_prochaine_etape", "niveau_apres", "dans_courrier",
-    "niveau_courrier", "etat", "prochaine_etape", "statut",
+    "niveau_courrier", "etat", "prochaine_etape", "attente", "statut",
 )  # fmt: skip
 
 
@@ -174,9 +174,19 @@ def classify(
     df["etat"] = _state_words(m, legal, sent, level)
     _next_steps(df, m, legal, sent, next_date, named, run, delay, settings, cal)
     held = candidate & ~sent  # due for a step, but no letter: the status says why
+    df["attente"] = np.where(held, blocked, "")
     df["statut"] = _status_texts(df, run_date, blocked, sent, held & followed, held & ~followed,
                                  handed_on, notice)
     return df
+
+
+def next_step_text(step: str, when: object, waiting: str = "") -> str:
+    """« relance 2 le 07/12/2026 », or, for a step due that waits, why: « mise en demeure en
+    suspens : règlement non affecté … à imputer » (its date is past: never shown as to come).
+    The status column, the follow-up workbook and the dry-run plan say it the same way."""
+    if waiting:
+        return f"{step} en suspens : {waiting}"
+    return f"{step} le {format_date_short(when)}" if not pd.isna(when) else step
 
 
 def _state_words(m: _Masks, legal: np.ndarray, sent: np.ndarray, level: np.ndarray) -> np.ndarray:
@@ -355,9 +365,7 @@ def _status_texts(
         elif by_hand and why:  # the accountant's hold, promise or stop comes first
             detail = f"{why}{SEP}{nxt} ensuite"
         else:  # En attente
-            detail = f"{nxt} le {format_date_short(nxt_date)}"
-            if is_held and why:
-                detail = f"{nxt} en suspens : {why}"
+            detail = next_step_text(nxt, nxt_date, why if is_held else "")
             if lvl > 0 and not pd.isna(lvl_date):
                 detail += f" ({tier(lvl).step} du {format_date_short(lvl_date)})"
             if listed and letter_lvl:

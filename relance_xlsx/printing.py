@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from .files import atomic_target, is_disk_full
+from .files import MB, atomic_target, disk_full_words, is_disk_full
 
 INSTALL_HELP = (
     "LibreOffice est introuvable : les courriers restent au format Word, sans PDF à "
@@ -113,18 +113,41 @@ def convert_to_pdf(
     missing = []
     for f in files:
         pdf = out_dir / (f.stem + ".pdf")
-        if pdf.is_file():
+        if _complete_pdf(pdf):
             pdfs.append(pdf)
         else:
+            pdf.unlink(missing_ok=True)  # a PDF cut short (a full disk) must not be printed
             pdfs.append(None)
             missing.append(f.name)
     if missing:
         shown = ", ".join(f"« {m} »" for m in missing[:5]) + (" …" if len(missing) > 5 else "")
         warnings.append(
             f"{len(missing)} courrier(s) non converti(s) en PDF : {shown}. "
-            "Ouvrez-les dans Word pour les imprimer."
+            "Ouvrez-les dans Word pour les imprimer." + _room_words(out_dir, files)
         )
     return pdfs, warnings
+
+
+def _complete_pdf(pdf: Path) -> bool:
+    """A whole PDF: it ends with its « %%EOF » marker (LibreOffice leaves a PDF cut short
+    when the disk fills up, and a cut PDF breaks the print batch)."""
+    try:
+        with open(pdf, "rb") as fh:
+            fh.seek(max(0, pdf.stat().st_size - 1024))
+            return b"%%EOF" in fh.read()
+    except OSError:
+        return False
+
+
+def _room_words(out_dir: Path, files: Sequence[Path]) -> str:
+    """« Cause probable : disque plein sur … » when the disk lacks room for the PDFs (about
+    twice the size of the letters), else nothing."""
+    needed = 2 * sum(f.stat().st_size for f in files if f.is_file()) + 10 * MB
+    try:
+        free = shutil.disk_usage(out_dir).free
+    except OSError:
+        return ""
+    return f" Cause probable : {disk_full_words(out_dir, needed)}." if free < needed else ""
 
 
 def merge_pdfs(pdfs: Sequence[Path], target: Path,
@@ -132,8 +155,11 @@ def merge_pdfs(pdfs: Sequence[Path], target: Path,
     """One PDF with all pages, in order, each letter followed by its invoice copies
     (``copies``, aligned with ``pdfs``); written to a temporary file, then replaced. A copy
     that cannot be read is left out, with a warning: it is the user's file, not ours."""
+    import logging
+
     from pypdf import PdfWriter
 
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # its English notes, on stderr
     writer = PdfWriter()
     try:
         for i, pdf in enumerate(pdfs):
@@ -143,11 +169,14 @@ def merge_pdfs(pdfs: Sequence[Path], target: Path,
                 try:
                     writer.append(str(copy))
                 except Exception as exc:  # noqa: BLE001 - a damaged copy must not stop the run
+                    if is_disk_full(exc):
+                        raise
                     while len(writer.pages) > pages:  # no half copy in the batch
                         writer.remove_page(len(writer.pages) - 1)
                     if warnings is not None:
-                        warnings.append(f"Duplicata « {copy.name} » illisible, absent du PDF "
-                                        f"à imprimer ({exc}).")
+                        warnings.append(f"Duplicata « {copy.name} » illisible (PDF abîmé ou "
+                                        "protégé), absent du PDF à imprimer : joignez-le à la "
+                                        "main.")  # fmt: skip
         with atomic_target(target) as tmp, open(tmp, "wb") as fh:
             writer.write(fh)
     finally:
@@ -180,6 +209,8 @@ def print_batch(letters: Sequence[Path], out_dir: Path, batch_name: str,
         except Exception as exc:  # noqa: BLE001 - a damaged PDF must not stop the run
             if is_disk_full(exc):
                 raise  # the caller says where and how much room it needs
-            warnings.append(f"Assemblage du PDF à imprimer impossible ({exc}).")
+            warnings.append("Assemblage du PDF à imprimer impossible : un des PDF des "
+                            "courriers est illisible. Imprimez les PDF un par un, ou relancez "
+                            "avec --pdf." + _room_words(out_dir, letters))  # fmt: skip
     return PrintResult(tuple(pdfs), batch, tuple(warnings))
 

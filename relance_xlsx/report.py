@@ -18,6 +18,7 @@ from .formatting import format_date_short, format_eur
 from .ledger import UnallocatedCredit, by_client, unallocated_credits
 from .model import ETATS, PlannedLetter, RunResult
 from .planning import client_details
+from .policy import next_step_text
 from .tiers import LAST_LETTER_LEVEL, LETTER_TIERS, TIERS, Etat, tier
 
 MAX_ERRORS_SHOWN = 20
@@ -307,9 +308,7 @@ def plan_text(invoices: pd.DataFrame) -> str:
     for row in invoices.itertuples(index=False):
         nxt = ""
         if row.prochaine_etape:
-            nxt = row.prochaine_etape
-            if not pd.isna(row.date_prochaine_etape):
-                nxt += f" le {format_date_short(row.date_prochaine_etape)}"
+            nxt = next_step_text(row.prochaine_etape, row.date_prochaine_etape, row.attente)
         rows.append((row.client or row.code_client, row.numero_facture, row.etat, nxt))
     w_client = min(max(len("Client"), *(len(r[0]) for r in rows)), 32)
     w_inv = min(max(len("Facture"), *(len(r[1]) for r in rows)), 20)

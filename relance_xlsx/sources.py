@@ -15,7 +15,7 @@ import re
 import sys
 import zipfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from lxml import etree
@@ -24,7 +24,8 @@ from .errors import InputError
 from .far_cells import ods_far_cell, xls_far_cell
 from .files import OLE_MAGIC, is_encrypted_workbook, zip_bomb_message
 from .sheet_rows import sheet_rows
-from .xlsx_cells import duplicated_parts, oversized_sheets, read_sparse_sheet
+from .xlsx_cells import duplicated_parts, oversized, read_sparse_sheet, sheet_parts
+from .xlsx_halves import read_in_halves
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
 CSV_SUFFIXES = {".csv", ".txt"}
@@ -153,19 +154,21 @@ def _read_with_calamine(path: Path) -> Sheets:
     import python_calamine
 
     try:
-        with _quiet_stderr():
-            oversized: dict[str, str] = {}
+        with _quiet_stderr(), ExitStack() as stack:
+            archive, parts = None, {}
             if zipfile.is_zipfile(path) and path.suffix.lower() in (".xlsx", ".xlsm"):
-                with zipfile.ZipFile(path) as archive:
-                    oversized = oversized_sheets(archive)
+                archive = stack.enter_context(zipfile.ZipFile(path))
+                parts = sheet_parts(archive)
             wb = python_calamine.CalamineWorkbook.from_path(str(path))
             sheets: Sheets = {}
             for name in wb.sheet_names:
-                if name in oversized:
-                    with zipfile.ZipFile(path) as archive:
-                        sheets[name] = read_sparse_sheet(archive, oversized[name])
-                else:
-                    sheets[name] = sheet_rows(wb.get_sheet_by_name(name))
+                part = parts.get(name)
+                rows = read_in_halves(archive, part, name) if archive and part else None
+                if rows is None and archive and part and oversized(archive, part):
+                    rows = read_sparse_sheet(archive, part)
+                if rows is None:
+                    rows = sheet_rows(wb.get_sheet_by_name(name))
+                sheets[name] = rows
             return sheets
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise

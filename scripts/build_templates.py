@@ -256,7 +256,8 @@ def invoice_table(doc, columns: list, size: float) -> None:  # noqa: ANN001
 def penalties_table(doc) -> None:  # noqa: ANN001
     """The claim broken down: principal, interest (rate and basis), indemnities, total."""
     rows = [
-        (["Principal restant dû (avoirs déduits)"], "{{ total_du }}", False),
+        (["Principal restant dû (avoirs{% if reglements_non_affectes %} et règlements non "
+          "affectés{% endif %} déduits)"], "{{ total_du }}", False),
         (["Intérêts de retard, calculés au {{ base_taux }}"], "{{ total_interets }}", False),
         (["Indemnités forfaitaires pour frais de recouvrement{% if indemnite_unitaire %} "
           "({{ indemnite_unitaire }} par facture en retard){% endif %}"],
@@ -454,8 +455,10 @@ def relance_2(doc) -> None:  # noqa: ANN001
     subject_block(doc)
     reminded = ("{% if date_courrier_precedent %}Par courrier du {{ date_courrier_precedent }}, "
                 "nous{% else %}Nous{% endif %} vous avons rappelé ")
-    silence = ("Sauf erreur de notre part, nous n'avons reçu à ce jour ni votre règlement, ni "
-               "aucune explication.")
+    # a payment received but not allocated is thanked for below: never "no payment" here
+    silence = ("{% if reglements_non_affectes %}Les sommes reçues à ce jour (voir ci-dessous) ne "
+               "couvrent pas l'ensemble de ces factures.{% else %}Sauf erreur de notre part, nous "
+               "n'avons reçu à ce jour ni votre règlement, ni aucune explication.{% endif %}")
     opening(doc, [
         reminded + "que les sommes détaillées ci-dessous restaient impayées. " + silence], [
         reminded + "qu'une partie des sommes détaillées ci-dessous restait impayée (voir la "

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import digest, invoice, run_cli, status_column, write_xlsx
+from relance_xlsx.printing import find_soffice
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY = "2026-11-23"
@@ -132,3 +133,33 @@ def test_report_disk_full_after_the_commit_is_a_warning_with_exit_0(runner_cwd, 
     assert set(status_column(export).values()) != {None}
     with sqlite3.connect(runner_cwd / "journal_relances.sqlite") as con:
         assert con.execute("SELECT COUNT(*) FROM executions").fetchone()[0] == 1
+
+
+@pytest.mark.skipif(find_soffice() is None, reason="LibreOffice absent")
+def test_pdf_disk_full_names_the_disk_and_leaves_no_cut_pdf(runner_cwd, small_disk, tmp_path):
+    """Room for the letters, not for their PDFs: LibreOffice left PDFs cut short, the batch
+    failed with pypdf's English (« Stream has ended unexpectedly », « EOF marker not
+    found ») and nothing said the disk was full. Now the cut PDFs are removed, the warning
+    names the disk, and the run (journal committed) ends with exit 0."""
+    size = _letters_size(tmp_path) + 160 * 1024
+    export = _export(runner_cwd)
+    disk = small_disk("cle", size)
+    done = subprocess.run([sys.executable, "-m", "relance_xlsx", "run", str(export), "--date",
+                           DAY, "--out", str(disk / "courriers"), "--pdf"], cwd=runner_cwd,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True,
+                          text=True)  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    _clean(output)
+    for english in ("Stream has ended", "EOF marker"):
+        assert english not in output, output
+    flat = " ".join(output.split())
+    # where the disk fills decides which words: PDFs cut short, or the batch not written
+    assert ("courrier(s) non converti(s) en PDF" in flat
+            and f"Cause probable : disque plein sur « {disk} »" in flat) or (
+        f"Relances faites, mais le lot PDF n'a pas pu être écrit : disque plein sur « {disk} »"
+        in flat), output  # fmt: skip
+    folder = disk / "courriers" / DAY
+    assert len(list(folder.glob("*.docx"))) == 20
+    for pdf in folder.glob("*.pdf"):  # whatever PDF is there is whole
+        assert pdf.read_bytes().rstrip().endswith(b"%%EOF"), pdf.name

@@ -402,3 +402,59 @@ def test_a_running_balance_column_is_not_the_amount_due(tmp_path):
     own = read_export(write_ledger(tmp_path / "own.xlsx", rows, headers), Settings())
     assert own.columns["reste_du"] == "Solde"
     assert not any("progressif" in w for w in own.warnings)
+
+
+def test_relance_2_never_says_no_payment_when_one_is_thanked_for(tmp_path):
+    """The second reminder's opening said « nous n'avons reçu à ce jour ni votre règlement »
+    above « Nous avons bien reçu votre règlement de 1 000,00 € »: with an unallocated
+    payment, it says what was received does not cover the invoices."""
+    import dataclasses
+    from decimal import Decimal
+
+    from conftest import all_text, priced
+    from relance_xlsx import letters as L
+    from relance_xlsx.model import LetterLine
+
+    settings = Settings(societe=L.SAMPLE_SOCIETE)
+    letter = L.sample_letter(2)
+    paid = LetterLine("VIR-301", D(2026, 11, 20), None, None, Decimal("1000.00"),
+                      Decimal("-1000.00"), 0, False, 9, non_affecte=True)  # fmt: skip
+    with_payment = dataclasses.replace(letter, lignes=(*letter.lignes, paid))
+    texts = {}
+    for name, item in (("paid", with_payment), ("plain", letter)):
+        (rendered,) = L.render_letters([priced(item, settings)], settings,
+                                       tmp_path / name).letters  # fmt: skip
+        texts[name] = " ".join(all_text(rendered.docx).split())
+    assert "nous n'avons reçu à ce jour ni votre règlement" not in texts["paid"]
+    assert "Les sommes reçues à ce jour (voir ci-dessous) ne couvrent pas l'ensemble de ces " \
+           "factures." in texts["paid"]
+    assert "Nous avons bien reçu votre règlement de 1 000,00 € du 20/11/2026" in texts["paid"]
+    assert "nous n'avons reçu à ce jour ni votre règlement, ni aucune explication." \
+        in texts["plain"]
+    assert "Les sommes reçues" not in texts["plain"]
+    assert "Principal restant dû (avoirs et règlements non affectés déduits)" in texts["paid"]
+    assert "Principal restant dû (avoirs déduits)" in texts["plain"]
+
+
+def test_a_notice_held_for_a_payment_is_no_past_date_in_the_follow_up(ledger_run):
+    """Gamma's mise en demeure waits for its payment to be allocated: the follow-up said
+    « mise en demeure le 29/10/2026 » (a date already past, as if it had been forgotten)."""
+    folder, _export, _output = ledger_run
+    ws = load_workbook(folder / "suivi_relances.xlsx")["Clients"]
+    header = [c.value for c in ws[1]]
+    steps = {r[1]: r[header.index("Prochaine étape")]
+             for r in ws.iter_rows(min_row=2, values_only=True) if r[1]}  # fmt: skip
+    assert steps["Gamma SAS"] == ("mise en demeure en suspens : règlement non affecté de "
+                                  "500,00\u00a0€ du 16/11/2026 à imputer")  # fmt: skip
+    assert steps["Alpha SA"] == "relance 2 le 07/12/2026"
+
+
+def test_the_dry_run_plan_says_the_held_notice_waits(tmp_path):
+    export = write_ledger(tmp_path / "gl.xlsx", GAMMA, grouped=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path)
+        result = run_cli("run", export, "--date", RUN, "--dry-run")
+    assert result.exit_code == 0, result.output
+    line = next(x for x in result.output.splitlines() if "FA-120" in x)
+    assert "mise en demeure en suspens : règlement non affecté" in plain(line)
+    assert "29/10/2026" not in line

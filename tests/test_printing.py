@@ -34,6 +34,9 @@ for i, f in enumerate(files):
     w.add_blank_page(width=300 + i, height=400)
     with open(out / (Path(f).stem + ".pdf"), "wb") as fh:
         w.write(fh)
+    if "coupe" in f:  # what a full disk leaves: the start of a PDF
+        target = out / (Path(f).stem + ".pdf")
+        target.write_bytes(target.read_bytes()[:200])
 """
 
 
@@ -85,6 +88,23 @@ def test_a_letter_that_fails_to_convert_is_named(tmp_path, monkeypatch):
     assert len(PdfReader(result.batch).pages) == 1
     assert "1 courrier(s) non converti(s) en PDF : « B casse – Relance 1.docx »" in \
         result.warnings[0]  # fmt: skip
+
+
+def test_a_pdf_cut_short_is_not_printed(tmp_path, monkeypatch, capfd):
+    """A full disk leaves LibreOffice's PDF cut short: it broke the whole batch with pypdf's
+    English (« Stream has ended unexpectedly »); now that letter is named, the batch holds
+    the others, and the cut file is gone."""
+    soffice, _ = fake_soffice(tmp_path)
+    monkeypatch.setattr(printing, "find_soffice", lambda: soffice)
+    files = letters(tmp_path / "out", ["A – Relance 1", "B coupe – Relance 1", "C – Relance 1"])
+    result = printing.print_batch(files, tmp_path / "out", BATCH)
+    assert result.pdfs[1] is None and result.batch is not None
+    assert len(PdfReader(result.batch).pages) == 2
+    assert not (tmp_path / "out" / "B coupe – Relance 1.pdf").exists()
+    assert "1 courrier(s) non converti(s) en PDF : « B coupe – Relance 1.docx »" in \
+        result.warnings[0]  # fmt: skip
+    assert "disque plein" not in result.warnings[0]  # this disk has room: no false cause
+    assert "EOF" not in capfd.readouterr().err
 
 
 def test_libreoffice_that_hangs_is_stopped(tmp_path):

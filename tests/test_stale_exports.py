@@ -130,6 +130,30 @@ def test_same_day_rerun_is_not_refused(two_weeks):
     again = run_cli("run", two_weeks["w2"], "--date", WEEK2, *where(two_weeks))
     assert again.exit_code == 0, again.output
     assert "plus ancien" not in again.output and "de nouveau ouverte" not in again.output
+    assert "remplace celle de ce jour" not in again.output  # the same file: the usual re-run
+
+
+def test_a_forced_old_export_says_it_replaced_the_days_run_and_how_to_undo(two_weeks):
+    """Monday: the good export ran. Then last week's file, forced the same day, replaced
+    that run without a word; now the summary says so, and re-running the good export
+    puts its letters back."""
+    good = run_cli("run", two_weeks["w2"], "--date", WEEK2, *where(two_weeks))
+    assert good.exit_code == 0, good.output
+    letters = sorted(p.name for p in two_weeks["out"].rglob("*.docx"))
+    forced = run_cli("run", two_weeks["w1"], "--date", WEEK2, *where(two_weeks), "--forcer")
+    assert forced.exit_code == 0, forced.output
+    out = " ".join(plain(forced.output).split())
+    assert ("Cette exécution remplace celle de ce jour faite avec « export_s48.xlsx »") in out
+    assert ("Attention : l'export traité (--forcer) est plus ancien. Si l'exécution remplacée "
+            "était la bonne, relancez son export ce même jour") in out
+    again = run_cli("run", two_weeks["w2"], "--date", WEEK2, *where(two_weeks))
+    assert again.exit_code == 0, again.output
+    assert ("Cette exécution remplace celle de ce jour faite avec « export_s47.xlsx » : ses "
+            "courriers sont retirés au profit de ceux-ci, et la colonne de statut de "
+            "« export_s47.xlsx » n'est plus à jour.") in " ".join(
+        plain(again.output).split())
+    assert "Attention" not in again.output
+    assert sorted(p.name for p in two_weeks["out"].rglob("*.docx")) == letters
 
 
 def test_title_date_alone_refuses(two_weeks):

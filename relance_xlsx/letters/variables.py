@@ -107,7 +107,8 @@ VARIABLES: tuple[Variable, ...] = (
              "Nous avons bien reçu votre règlement de 1 000,00 € du 20/11/2026 ; ne sachant "
              "pas quelles factures il règle, nous l'avons déduit du montant restant dû. Merci "
              "de nous les indiquer.", G_COURRIER),
-    Variable("total_du", "Total restant dû, avoirs déduits", "3 450,00 €", G_MONTANTS),
+    Variable("total_du", "Total restant dû, avoirs et règlements non affectés déduits",
+             "3 450,00 €", G_MONTANTS),
     Variable("total_interets", "Total des intérêts (pénalités) de retard", "45,20 €",
              G_MONTANTS),
     Variable("total_indemnites", "Total des indemnités forfaitaires de recouvrement",
