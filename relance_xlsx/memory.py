@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 from functools import cache
 
 # Blocks from this size get pages of their own, handed back when freed: the column arrays a
@@ -38,6 +39,16 @@ def keep_big_blocks_apart() -> bool:
     return libc is not None and libc.mallopt(_M_MMAP_THRESHOLD, _OWN_PAGES_FROM) == 1
 
 
+def resident_mb() -> float | None:
+    """The process's resident memory in MB (Linux), None where it cannot be read."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            pages = int(fh.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE") / (1 << 20)
+
+
 def give_back_freed_memory() -> bool:
     """Return the C heap's free pages to the system (milliseconds). True if done."""
     libc = _libc()
@@ -47,4 +58,4 @@ def give_back_freed_memory() -> bool:
     return True
 
 
-__all__ = ["give_back_freed_memory", "keep_big_blocks_apart"]
+__all__ = ["give_back_freed_memory", "keep_big_blocks_apart", "resident_mb"]
