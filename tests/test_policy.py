@@ -213,3 +213,13 @@ def test_parse_status_round_trip():
         1, date(2026, 11, 13))  # fmt: skip
     assert parse_status("Payée – soldée") is None
     assert parse_status("") is None
+
+
+def test_equal_statuses_are_one_object():
+    # a million rows have a few thousand distinct statuses: one string each, not one per row
+    due = date(2026, 12, 20)  # not due yet: the same status for every invoice
+    classified, _ = classify_rows([invoice(f"F{i}", due, client=f"Client {i}", code=f"C{i}")
+                                   for i in range(3)])  # fmt: skip
+    statuses = classified["statut"].tolist()
+    assert statuses[0] == statuses[2] and statuses[0] is statuses[2]
+    assert statuses[0].startswith("Non échue")
