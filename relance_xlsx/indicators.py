@@ -287,14 +287,28 @@ def load_recovery(path: Path) -> RecoveryData | None:
             "SELECT f.evenement, f.cle_facture, f.reste_du FROM evenement_factures f "
             "JOIN evenements_en_vigueur e ON e.id = f.evenement "
             "WHERE e.type = ? AND f.reste_du > 0", con, params=(LETTER,))  # fmt: skip
-        balances = pd.read_sql_query(
-            "SELECT s.execution, s.cle_facture, s.reste_du FROM soldes s "
-            "JOIN executions x ON x.id = s.execution AND x.remplacee_par IS NULL "
-            "WHERE s.cle_facture IN (SELECT f.cle_facture FROM evenement_factures f "
-            "JOIN evenements e ON e.id = f.evenement WHERE e.type = ?)",
-            con, params=(LETTER,))  # fmt: skip
+        if _a_window_may_be_over(runs, letters):
+            balances = pd.read_sql_query(
+                "SELECT s.execution, s.cle_facture, s.reste_du FROM soldes s "
+                "JOIN executions x ON x.id = s.execution AND x.remplacee_par IS NULL "
+                "WHERE s.cle_facture IN (SELECT f.cle_facture FROM evenement_factures f "
+                "JOIN evenements e ON e.id = f.evenement WHERE e.type = ?)",
+                con, params=(LETTER,))  # fmt: skip
+        else:  # what later runs saw is read only for letters old enough to count
+            balances = pd.DataFrame({"execution": [], "cle_facture": [], "reste_du": []})
         observes = _observing_pairs(con, letters, runs)
     return RecoveryData(runs, letters, lines, balances, observes)
+
+
+def _a_window_may_be_over(runs: pd.DataFrame, letters: pd.DataFrame) -> bool:
+    """Whether a run came ``WINDOWS[0]`` days or more after the first letter: else no letter
+    counts yet (a first run), and the balances every run saw (a million rows a run) are not
+    read."""
+    if runs.empty or letters.empty:
+        return False
+    last_run = pd.to_datetime(runs["date"]).max()
+    first_letter = pd.to_datetime(letters["date"]).min()
+    return bool(last_run >= first_letter + pd.Timedelta(days=min(WINDOWS)))
 
 
 def _observing_pairs(
