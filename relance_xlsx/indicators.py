@@ -94,7 +94,11 @@ def aged_balance(invoices: pd.DataFrame, on: date) -> AgedBalance:
     empty = AgedRow("", "Total", "", (0.0,) * len(BUCKETS), 0.0, 0.0)
     if invoices.empty:
         return AgedBalance(on, (), empty)
-    open_ = invoices[~invoices["etat"].isin(CLOSED)]
+    # the columns read here only: the open rows of every column would be a copy of most of
+    # a million-row table
+    open_ = invoices.loc[~invoices["etat"].isin(CLOSED),
+                         ["etat", "reste_du", "date_echeance", "cle_client", "client",
+                          "code_client"]]  # fmt: skip
     if open_.empty:
         return AgedBalance(on, (), empty)
     rest = open_["reste_du"].fillna(0.0).to_numpy(dtype=float)

@@ -143,7 +143,7 @@ def call_rows(invoices: pd.DataFrame, run_date: date,
     # hundreds of MB (at_two may be most of the table)
     at_two = to_call(invoices[["cle_client", "etat", "niveau_apres", "date_niveau",
                                "prochaine_etape", "date_prochaine_etape", "numero_facture",
-                               "jours_retard"]])  # fmt: skip
+                               "jours_retard"]] if len(invoices) else invoices)  # fmt: skip
     at_two = at_two[~at_two["cle_client"].isin({b.cle_client for b in broken} | set(credits))]
     if at_two.empty:
         return rows
