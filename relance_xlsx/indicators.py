@@ -227,7 +227,12 @@ def recovery(data: RecoveryData, on: date) -> Recovery:
                                     data.balances["reste_du"], strict=True):  # fmt: skip
         seen.setdefault(int(execution), {})[str(key)] = float(rest if rest == rest else 0.0)
     run_days = sorted(zip(runs["day"], runs["id"].astype(int), strict=True))
-    by_letter = {int(k): g for k, g in lines.groupby("evenement")}
+    # each letter's invoices as plain pairs: a DataFrame per letter cost 2 KB each (77,000
+    # letters at a million rows)
+    by_letter: dict[int, list[tuple[str, float]]] = {}
+    for letter_id, key, rest in zip(lines["evenement"].tolist(), lines["cle_facture"].tolist(),
+                                    lines["reste_du"].tolist(), strict=True):  # fmt: skip
+        by_letter.setdefault(int(letter_id), []).append((str(key), float(rest)))
 
     tiers = []
     complete = False
@@ -237,7 +242,7 @@ def recovery(data: RecoveryData, on: date) -> Recovery:
         windows = {d: [0, 0.0, 0.0] for d in WINDOWS}
         for lid, execution, day in zip(mine["id"], mine["execution"], mine["day"], strict=True):
             group = by_letter.get(int(lid))
-            chased = float(group["reste_du"].sum()) if group is not None else 0.0
+            chased = sum(rest for _key, rest in group) if group is not None else 0.0
             count += 1
             chased_all += chased
             for d in WINDOWS:
@@ -260,15 +265,16 @@ def recovery(data: RecoveryData, on: date) -> Recovery:
     return Recovery(start, last_run, tuple(tiers), complete)
 
 
-def _paid(group: pd.DataFrame, later: Sequence[int], seen: dict[int, dict[str, float]]) -> float:
-    """Amount of a letter's invoices paid by the runs ``later``: balance on the letter's day
-    minus the lowest balance they saw (0 when a run no longer listed the invoice)."""
+def _paid(group: list[tuple[str, float]], later: Sequence[int],
+          seen: dict[int, dict[str, float]]) -> float:  # fmt: skip
+    """Amount of a letter's invoices (key, balance) paid by the runs ``later``: balance on the
+    letter's day minus the lowest balance they saw (0 when a run no longer listed it)."""
     paid = 0.0
-    for key, rest in zip(group["cle_facture"], group["reste_du"], strict=True):
-        lowest = float(rest)
+    for key, rest in group:
+        lowest = rest
         for rid in later:
-            lowest = min(lowest, max(seen.get(rid, {}).get(str(key), 0.0), 0.0))
-        paid += float(rest) - lowest
+            lowest = min(lowest, max(seen.get(rid, {}).get(key, 0.0), 0.0))
+        paid += rest - lowest
     return paid
 
 
