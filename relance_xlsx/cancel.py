@@ -49,6 +49,7 @@ class CancelResult:
     missing: tuple[str, ...]  # letters whose file was not found (moved or deleted by hand)
     folder: Path
     dry_run: bool
+    batches: tuple[str, ...] = ()  # what became of the date's print batches
 
 
 def _paths(options: CancelOptions) -> tuple[Path, Path]:
@@ -102,6 +103,7 @@ def cancel(options: CancelOptions) -> CancelResult:
         return CancelResult(tuple(letters), (), (), target, True)
     writer = JournalWriter(journal)
     moved: list[tuple[Path, Path]] = []
+    rewritten: list[tuple[Path, bytes]] = []  # print batches, as they were
     missing: list[str] = []
     writer.begin()
     try:
@@ -121,14 +123,67 @@ def cancel(options: CancelOptions) -> CancelResult:
                         "Fermez-le, puis relancez (rien n'a été annulé)."
                     ) from exc
                 moved.append((f, dest))
+        batches = _take_out_of_batches(day_dir, letters, target, moved, rewritten)
         writer.commit()
     except BaseException:
         writer.rollback()
+        for batch, content in rewritten:
+            batch.write_bytes(content)
         for original, dest in reversed(moved):
             dest.replace(original)
         raise
     return CancelResult(tuple(letters), tuple(d for _, d in moved), tuple(missing), target,
-                        False)  # fmt: skip
+                        False, batches)  # fmt: skip
+
+
+def _take_out_of_batches(day_dir: Path, letters: list[IssuedLetter], target: Path,
+                         moved: list[tuple[Path, Path]],
+                         rewritten: list[tuple[Path, bytes]]) -> tuple[str, ...]:  # fmt: skip
+    """The cancelled letters leave the date's print batches (« a_imprimer – … .pdf »), with
+    their invoice copies: a batch printed after ``annuler`` must not post them. A batch
+    with only cancelled letters, or written by an earlier version (no bookmarks to find
+    the letters), goes to the « annulés » folder too. Returns what is said to the user."""
+    from .printing import batch_letters, remove_from_batch
+
+    stems = {Path(x.fichier).stem for x in letters}
+    said = []
+    batches = sorted(p for p in day_dir.rglob("a_imprimer – *.pdf")
+                     if CANCELLED_DIRNAME not in p.relative_to(day_dir).parts)  # fmt: skip
+    for batch in batches:
+        try:
+            inside = batch_letters(batch)
+        except Exception:  # noqa: BLE001 - a damaged batch is set aside like an old one
+            inside = None
+        if inside is not None and not stems & set(inside):
+            continue
+        if inside is not None and not set(inside) <= stems:
+            rewritten.append((batch, batch.read_bytes()))
+            try:
+                remove_from_batch(batch, stems)
+            except PermissionError as exc:
+                raise RelanceError(
+                    f"Impossible de modifier « {batch} » : il est sans doute ouvert. "
+                    "Fermez-le, puis relancez (rien n'a été annulé)."
+                ) from exc
+            said.append(f"Retiré(s) du PDF à imprimer, avec leurs duplicata : « {batch.name} »")
+            continue
+        dest = target / (batch.parent.name + " – " + batch.name if batch.parent != day_dir
+                         else batch.name)  # fmt: skip
+        target.mkdir(parents=True, exist_ok=True)
+        try:
+            batch.replace(dest)
+        except PermissionError as exc:
+            raise RelanceError(
+                f"Impossible de déplacer « {batch} » : il est sans doute ouvert. "
+                "Fermez-le, puis relancez (rien n'a été annulé)."
+            ) from exc
+        moved.append((batch, dest))
+        said.append(
+            f"PDF à imprimer « {batch.name} » déplacé dans « {CANCELLED_DIRNAME} » : "
+            + ("il ne contenait que des courriers annulés." if inside is not None else
+               "il contenait ces courriers ; imprimez les autres un par un (leur PDF).")
+        )
+    return tuple(said)
 
 
 # --- the journal's side: the letters of a date, and their cancellation -------------------

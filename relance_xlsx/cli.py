@@ -271,8 +271,12 @@ def cancel_command(jour: date, client: str, config: Path | None, journal: Path |
         click.echo(f"Fichiers déplacés dans : {result.folder}")
     for name in result.missing:
         click.echo(f"  (fichier « {name} » introuvable : déjà déplacé ou supprimé)")
+    for line in result.batches:
+        click.echo(line)
     click.echo("Leurs factures reviennent à l'étape d'avant : la prochaine exécution en tient "
                "compte.")  # fmt: skip
+    click.echo("La colonne de statut de l'export et le rapport de ce jour citent encore "
+               "ces courriers : la prochaine exécution les met à jour.")  # fmt: skip
 
 
 @cli.command("envoyer", context_settings=CONTEXT)

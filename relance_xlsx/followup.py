@@ -14,7 +14,7 @@ events). Writing the workbook is followup_sheet.py's job.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -335,10 +335,13 @@ def resolve(entries: FollowUp, directory: Directory) -> Resolved:
 # --------------------------------------------------------------------------- for the summary
 
 
+STOPPED = "relances arrêtées (« Ne plus relancer » dans le suivi)"
+
+
 def describe_hold(until: date | None, stopped: bool) -> str:
     """The reason shown in the status column when a hold stops a letter."""
     if stopped:
-        return "relances arrêtées (« Ne plus relancer » dans le suivi)"
+        return STOPPED
     assert until is not None
     return f"suspendu jusqu'au {format_date_short(until)}"
 
@@ -357,6 +360,7 @@ class BrokenPromise:
 
     cle_client: str
     text: str
+    due: date | None = None  # the date the client promised to pay by
 
     def __str__(self) -> str:
         return self.text
@@ -427,10 +431,19 @@ def effects(resolved: Resolved, journal_events: pd.DataFrame, balances: Mapping[
         if balance > target and balance > 0.005:
             broken.append(BrokenPromise(p.client, (
                 f"{who} : {describe_promise(p)} non tenue (solde {format_eur(balance)}, "
-                f"{format_eur(baseline)} à la promesse) : le cycle reprend")))
+                f"{format_eur(baseline)} à la promesse) : le cycle reprend"), p.due))
     _holds_and_stops(resolved, names, run_date, holds, soon)
     withdrawn = tuple(int(r.id) for d, r in recorded.items() if d not in wanted)
     return Effects(holds, tuple(broken), tuple(soon), tuple(events), withdrawn, tuple(errors))
+
+
+def mark_broken_promises(letters: Sequence[PlannedLetter],
+                         broken: Sequence[BrokenPromise]) -> tuple[PlannedLetter, ...]:
+    """Each letter to a client whose promise was not kept carries the promised date: after
+    a phone call and a promise, « nous n'avons reçu … ni aucune explication » is untrue."""
+    due = {b.cle_client: b.due for b in broken if b.due is not None}
+    return tuple(replace(x, promesse_non_tenue=due[x.cle_client]) if x.cle_client in due
+                 else x for x in letters)  # fmt: skip
 
 
 def _recorded(journal_events: pd.DataFrame, run_date: date,

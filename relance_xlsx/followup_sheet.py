@@ -82,8 +82,10 @@ def _tool_values(r: ClientRow) -> list[object]:
 
 
 def refresh(path: Path, rows: Sequence[ClientRow], backup_dir: Path,
-            now: datetime | None = None) -> Path | None:  # fmt: skip
-    """Create the workbook, or refresh its tool columns in place; returns the backup."""
+            now: datetime | None = None, gone: Mapping[str, str] | None = None,
+            ) -> Path | None:  # fmt: skip
+    """Create the workbook, or refresh its tool columns in place; returns the backup.
+    ``gone`` (client key -> next-step text): clients that have just left the export."""
     if not path.exists():
         _create(path, rows)
         return None
@@ -92,7 +94,7 @@ def refresh(path: Path, rows: Sequence[ClientRow], backup_dir: Path,
         parts = locate_sheet(zf, path, CLIENTS)
         original = zf.read(parts.sheet)
         sheet = SheetXml(parse_xml(original), path, CLIENTS)
-        _patch_clients(sheet, SharedStrings(zf, parts.shared_strings), rows)
+        _patch_clients(sheet, SharedStrings(zf, parts.shared_strings), rows, gone or {})
         return {parts.sheet: sheet.serialise(original)}
 
     try:
@@ -180,12 +182,18 @@ def _client_row_keys(sheet: SheetXml, loader: object,
     return keys
 
 
-def _patch_clients(sheet: SheetXml, loader: object, rows: Sequence[ClientRow]) -> None:
-    """Each client's row found by code, else by name; new clients appended below."""
+def _patch_clients(sheet: SheetXml, loader: object, rows: Sequence[ClientRow],
+                   gone: Mapping[str, str]) -> None:  # fmt: skip
+    """Each client's row found by code, else by name; new clients appended below. A client
+    that has just left the export keeps its row, its level and last letter; its balance
+    and next step say so (they showed last week's debt and a step that would not come)."""
     columns = _tool_columns(sheet, loader)
     existing: dict[str, int] = {}
     for number, key in _client_row_keys(sheet, loader, columns).items():
         existing.setdefault(key, number)
+        if key in gone:
+            for name, value in (("Solde échu", 0.0), ("Prochaine étape", gone[key])):
+                _set_cell(sheet, number, columns[name], value)
     last_row = max(sheet.row_numbers, default=1)
     for r in rows:
         key = _row_key(r.code, r.name)
@@ -198,18 +206,21 @@ def _patch_clients(sheet: SheetXml, loader: object, rows: Sequence[ClientRow]) -
 
 
 def _set_row(sheet: SheetXml, number: int, columns: Mapping[str, int], r: ClientRow) -> None:
-    row = sheet.row(number)
     for name, value in zip(TOOL_COLUMNS, _tool_values(r), strict=True):
-        col = columns[name]
-        cell = sheet.cell(row, number, col)
-        if isinstance(value, float):
-            sheet.set_text(cell, "")
-            v = cell.makeelement(sheet.v_tag, {})
-            v.text = repr(value)
-            cell.append(v)
-        else:
-            sheet.set_text(cell, clean_text(str(value)))
-        widen_spans(row, col)
+        _set_cell(sheet, number, columns[name], value)
+
+
+def _set_cell(sheet: SheetXml, number: int, col: int, value: object) -> None:
+    row = sheet.row(number)
+    cell = sheet.cell(row, number, col)
+    if isinstance(value, float):
+        sheet.set_text(cell, "")
+        v = cell.makeelement(sheet.v_tag, {})
+        v.text = repr(value)
+        cell.append(v)
+    else:
+        sheet.set_text(cell, clean_text(str(value)))
+    widen_spans(row, col)
 
 
 
@@ -217,7 +228,7 @@ def client_rows(classified: pd.DataFrame, holds: Mapping[str, str], run_date: da
                 emails: Callable[[str, date], str] | None = None) -> list[ClientRow]:  # fmt: skip
     """The tool's columns, one row per client of the export (grouped once: a per-client
     loop over a 20,000-row export took seconds)."""
-    from .tiers import Etat, tier
+    from .tiers import LAST_LETTER_LEVEL, Etat, tier, tier_by_step
 
     df = classified
     key = df["cle_client"]
@@ -231,9 +242,22 @@ def client_rows(classified: pd.DataFrame, holds: Mapping[str, str], run_date: da
                                                        "date_prochaine_etape", "attente"]]
     upcoming = upcoming.sort_values(["cle_client", "date_prochaine_etape"], kind="stable")
     upcoming = upcoming.drop_duplicates("cle_client")  # the first: a step that waits, if any
-    next_step = {k: next_step_text(name, when, waiting) for k, name, when, waiting in zip(
-        upcoming["cle_client"], upcoming["prochaine_etape"],
-        dates_of(upcoming["date_prochaine_etape"]), upcoming["attente"], strict=True)}  # fmt: skip
+    # the client's next letter takes the highest step its open invoices reached: a new
+    # invoice's relance 1 goes out in a « Relance 2 » letter to a client at relance 2
+    reached = df["niveau_apres"].where(open_rows, 0).groupby(key).max().to_dict()
+
+    def letter_step(k: object, name: str, waiting: str) -> str:
+        step = tier_by_step(name)
+        now = int(reached.get(k, 0))
+        if step is None or not step.level < now < LAST_LETTER_LEVEL:
+            return name
+        return tier(now).step
+
+    next_step = {k: next_step_text(letter_step(k, name, waiting), when, waiting)
+                 for k, name, when, waiting in zip(
+                     upcoming["cle_client"], upcoming["prochaine_etape"],
+                     dates_of(upcoming["date_prochaine_etape"]), upcoming["attente"],
+                     strict=True)}  # fmt: skip
     first = df.drop_duplicates("cle_client")
     names = dict(zip(first["cle_client"], zip(first["code_client"], first["client"],
                                               strict=True), strict=True))  # fmt: skip

@@ -423,6 +423,37 @@ def recent_balances(path: Path, run_date: date, keys: Sequence[str], dates: int,
         raise unreadable(path, exc) from exc
 
 
+def previous_clients(path: Path, run_date: date, keys: Sequence[str],
+                     scan: int = 12) -> frozenset[str]:  # fmt: skip
+    """The clients seen by the last run in force before ``run_date`` that shares invoices
+    with ``keys`` (another establishment's runs are skipped): a client of that run missing
+    from this export has left it. Read-only; none without a journal."""
+    step = max(len(keys) // PROBE_KEYS, 1)
+    probe = list(dict.fromkeys(keys[::step]))[:PROBE_KEYS]
+    if not probe:
+        return frozenset()
+    marks = ", ".join("?" * len(probe))
+    try:
+        with reading(path) as con:
+            if con is None:
+                return frozenset()
+            runs = con.execute(
+                "SELECT id FROM executions WHERE remplacee_par IS NULL AND date < ? "
+                "ORDER BY date DESC, id DESC LIMIT ?", (run_date.isoformat(), scan),
+            ).fetchall()  # fmt: skip
+            for (run_id,) in runs:
+                shares = con.execute(
+                    f"SELECT 1 FROM soldes WHERE execution = ? AND cle_facture IN ({marks}) "
+                    "LIMIT 1", (run_id, *probe),
+                ).fetchone()  # fmt: skip
+                if shares is not None:
+                    return frozenset(r[0] for r in con.execute(
+                        "SELECT DISTINCT cle_client FROM soldes WHERE execution = ?", (run_id,)))
+            return frozenset()
+    except sqlite3.Error as exc:
+        raise unreadable(path, exc) from exc
+
+
 def export_key(export: Path) -> str:
     """How an export is named in the journal: its absolute path, whatever the current folder."""
     return str(Path(export).resolve())

@@ -83,6 +83,9 @@ class PlannedLetter:
     telephone: str = ""
     particulier: bool = False
     date_precedent: date | None = None  # the client's previous letter, if known
+    # the date the client had promised to pay by (follow-up workbook), passed unpaid: the
+    # letter never says it heard nothing from the client
+    promesse_non_tenue: date | None = None
 
     @property
     def pays_imprime(self) -> str:
@@ -179,6 +182,9 @@ class RunResult:
     columns: Mapping[str, str] = field(default_factory=dict)  # field -> header used
     column_index: Mapping[str, int] = field(default_factory=dict)  # field -> 0-based column
     column_uses: Mapping[str, ColumnUse] = field(default_factory=dict)  # by header or content
+    # the address columns read after the first (« Adresse 2 », « Complément »…): header and
+    # 0-based column, said under « Colonnes lues » with the first
+    address_lines: tuple[tuple[str, int], ...] = ()
     rendered: tuple[RenderedLetter, ...] = ()  # after stage 6
     files: RunFiles = field(default_factory=RunFiles)
     superseded: tuple[int, ...] = ()  # same-date runs this one replaced

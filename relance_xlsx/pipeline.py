@@ -50,6 +50,7 @@ from .journal import (
     export_key,
     fingerprint,
     load_journal,
+    previous_clients,
     processed_before,
     recent_balances,
     same_date_runs,
@@ -59,6 +60,7 @@ from .memory import give_back_freed_memory, keep_big_blocks_apart
 from .model import SEP, PlannedLetter, PricedLetter, RenderedLetter, RunFiles, RunResult
 from .planning import plan_letters
 from .policy import classify
+from .printing import batch_name
 from .progress import NullProgress, Progress
 from .publish import (
     FollowUpPart,
@@ -69,7 +71,7 @@ from .publish import (
     not_written,
     publish,
 )
-from .reader import ReadResult, read_export
+from .reader import ReadResult, address_columns, read_export
 from .report import summary_text
 from .tiers import HANDOVER_LEVEL
 
@@ -242,6 +244,7 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
     age += superseded_warnings(same_day, superseded, export_key(read.source),
                                options.force and bool(age))  # fmt: skip
     planned = followup.override_contacts(planned, entries, read.invoices)
+    planned = followup.mark_broken_promises(planned, effects.broken)
     read = replace(read, invoices=read.invoices.iloc[:0])  # classified holds them from now on
     if planned and not options.dry_run:
         letters_mod.require_templates(settings.modeles_dossier, {x.niveau for x in planned})
@@ -259,6 +262,8 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
         dropped_total_rows=read.dropped_total_rows,
         columns=dict(read.columns),
         column_index=dict(read.column_index),
+        address_lines=tuple((read.headers[i], i) for i in address_columns(
+            read.headers, read.column_index) if i != read.column_index.get("adresse")),
         column_uses=dict(read.column_uses),
         files=RunFiles(settings=paths.settings, journal=paths.journal),
         superseded=superseded,
@@ -269,6 +274,15 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
     if options.dry_run:
         return result
     return _write(result, read, settings, paths, options, progress, effects)
+
+
+def _gone_clients(invoices: pd.DataFrame, journal: Path, run_date: date) -> dict[str, str]:
+    """Clients of this export's previous run that are no longer in it (all paid, or
+    written off): the follow-up workbook says so instead of last week's debt."""
+    seen = previous_clients(journal, run_date, invoices["cle_facture"].tolist())
+    gone = seen - set(invoices["cle_client"])
+    text = f"absent de l'export du {run_date:%d/%m/%Y} : plus rien à relancer"
+    return dict.fromkeys(sorted(gone), text)
 
 
 def check_age(read: ReadResult, classified: pd.DataFrame, journal: Path, options: RunOptions
@@ -372,16 +386,18 @@ def _write(
         return _mark_letters(result.invoices, tuple(rendered))
 
     room = Room.estimate(len(result.priced), len(result.invoices), read.source)
-    letters = LettersPart(paths.out_root, run_dir, render, room=room.letters)
+    letters = LettersPart(paths.out_root, run_dir, render, room=room.letters,
+                          batch=batch_name(options.run_date))
     workbook = WorkbookPart(
         lambda: _write_back(read, classified(), settings, paths, warnings, progress),
         folder=read.source.resolve().parent, room=room.workbook,
     )  # fmt: skip
     emails = _email_words(paths.journal)
+    gone = _gone_clients(result.invoices, paths.journal, options.run_date)  # same keys
     suivi = FollowUpPart(paths.followup, lambda: followup_sheet.refresh(
         paths.followup,
         followup_sheet.client_rows(classified(), effects.holds, options.run_date, emails),
-        paths.followup.parent / SAUVEGARDES), room=room.followup)  # fmt: skip
+        paths.followup.parent / SAUVEGARDES, gone=gone), room=room.followup)  # fmt: skip
     journal = JournalWriter(paths.journal)
     record = JournalPart(
         journal, lambda: _with_followup(
@@ -525,7 +541,8 @@ def _extras(
         from .printing import print_batch
 
         try:
-            printed = print_batch(list(result.letter_files), run_dir, f"a_imprimer – {day}.pdf",
+            printed = print_batch(list(result.letter_files), run_dir,
+                                  batch_name(options.run_date),
                                   [x.copies for x in rendered])  # fmt: skip
         except OSError as exc:
             said = not_written("le lot PDF", run_dir, room.pdf, exc)

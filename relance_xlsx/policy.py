@@ -30,6 +30,7 @@ from . import ledger
 from .business_days import BusinessCalendar, days_late
 from .config import Settings
 from .fields import declared
+from .followup import STOPPED
 from .formatting import dates_of, format_date_short, format_eur
 from .tiers import DELAY_KEYS, HANDOVER_LEVEL, LAST_LETTER_LEVEL, LETTER_TIERS, SEP, Etat, tier
 
@@ -172,10 +173,17 @@ def classify(
     df["date_mise_en_demeure"] = pd.to_datetime(named)
 
     df["etat"] = _state_words(m, legal, sent, level)
-    _next_steps(df, m, legal, sent, next_date, named, run, delay, settings, cal)
+    _next_steps(df, m, legal, sent, next_date, named, run, delay, settings, cal,
+                letter_level > 0)
     held = candidate & ~sent  # due for a step, but no letter: the status says why
     df["attente"] = np.where(held, blocked, "")
-    df["statut"] = _status_texts(df, run_date, blocked, sent, held & followed, held & ~followed,
+    # every overdue invoice of a client the accountant holds says the hold first, not only
+    # those due for a step: « relance 2 le 07/12/2026 » under a promise to the 11/12 was
+    # a date that would not be kept
+    if holds:
+        hold_why = np.array([holds.get(k, "") for k in df["cle_client"]], dtype=object)
+        blocked = np.where(followed, hold_why, blocked)
+    df["statut"] = _status_texts(df, run_date, blocked, sent, followed, held & ~followed,
                                  handed_on, notice)
     return df
 
@@ -205,10 +213,14 @@ def _state_words(m: _Masks, legal: np.ndarray, sent: np.ndarray, level: np.ndarr
 def _next_steps(
     df: pd.DataFrame, m: _Masks, legal: np.ndarray, sent: np.ndarray, next_date: np.ndarray,
     named: np.ndarray, run: np.datetime64, delay: np.ndarray, settings: Settings,
-    cal: BusinessCalendar,
+    cal: BusinessCalendar, written: np.ndarray,
 ) -> None:
     """``prochaine_etape`` and its date: an invoice named by a running notice goes to
-    contentieux when the notice expires; the others to their own next step."""
+    contentieux when the notice expires; the others to their own next step, and never
+    before the client's next letter is allowed (``intervalle_minimum`` after its last one,
+    or after this run's: ``written`` marks the rows of clients written to now). A date the
+    interval would push back was said and then not kept (« relance 1 le 27/11/2026 » for an
+    invoice whose client had a letter on the 23rd: nothing went out before the 7/12)."""
     after = df["niveau_apres"].to_numpy(dtype=np.int64)
     level_date = df["date_niveau"].to_numpy(dtype="datetime64[D]")
     after_date = np.where(sent, run, level_date)
@@ -221,6 +233,19 @@ def _next_steps(
     names = np.where(under_notice, tier(HANDOVER_LEVEL).step, names)
     df["prochaine_etape"] = np.where(upcoming, names, "")
     dates = np.where(sent, next_after, np.where(upcoming, next_date, NAT))
+    interval = settings.delais.intervalle_minimum
+    if interval > 0:
+        levels = df["niveau"].to_numpy()
+        last = np.where(levels > 0, df["date_niveau"].to_numpy(dtype="datetime64[D]"), NAT)
+        journal_last = df["date_dernier_courrier"].to_numpy(dtype="datetime64[D]")
+        last = np.where(np.isnat(last) | (journal_last > last), journal_last, last)
+        last = np.where(written, run, last)
+        last = _per_client(df["cle_client"].to_numpy(), last.astype("datetime64[ns]"), "max")
+        last = last.astype("datetime64[D]")
+        allowed = np.where(np.isnat(last), NAT, cal.add(np.where(np.isnat(last), run, last),
+                                                        interval))  # fmt: skip
+        later = upcoming & ~np.isnat(allowed) & ~np.isnat(dates) & (allowed > dates)
+        dates = np.where(later, allowed, dates)
     dates = np.where(under_notice, expiry, dates)
     df["date_prochaine_etape"] = pd.to_datetime(dates)
 
@@ -364,6 +389,8 @@ def _status_texts(
             detail = _legal_detail(int(lvl), lvl_date, med, handed, not pd.isna(own_med))
         elif is_sent:
             detail = f"{run_text}{SEP}{nxt} le {format_date_short(nxt_date)}"
+        elif by_hand and why == STOPPED:  # no step comes after a stop: none is told
+            detail = why
         elif by_hand and why:  # the accountant's hold, promise or stop comes first
             detail = f"{why}{SEP}{nxt} ensuite"
         else:  # En attente

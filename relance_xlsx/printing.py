@@ -15,9 +15,14 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .files import MB, atomic_target, disk_full_words, is_disk_full
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 INSTALL_HELP = (
     "LibreOffice est introuvable : les courriers restent au format Word, sans PDF à "
@@ -45,6 +50,11 @@ class PrintResult:
     pdfs: tuple[Path | None, ...]
     batch: Path | None
     warnings: tuple[str, ...]
+
+
+def batch_name(day: date) -> str:
+    """The day's print batch: « a_imprimer – AAAA-MM-JJ.pdf »."""
+    return f"a_imprimer – {day.isoformat()}.pdf"
 
 
 def find_soffice() -> str | None:
@@ -163,11 +173,12 @@ def merge_pdfs(pdfs: Sequence[Path], target: Path,
     writer = PdfWriter()
     try:
         for i, pdf in enumerate(pdfs):
-            writer.append(str(pdf))
+            # a bookmark per letter: found again by ``annuler`` to take the letter out
+            writer.append(str(pdf), outline_item=pdf.stem, import_outline=False)
             for copy in copies[i] if i < len(copies) else ():
                 pages = len(writer.pages)
                 try:
-                    writer.append(str(copy))
+                    writer.append(str(copy), import_outline=False)
                 except Exception as exc:  # noqa: BLE001 - a damaged copy must not stop the run
                     if is_disk_full(exc):
                         raise
@@ -182,6 +193,43 @@ def merge_pdfs(pdfs: Sequence[Path], target: Path,
     finally:
         writer.close()
     return target
+
+
+def _bookmarks(reader: PdfReader) -> list[tuple[int, str]]:
+    """The batch's letters: (first page, letter name), in page order."""
+    return sorted((reader.get_destination_page_number(item), str(item.title))
+                  for item in reader.outline if not isinstance(item, list))  # fmt: skip
+
+
+def batch_letters(batch: Path) -> list[str] | None:
+    """The letters of a print batch (file names without suffix), ``None`` when it has no
+    bookmarks (written by an earlier version): which pages are whose is then unknown."""
+    from pypdf import PdfReader
+
+    return [title for _, title in _bookmarks(PdfReader(str(batch)))] or None
+
+
+def remove_from_batch(batch: Path, letter_stems: set[str]) -> None:
+    """Take letters out of a print batch with the invoice copies that follow them (a letter
+    runs from its bookmark to the next one), the others kept in order; replaced at once."""
+    from pypdf import PdfReader, PdfWriter
+
+    reader = PdfReader(str(batch))
+    marks = _bookmarks(reader)
+    ends = [page for page, _ in marks[1:]] + [len(reader.pages)]
+    writer = PdfWriter()
+    try:
+        for (start, title), end in zip(marks, ends, strict=True):
+            if title in letter_stems:
+                continue
+            first = len(writer.pages)
+            for page in range(start, end):
+                writer.add_page(reader.pages[page])
+            writer.add_outline_item(title=title, page_number=first)
+        with atomic_target(batch) as tmp, open(tmp, "wb") as fh:
+            writer.write(fh)
+    finally:
+        writer.close()
 
 
 def print_batch(letters: Sequence[Path], out_dir: Path, batch_name: str,

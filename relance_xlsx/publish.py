@@ -113,6 +113,7 @@ class LettersPart:
     render: Callable[[Path], list[Path]]  # renders into the staging folder, returns files
     room: int = 0
     stale: Callable[[], list[str]] = list
+    batch: str = ""  # the day's print batch (« a_imprimer – … .pdf »), stale with them
     staging: Path | None = None
     files: list[Path] = field(default_factory=list)
     final: list[Path] = field(default_factory=list)
@@ -190,16 +191,38 @@ class LettersPart:
             more = f" et {len(self.leftovers) - 3} autre(s)" if len(self.leftovers) > 3 else ""
             warnings.append(f"Restes d'une exécution interrompue supprimés ({names}{more}) : "
                             "rien n'y manquait, cette exécution a tout refait.")
-        for name in self.stale():
-            if name in written:
-                continue
+        stale = self.stale()
+        withdrawn = [Path(n).stem for n in stale if n not in written]
+        if withdrawn:  # the accountant may have printed them after the replaced run
+            shown = ", ".join(f"« {n} »" for n in withdrawn[:5])
+            more = f" et {len(withdrawn) - 5} autre(s)" if len(withdrawn) > 5 else ""
+            warnings.append(
+                f"Cette exécution remplace celle du même jour : {len(withdrawn)} courrier(s) "
+                f"qu'elle avait produit(s) ne sont plus à envoyer et ont été retirés "
+                f"({shown}{more}). S'ils ont déjà été imprimés, ne les postez pas."
+            )
+        for name in stale:
+            # a replaced run's PDF and e-mail draft went with its letter: they told what
+            # that run wrote (a client who has paid since, old amounts); --pdf and
+            # --emails, if asked for again, write them anew after this
+            doomed = [] if name in written else [name]
+            doomed += [Path(name).stem + ".pdf", Path(name).stem + ".eml"]
+            for each in doomed:
+                try:
+                    (self.run_dir / each).unlink(missing_ok=True)
+                except OSError:
+                    warnings.append(
+                        f"Le fichier « {each} » d'une exécution précédente du même jour n'a "
+                        "pas pu être supprimé (ouvert ?) : il n'est plus à envoyer, "
+                        "supprimez-le vous-même."
+                    )
+        if stale and self.batch:  # the day's print batch held the replaced run's letters
             try:
-                (self.run_dir / name).unlink(missing_ok=True)  # a replaced run's letter
+                (self.run_dir / self.batch).unlink(missing_ok=True)
             except OSError:
                 warnings.append(
-                    f"Le courrier « {name} » d'une exécution précédente du même jour n'a pas "
-                    "pu être supprimé (ouvert dans Word ?) : il n'est plus à envoyer, "
-                    "supprimez-le vous-même."
+                    f"« {self.batch} » d'une exécution précédente du même jour n'a pas pu "
+                    "être supprimé (ouvert ?) : ne l'imprimez pas, supprimez-le vous-même."
                 )
         return warnings
 

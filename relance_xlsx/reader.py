@@ -34,6 +34,7 @@ from .fields import (
     TEXT,
     invoice_table,
 )
+from .model import foreign_country
 from .parsing import (
     clean_text,
     is_blank,
@@ -239,11 +240,15 @@ def _one_line_address(value: object) -> str:
     return clean_text(value)
 
 
-def _postcode(value: object) -> str:
-    text = clean_text(value)
-    if text.isdigit() and len(text) == 4:
-        return "0" + text  # 08000 exported as the number 8000
-    return text
+def _french_postcodes(postcodes: list[object], countries: list[object]) -> list[object]:
+    """A four-digit postcode gets back the leading zero Excel dropped (08000 exported as
+    the number 8000), in France only: Belgium, Switzerland, Austria… have four digits."""
+    out = list(postcodes)
+    for j, text in enumerate(postcodes):
+        text = str(text)
+        if len(text) == 4 and text.isdigit() and not foreign_country(str(countries[j] or "")):
+            out[j] = "0" + text
+    return out
 
 
 @dataclass(frozen=True)
@@ -430,7 +435,6 @@ _READINGS: Mapping[str, _Reading] = {
     INT: _Reading(parse_level, failed=0, own_reason=True),
 }
 _OWN_READINGS: Mapping[str, _Reading] = {
-    "code_postal": _Reading(_postcode),
     "type_client": _Reading(parse_consumer),  # read into "particulier"
 }
 _EXPORT_FIELDS = tuple(f for f in FIELDS if f.in_export and f.name != "adresse")
@@ -476,6 +480,7 @@ def _invoice_columns(
             values[j] = reading.failed
         out[column] = values
     out["adresse"] = _addresses(address, m)
+    out["code_postal"] = _french_postcodes(out["code_postal"], out["pays"])
     out["statut_existant"] = _map_cells(status, clean_text)
     _work_out_balances(out, reasons)
     codes, names = out["code_client"], out["client"]

@@ -17,6 +17,7 @@ from .fields import LABELS
 from .formatting import format_date_short, format_eur
 from .ledger import UnallocatedCredit, by_client, unallocated_credits
 from .model import ETATS, PlannedLetter, RunResult
+from .parsing import normalise
 from .planning import client_details
 from .policy import next_step_text
 from .tiers import LAST_LETTER_LEVEL, LETTER_TIERS, TIERS, Etat, tier
@@ -206,8 +207,18 @@ def column_rows(result: RunResult) -> list[tuple[str, str]]:
             text += ", reconnue par son contenu"
         if use is not None and use.confidence <= DOUBTFUL:
             text += " — à vérifier"
+        if fld == "adresse":
+            text += _more_address(result)
         rows.append((f"{label[:1].upper()}{label[1:]}", text))
+    if "adresse" not in result.columns and result.address_lines:
+        rows.append(("Adresse", _more_address(result).removeprefix(", ")))
     return rows
+
+
+def _more_address(result: RunResult) -> str:
+    """The other address columns, read and printed after the first (« Adresse 2 »…)."""
+    return "".join(f", « {h} » (colonne {get_column_letter(i + 1)})"
+                   for h, i in result.address_lines)
 
 
 def columns_lines(result: RunResult) -> list[str]:
@@ -301,9 +312,14 @@ def summary_text(result: RunResult) -> str:
 
 
 def plan_text(invoices: pd.DataFrame) -> str:
-    """The dry-run plan: one line per invoice (client, invoice, state, next step)."""
+    """The dry-run plan: one line per invoice (client, invoice, state, next step), grouped
+    by client, in the export's order within each: letters are decided per client, and an
+    export sorted by due date scattered one client's invoices over the whole plan."""
     if invoices.empty:
         return "Aucune facture.\n"
+    names = (invoices["client"].where(invoices["client"] != "", invoices["code_client"])
+             .fillna("").astype(str).map(normalise))  # fmt: skip
+    invoices = invoices.iloc[names.reset_index(drop=True).sort_values(kind="stable").index]
     rows = []
     for row in invoices.itertuples(index=False):
         nxt = ""

@@ -18,6 +18,9 @@ _CIVILITIES = {
     "m": "Monsieur", "mr": "Monsieur", "monsieur": "Monsieur",
     "mme": "Madame", "madame": "Madame", "mlle": "Madame", "mademoiselle": "Madame",
 }  # fmt: skip
+# contacts abroad: the letter is in French, the civility is theirs; read in a contact only
+# (a client named « MS Informatique » or « Frau Holle GmbH » is a company)
+_ABROAD = {"herr": "Monsieur", "frau": "Madame", "mrs": "Madame", "ms": "Madame"}
 _PARTICLES = {"de", "du", "des", "d", "le", "la", "van", "von", "der", "di", "da"}
 _ROLE = re.compile(r"\s*(?:[,;(/]|\s[-–]\s).*$")  # ", Direction…", " – DAF", " (compta)"
 _SPACE = re.compile(r"\s+")
@@ -41,7 +44,8 @@ def _civility(words: list[str]) -> str | None:
     """The salutation word of a leading civility ("M.", "Mme", "Madame"), else None."""
     if not words:
         return None
-    return _CIVILITIES.get(words[0].rstrip(".").lower())
+    word = words[0].rstrip(".").lower()
+    return _CIVILITIES.get(word) or _ABROAD.get(word)
 
 
 def _surname(words: list[str]) -> str:
@@ -69,6 +73,8 @@ def _greeting(name: str, strict: bool = False) -> tuple[str, str] | None:
     ``strict`` (a client name): "M" without its dot is no civility ("M Bricolage")."""
     name = _ROLE.sub("", name)
     if strict and re.match(r"(?i)m\b(?!\.)", name):
+        return None
+    if strict and name.split()[:1] and name.split()[0].rstrip(".").lower() in _ABROAD:
         return None
     if re.search(r"\s(?:et|&)\s", name, re.IGNORECASE):  # "M. et Mme Dupont": both
         return None

@@ -420,6 +420,13 @@ def consumer_block(doc) -> None:  # noqa: ANN001
 # --- the three letters ---------------------------------------------------------------------
 
 
+# a client who promised on the phone to pay by a date, and did not: never « ni aucune
+# explication », nor « sans doute un simple oubli »
+BROKEN_PROMISE = ("Vous nous aviez annoncé votre règlement pour le {{ promesse_non_tenue }} ; "
+                  "à ce jour, nous ne l'avons pas reçu{% if reglements_recus %} en totalité"
+                  "{% endif %}.")
+
+
 def relance_1(doc) -> None:  # noqa: ANN001
     header_table(doc, registered=False)
     subject_block(doc)
@@ -427,7 +434,8 @@ def relance_1(doc) -> None:  # noqa: ANN001
                "ci-dessous, arrivées à échéance, ne nous est pas encore parvenu.{% if "
                "toutes_relancees %} Ces sommes vous ont déjà été rappelées.{% elif "
                "deja_relancees %} Une partie de ces sommes vous a déjà été rappelée (voir la "
-               "mention sous le numéro de facture).{% else %} Il s'agit sans doute d'un simple "
+               "mention sous le numéro de facture).{% elif promesse_non_tenue %} "
+               + BROKEN_PROMISE + "{% else %} Il s'agit sans doute d'un simple "
                "oubli.{% endif %}"], keep=True)
     invoice_table(doc, COLUMNS_7, 8.5)
     total_line(doc)
@@ -457,8 +465,11 @@ def relance_2(doc) -> None:  # noqa: ANN001
                 "nous{% else %}Nous{% endif %} vous avons rappelé ")
     # a payment received but not allocated is thanked for below: never "no payment" here
     silence = ("{% if reglements_non_affectes %}Les sommes reçues à ce jour (voir ci-dessous) ne "
-               "couvrent pas l'ensemble de ces factures.{% else %}Sauf erreur de notre part, nous "
-               "n'avons reçu à ce jour ni votre règlement, ni aucune explication.{% endif %}")
+               "couvrent pas l'ensemble de ces factures.{% elif promesse_non_tenue %}"
+               + BROKEN_PROMISE + "{% elif reglements_recus %}Les sommes "
+               "reçues à ce jour (colonne « Réglé ») ne couvrent pas l'ensemble de ces factures."
+               "{% else %}Sauf erreur de notre part, nous n'avons reçu à ce jour ni votre "
+               "règlement, ni aucune explication.{% endif %}")
     opening(doc, [
         reminded + "que les sommes détaillées ci-dessous restaient impayées. " + silence], [
         reminded + "qu'une partie des sommes détaillées ci-dessous restait impayée (voir la "

@@ -39,6 +39,22 @@ def test_reader_joins_every_address_column_and_keeps_line_breaks(tmp_path):
     assert inv.loc["F1", "pays"] == "Allemagne"
 
 
+def test_a_four_digit_postcode_is_padded_in_france_only(tmp_path):
+    """Excel drops the leading zero of 08000 (France); Belgium, Switzerland, Austria,
+    Denmark… have four-digit postcodes: « 01000 Bruxelles » was printed on the letter."""
+    from relance_xlsx.config import Settings
+    from relance_xlsx.reader import read_export
+
+    headers = ["Code client", "Client", "N° facture", "Échéance", "Reste dû", "CP", "Ville",
+               "Pays"]  # fmt: skip
+    rows = [["C1", "Brasserie SPRL", "F1", date(2026, 9, 1), 10.0, 1000, "Bruxelles", "Belgique"],
+            ["C2", "Fromagerie SA", "F2", date(2026, 9, 1), 10.0, "1204", "Genève", "Suisse"],
+            ["C3", "Garage SARL", "F3", date(2026, 9, 1), 10.0, 8000, "Charleville", "France"],
+            ["C4", "Atelier SAS", "F4", date(2026, 9, 1), 10.0, 1000, "Bourg-en-Bresse", ""]]
+    inv = read_export(write_xlsx(tmp_path / "e.xlsx", rows, headers), Settings()).invoices
+    assert list(inv["code_postal"]) == ["1000", "1204", "08000", "01000"]
+
+
 def _docx_text(path: Path) -> str:
     """Every paragraph's text, those of the tables (the address block) included."""
     doc = Document(str(path))
@@ -50,6 +66,9 @@ def test_letters_print_the_whole_address_and_the_country_abroad(runner_cwd):
     result = run_cli("run", export, "--date", RUN)
     assert result.exit_code == 0, result.output
     assert "adresse incomplète (code postal ou ville manquant) : Sans Ville SA" in result.output
+    # « Colonnes lues » named « Adresse 1 » only, as if the other lines were not read
+    assert ("Adresse : « Adresse 1 » (colonne F), « Adresse 2 » (colonne G), « Complément » "
+            "(colonne H), « Bâtiment » (colonne I)") in result.output
     letters = {p.name.split(" ")[0]: p for p in (runner_cwd / "courriers" / RUN).glob("*.docx")}
     german = _docx_text(next(p for n, p in letters.items() if n.startswith("Müller")))
     assert "Hauptstraße 5\nHinterhaus\n10115 Berlin\nALLEMAGNE" in german

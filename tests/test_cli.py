@@ -413,3 +413,20 @@ def test_python_dash_m_entry_point(runner_cwd):
     out = subprocess.run([sys.executable, "-m", "relance_xlsx", "--version"],
                          capture_output=True, text=True, cwd=root)  # fmt: skip
     assert out.returncode == 0 and out.stdout.startswith("relance-xlsx ")
+
+
+def test_dry_run_plan_groups_each_clients_invoices(runner_cwd):
+    """Seen in a four-Monday trial: an export sorted by due date scattered one client's
+    invoices over 100 lines of the plan; letters are decided per client."""
+    rows = [invoice("FA1", date(2026, 9, 1), 100.0, client="Zèbre", code=""),
+            invoice("FB1", date(2026, 9, 2), 100.0, client="alpha", code=""),
+            invoice("FA2", date(2026, 9, 3), 100.0, client="Zèbre", code=""),
+            invoice("FB2", date(2026, 9, 4), 100.0, client="alpha", code="")]  # fmt: skip
+    export = write_xlsx(runner_cwd / "e.xlsx", rows)
+    before = digest(export)
+    result = run_cli("run", export, "--date", "2026-11-23", "--dry-run")
+    assert result.exit_code == 0, result.output
+    plan = [line.split()[1] for line in result.output.splitlines()
+            if line.startswith(("Zèbre ", "alpha "))]  # fmt: skip
+    assert plan == ["FB1", "FB2", "FA1", "FA2"]
+    assert digest(export) == before

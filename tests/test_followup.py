@@ -106,7 +106,8 @@ def test_weekly_runs_with_the_follow_up_workbook(runner_cwd):
     out = run_ok(export, "2026-10-19", "--emails")
     status = status_column(export)
     assert status["F-A"].startswith("En attente – suspendu jusqu'au 15/12/2026 – relance 1 ")
-    assert status["F-B"].startswith("En attente – relances arrêtées")
+    # a stop has no step after it (it read « … dans le suivi) – relance 1 ensuite »)
+    assert status["F-B"] == "En attente – relances arrêtées (« Ne plus relancer » dans le suivi)"
     assert "promesse de paiement au 22/10/2026" in status["F-G"]
     assert "promesse de paiement de 300,00\xa0€ au 22/10/2026" in status["F-D"]
     assert status["F-E"].startswith("Relance 1")
@@ -145,6 +146,13 @@ def test_weekly_runs_with_the_follow_up_workbook(runner_cwd):
     assert status["F-G"].startswith("Payée")
     assert status["F-D"].startswith("Relance 1")
     assert "Delta" in out and "non tenue" in out
+    # seen in a four-Monday trial: after the phone call and its promise, the letter said
+    # « ni aucune explication » (relance 2) or « sans doute un simple oubli » (relance 1)
+    (delta,) = (runner_cwd / "courriers" / "2026-10-28").glob("Delta*.docx")
+    text = " ".join(_docx_text(delta).split())
+    assert "Vous nous aviez annoncé votre règlement pour le 22 octobre 2026 ; à ce jour, nous " \
+           "ne l'avons pas reçu." in text
+    assert "simple oubli" not in text
     report = load_workbook(runner_cwd / "courriers" / "2026-10-28" / "rapport – 2026-10-28.xlsx")
     broken = [r[1] for r in report["Synthèse"].iter_rows(values_only=True)
               if r[0] == "Promesse non tenue"]  # fmt: skip
@@ -229,3 +237,87 @@ def test_follow_up_open_in_excel_stops_the_run(runner_cwd):
 def test_damaged_follow_up_stops_the_run(runner_cwd):
     out = _untouched_after_failing_run(runner_cwd, "damaged")
     assert "endommagé" in out and "suivi_relances.xlsx" in out
+
+
+def test_relance_2_after_a_broken_promise_never_says_no_explanation(tmp_path):
+    """The relance 2 after a promise not kept (seen on a trial's PNG): « nous n'avons reçu
+    à ce jour ni votre règlement, ni aucune explication » to a client who had called."""
+    import dataclasses
+
+    from conftest import all_text, priced
+    from relance_xlsx import letters as L
+    from relance_xlsx.config import Settings
+
+    settings = Settings(societe=L.SAMPLE_SOCIETE)
+    letter = dataclasses.replace(L.sample_letter(2), promesse_non_tenue=date(2026, 12, 4))
+    (rendered,) = L.render_letters([priced(letter, settings)], settings, tmp_path).letters
+    text = " ".join(all_text(rendered.docx).split())
+    assert "ni aucune explication" not in text
+    assert "Vous nous aviez annoncé votre règlement pour le 4 décembre 2026 ; à ce jour, nous " \
+           "ne l'avons pas reçu en totalité." in text  # the sample's invoice is part paid
+
+
+def test_a_client_gone_from_the_export_no_longer_shows_its_debt(runner_cwd):
+    """Seen in a four-Monday trial: a client that paid everything left the export; two weeks
+    on, its row still read « Solde échu 13 528,97 € – relance 2 le 07/12/2026 »."""
+    (runner_cwd / "relance.toml").write_text("# dossier de travail\n", encoding="utf-8")
+    suivi = runner_cwd / "suivi_relances.xlsx"
+    rows = [invoice("F-A", DUE, 1000.0, client="Alpha SARL", code="C001"),
+            invoice("F-B", DUE, 900.0, client="Beta SAS", code="C002")]  # fmt: skip
+    run_ok(write_xlsx(runner_cwd / "a" / "export.xlsx", rows), "2026-10-19")
+    # another establishment's export, the same week: its clients are not « gone » from ours
+    other = [invoice("F-Z", DUE, 500.0, client="Zeta", code="C009")]
+    run_ok(write_xlsx(runner_cwd / "b" / "autre.xlsx", other), "2026-10-19")
+    week1 = {r[0]: r for r in clients_sheet(suivi)}
+    assert week1["C002"][2] == 900.0 and week1["C002"][3] == "Relance 1"
+
+    run_ok(write_xlsx(runner_cwd / "a" / "export.xlsx", rows[:1]), "2026-10-26")  # Beta paid
+    week2 = {r[0]: r for r in clients_sheet(suivi)}
+    assert week2["C002"][2] == 0.0
+    assert week2["C002"][5] == "absent de l'export du 26/10/2026 : plus rien à relancer"
+    assert week2["C002"][3:5] == ("Relance 1", "19/10/2026")  # its history is kept
+    assert week2["C009"] == week1["C009"]  # the other export's client is untouched
+    assert week2["C001"][2] == 1000.0
+
+
+def test_the_next_step_names_the_letter_the_client_will_get():
+    """Seen in a four-Monday trial: a client at relance 2 read « Prochaine étape : relance 1
+    le 21/12/2026 » (a new invoice's step); on the 21st it gets a « Relance 2 » letter."""
+    import pandas as pd
+
+    from relance_xlsx.config import Settings
+    from relance_xlsx.fields import invoice_table
+    from relance_xlsx.followup_sheet import client_rows
+    from relance_xlsx.journal import JournalData
+    from relance_xlsx.pipeline import classify_invoices
+
+    def line(number: str, due: date) -> dict[str, object]:
+        return {"code_client": "C1", "client": "Alpha", "numero_facture": number,
+                "date_facture": due, "date_echeance": due, "montant_ttc": 1000.0,
+                "montant_regle": None, "reste_du": 1000.0}  # fmt: skip
+
+    empty = JournalData.empty()
+    events = pd.DataFrame({"id": [1], "execution": 1, "date": pd.to_datetime(["2026-11-23"]),
+                           "type": "courrier", "cle_client": "code:C1", "niveau": 1,
+                           "fichier": "", "export": ""})  # fmt: skip
+    invoices = pd.DataFrame({"evenement": [1], "cle_facture": ["code:C1|F1"], "niveau": [1],
+                             "etape": 1})  # fmt: skip
+    journal = JournalData(empty.runs, events.astype(empty.events.dtypes.to_dict()),
+                          invoices.astype(empty.invoices.dtypes.to_dict()), frozenset())
+    table = invoice_table([line("F1", date(2026, 9, 1)), line("F2", date(2026, 12, 4))])
+    classified, letters = classify_invoices(table, Settings(), journal, date(2026, 12, 7))
+    assert [x.niveau for x in letters] == [2]
+    (row,) = client_rows(classified, {}, date(2026, 12, 7))
+    assert (row.level, row.next_step) == ("Relance 2", "relance 2 le 21/12/2026")
+
+    # a step that waits names the client's letter too: F2 due for its relance 1 a week
+    # after the client's relance 2, held by the minimum interval between letters
+    journal = JournalData(empty.runs, events.assign(niveau=2).astype(
+        empty.events.dtypes.to_dict()), invoices.assign(niveau=2, etape=2).astype(
+        empty.invoices.dtypes.to_dict()), frozenset())  # fmt: skip
+    table = invoice_table([line("F1", date(2026, 9, 1)), line("F2", date(2026, 11, 2))])
+    classified, letters = classify_invoices(table, Settings(), journal, date(2026, 11, 30))
+    assert not letters
+    (row,) = client_rows(classified, {}, date(2026, 11, 30))
+    assert row.next_step.startswith("relance 2 en suspens : dernier courrier au client le "
+                                    "23/11/2026"), row.next_step

@@ -420,8 +420,12 @@ def test_relance_2_never_says_no_payment_when_one_is_thanked_for(tmp_path):
     paid = LetterLine("VIR-301", D(2026, 11, 20), None, None, Decimal("1000.00"),
                       Decimal("-1000.00"), 0, False, 9, non_affecte=True)  # fmt: skip
     with_payment = dataclasses.replace(letter, lignes=(*letter.lignes, paid))
+    unpaid = tuple(dataclasses.replace(x, montant_regle=Decimal("0.00") if x.montant_regle
+                                       else x.montant_regle, reste_du=x.montant_ttc)
+                   for x in letter.lignes)  # fmt: skip
     texts = {}
-    for name, item in (("paid", with_payment), ("plain", letter)):
+    plain = dataclasses.replace(letter, lignes=unpaid)
+    for name, item in (("paid", with_payment), ("plain", plain), ("partly", letter)):
         (rendered,) = L.render_letters([priced(item, settings)], settings,
                                        tmp_path / name).letters  # fmt: skip
         texts[name] = " ".join(all_text(rendered.docx).split())
@@ -434,6 +438,11 @@ def test_relance_2_never_says_no_payment_when_one_is_thanked_for(tmp_path):
     assert "Les sommes reçues" not in texts["plain"]
     assert "Principal restant dû (avoirs et règlements non affectés déduits)" in texts["paid"]
     assert "Principal restant dû (avoirs déduits)" in texts["plain"]
+    # seen in a four-Monday trial: half an invoice paid since the relance 1, the relance 2
+    # said « nous n'avons reçu à ce jour ni votre règlement » above « Réglé 1 004,90 € »
+    assert "nous n'avons reçu à ce jour ni votre règlement" not in texts["partly"]
+    assert "Les sommes reçues à ce jour (colonne « Réglé ») ne couvrent pas l'ensemble de " \
+           "ces factures." in texts["partly"]
 
 
 def test_a_notice_held_for_a_payment_is_no_past_date_in_the_follow_up(ledger_run):

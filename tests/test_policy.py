@@ -169,6 +169,46 @@ def test_minimum_interval_between_letters():
     assert len(letters) == 1
 
 
+def test_a_next_step_is_never_dated_before_the_clients_next_letter():
+    """Seen in a four-Monday trial: listed in the 23/11 letter, an invoice due on the 21st
+    read « En attente – relance 1 le 27/11/2026 »; nothing went out on the 27th, nor on the
+    30th (interval): its relance 1 came with the client's next letter, on 07/12."""
+    rows = [invoice("F1", date(2026, 9, 1), 1000.0, client="Alpha", code=""),
+            invoice("F2", date(2026, 11, 21), 500.0, client="Alpha", code=""),
+            invoice("F3", date(2026, 11, 30), 300.0, client="Alpha", code=""),
+            invoice("F4", date(2026, 11, 21), 200.0, client="Beta", code="")]  # fmt: skip
+    c, letters = classify_rows(rows)
+    assert [x.client for x in letters] == ["Alpha"]
+    assert c.loc["F1", "statut"].startswith("Relance 1 – 23/11/2026 – relance 2 le 07/12/2026")
+    assert c.loc["F2", "statut"].startswith("En attente – relance 1 le 07/12/2026")
+    assert c.loc["F3", "date_prochaine_etape"] == pd.Timestamp("2026-12-07")
+    # a client with no letter yet: its invoice's own date
+    assert c.loc["F4", "statut"] == "En attente – relance 1 le 27/11/2026"
+    # a week later, with the letter in the journal: the same date, kept
+    c, _ = classify_rows(rows, journal=journal_of([("nom:alpha", "nom:alpha|F1", 1, RUN)]),
+                         run=date(2026, 11, 30))  # fmt: skip
+    assert c.loc["F3", "date_prochaine_etape"] == pd.Timestamp("2026-12-07")
+
+
+def test_every_overdue_invoice_of_a_held_client_says_the_hold():
+    """Seen in a four-Monday trial: under a promise to the 11/12, one invoice read « En
+    attente – promesse … – relance 1 ensuite » and its neighbour « En attente – relance 2
+    le 07/12/2026 »: on the 7th nothing went out."""
+    rows = [invoice("F1", date(2026, 9, 1), 1000.0, client="Alpha", code=""),
+            invoice("F2", date(2026, 11, 27), 500.0, client="Alpha", code=""),
+            invoice("F3", date(2026, 12, 20), 300.0, client="Alpha", code="")]  # fmt: skip
+    journal = journal_of([("nom:alpha", "nom:alpha|F1", 1, date(2026, 11, 23))])
+    table = invoice_table(rows)
+    promise = "promesse de paiement de 1 500,00 € au 11/12/2026"
+    classified, letters = classify_invoices(table, DEFAULTS, journal, date(2026, 11, 30),
+                                            holds={"nom:alpha": promise})  # fmt: skip
+    c = classified.set_index("numero_facture")
+    assert letters == ()
+    assert c.loc["F1", "statut"] == f"En attente – {promise} – relance 2 ensuite"  # 07/12
+    assert c.loc["F2", "statut"] == f"En attente – {promise} – relance 1 ensuite"
+    assert c.loc["F3", "statut"] == "Non échue – échéance le 20/12/2026"
+
+
 def test_no_history_starts_at_relance_1_however_late():
     c, letters = classify_rows([invoice("F1", date(2024, 1, 10), 1000.0)])
     assert c.loc["F1", "etat"] == "Relance 1"

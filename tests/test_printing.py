@@ -186,3 +186,83 @@ def test_real_print_batch_with_libreoffice(runner_cwd):
     draft = email.message_from_bytes(next(run_dir.glob("*.eml")).read_bytes(),
                                      policy=policy.default)  # fmt: skip
     assert sorted(Path(a.get_filename()).suffix for a in draft.iter_attachments()) == [".pdf"]
+
+
+def _blank_pdf(path: Path, width: float) -> Path:
+    w = PdfWriter()
+    w.add_blank_page(width=width, height=400)
+    with open(path, "wb") as fh:
+        w.write(fh)
+    return path
+
+
+def test_cancelled_letter_leaves_the_print_batch_with_its_invoice_copies(runner_cwd,
+                                                                        monkeypatch):
+    """Seen in a four-Monday trial: after `annuler`, « a_imprimer » still held the cancelled
+    letter and its duplicata; printed as the README says, the letter was posted anyway."""
+    from conftest import invoice, write_xlsx
+
+    soffice, _ = fake_soffice(runner_cwd)
+    monkeypatch.setattr(printing, "find_soffice", lambda: soffice)
+    (runner_cwd / "relance.toml").write_text('[factures]\ndossier = "Factures"\n',
+                                             encoding="utf-8")  # fmt: skip
+    (runner_cwd / "Factures").mkdir()
+    _blank_pdf(runner_cwd / "Factures" / "FA-1.pdf", 500)  # Alpha's duplicata
+    rows = [invoice("FA1", "2026-09-01", 1000.0, client="Alpha", code="C1"),
+            invoice("FA2", "2026-09-01", 400.0, client="Beta", code="C2"),
+            invoice("FA3", "2026-09-01", 300.0, client="Gamma", code="C3")]  # fmt: skip
+    export = write_xlsx(runner_cwd / "e.xlsx", rows)
+    assert run_cli("run", export, "--date", RUN, "--pdf").exit_code == 0
+    day_dir = runner_cwd / "courriers" / RUN
+    widths = [float(p.mediabox.width) for p in PdfReader(day_dir / BATCH).pages]
+    assert widths == [300, 500, 301, 302]  # Alpha, its duplicata, Beta, Gamma
+
+    result = run_cli("annuler", RUN, "--client", "Alpha")
+    assert result.exit_code == 0, result.output
+    assert f"Retiré(s) du PDF à imprimer, avec leurs duplicata : « {BATCH} »" in result.output
+    batch = PdfReader(day_dir / BATCH)
+    assert [float(p.mediabox.width) for p in batch.pages] == [301, 302]
+    assert [o.title for o in batch.outline] == [f"Beta – Relance 1 – {RUN}",
+                                                f"Gamma – Relance 1 – {RUN}"]  # fmt: skip
+
+    # the last letters cancelled: the empty batch goes aside with them
+    result = run_cli("annuler", RUN)
+    assert result.exit_code == 0, result.output
+    assert not (day_dir / BATCH).exists() and (day_dir / "annulés" / BATCH).exists()
+    assert "ne contenait que des courriers annulés" in result.output
+
+
+def test_a_same_day_rerun_takes_the_replaced_letters_pdf_draft_and_batch_away(runner_cwd,
+                                                                             monkeypatch):
+    """Seen in a four-Monday trial: Monday re-run after a client paid (its row at 0), without
+    --pdf: its letter was gone, but its PDF, its e-mail draft and « a_imprimer » with its
+    letter inside stayed beside the new letters, ready to be printed and sent."""
+    from conftest import HEADERS, invoice, write_xlsx
+
+    soffice, _ = fake_soffice(runner_cwd)
+    monkeypatch.setattr(printing, "find_soffice", lambda: soffice)
+    headers = [*HEADERS, "E-mail"]
+    rows = [[*invoice("FA1", "2026-09-01", 1000.0, client="Alpha", code="C1"), "a@alpha.fr"],
+            [*invoice("FA2", "2026-09-01", 400.0, client="Beta", code="C2"), "b@beta.fr"]]
+    assert run_cli("run", write_xlsx(runner_cwd / "e.xlsx", rows, headers), "--date", RUN,
+                   "--pdf", "--emails").exit_code == 0  # fmt: skip
+    day_dir = runner_cwd / "courriers" / RUN
+    alpha, beta = f"Alpha – Relance 1 – {RUN}", f"Beta – Relance 1 – {RUN}"
+    assert {p.name for p in day_dir.iterdir()} >= {
+        f"{alpha}.docx", f"{alpha}.pdf", f"{alpha}.eml", f"{beta}.pdf", f"{beta}.eml", BATCH}
+
+    rows[0][6:8] = [1000.0, 0.0]  # Alpha paid: the same Monday run again, no --pdf
+    result = run_cli("run", write_xlsx(runner_cwd / "e.xlsx", rows, headers), "--date", RUN)
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in day_dir.iterdir()}
+    assert not {f"{alpha}.docx", f"{alpha}.pdf", f"{alpha}.eml", BATCH} & names
+    assert f"{beta}.docx" in names
+    assert f"{beta}.pdf" not in names  # of the replaced run: --pdf writes it again
+    assert (f"Cette exécution remplace celle du même jour : 1 courrier(s) qu'elle avait "
+            f"produit(s) ne sont plus à envoyer et ont été retirés (« {alpha} »)"
+            in " ".join(result.output.split()))  # fmt: skip
+
+    result = run_cli("run", write_xlsx(runner_cwd / "e.xlsx", rows, headers), "--date", RUN,
+                     "--pdf")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert [o.title for o in PdfReader(day_dir / BATCH).outline] == [beta]

@@ -23,7 +23,14 @@ from relance_xlsx.salutation import addressee
      ("", "Dupont & Fils", "Madame, Monsieur", "Madame, Monsieur,"),
      ("", "M Bricolage", "Madame, Monsieur", "Madame, Monsieur,"),
      ("", "Mmes Dupont", "Madame, Monsieur", "Madame, Monsieur,"),
-     ("", "", "Madame, Monsieur", "Madame, Monsieur,")],
+     ("", "", "Madame, Monsieur", "Madame, Monsieur,"),
+     # clients abroad (a German contact read « Madame, Monsieur, » in a trial)
+     ("Herr Klaus Müller", "Müller Maschinenbau GmbH", "Monsieur", "Monsieur Müller,"),
+     ("Frau Anna Schmidt", "", "Madame", "Madame Schmidt,"),
+     ("Mrs. Jane Smith", "", "Madame", "Madame Smith,"),
+     ("Ms Jane Smith", "", "Madame", "Madame Smith,"),
+     ("", "MS Informatique", "Madame, Monsieur", "Madame, Monsieur,"),
+     ("", "Frau Holle GmbH", "Madame, Monsieur", "Madame, Monsieur,")],
 )  # fmt: skip
 def test_salutation(contact: str, client: str, appel: str, salutation: str) -> None:
     found = addressee(contact, client)

@@ -200,9 +200,13 @@ def letter_context(letter: PlannedLetter, settings: Settings,
         "numeros_factures": ", ".join(numbers),
         "nombre_factures": len(numbers),
         "date_courrier_precedent": format_date_long(letter.date_precedent),
+        "promesse_non_tenue": format_date_long(letter.promesse_non_tenue),
         "particulier": bool(amounts.particulier),
         "deja_relancees": letter.deja_relancee,
         "reglements_non_affectes": unallocated_sentence(letter),
+        # a partial payment is never met by « nous n'avons reçu … ni votre règlement »
+        "reglements_recus": any(x.non_affecte or (not x.avoir and (x.montant_regle or 0) > 0)
+                                for x in letter.lignes),
         "toutes_relancees": bool(numbers) and len(letter.numeros_relances) == len(numbers),
         "factures": [_invoice_row(line, extra)
                      for line, extra in zip(letter.lignes, per_line, strict=True)],

@@ -107,6 +107,12 @@ VARIABLES: tuple[Variable, ...] = (
              "Nous avons bien reçu votre règlement de 1 000,00 € du 20/11/2026 ; ne sachant "
              "pas quelles factures il règle, nous l'avons déduit du montant restant dû. Merci "
              "de nous les indiquer.", G_COURRIER),
+    Variable("promesse_non_tenue", "Date à laquelle le client avait promis de payer (classeur "
+             "de suivi), passée sans que le solde baisse d'autant ; vide sinon",
+             "4 décembre 2026", G_COURRIER),
+    Variable("reglements_recus", "Vrai quand un règlement a été reçu : une facture du "
+             "tableau réglée en partie (colonne « Réglé »), ou un règlement non affecté",
+             "vrai", G_COURRIER),
     Variable("total_du", "Total restant dû, avoirs et règlements non affectés déduits",
              "3 450,00 €", G_MONTANTS),
     Variable("total_interets", "Total des intérêts (pénalités) de retard", "45,20 €",
