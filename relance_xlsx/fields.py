@@ -292,11 +292,19 @@ def _client_keys(df: pd.DataFrame) -> list[str]:
     for code, name in zip(codes, names, strict=True):
         if code and name and first_name.setdefault(code, name) != name:
             shared.add(code)
-    return [
-        (f"code:{code}|nom:{name}" if code in shared else f"code:{code}") if code
-        else f"nom:{name}"
-        for code, name in zip(codes, names, strict=True)
-    ]  # fmt: skip
+    # one key object per client, not per invoice (a million rows: a million strings else)
+    made: dict[tuple[str, str], str] = {}
+    out = []
+    for pair in zip(codes, names, strict=True):
+        key = made.get(pair)
+        if key is None:
+            code, name = pair
+            key = made[pair] = (
+                (f"code:{code}|nom:{name}" if code in shared else f"code:{code}") if code
+                else f"nom:{name}"
+            )  # fmt: skip
+        out.append(key)
+    return out
 
 
 def _invoice_keys(df: pd.DataFrame) -> pd.Series:

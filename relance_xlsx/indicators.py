@@ -94,7 +94,11 @@ def aged_balance(invoices: pd.DataFrame, on: date) -> AgedBalance:
     empty = AgedRow("", "Total", "", (0.0,) * len(BUCKETS), 0.0, 0.0)
     if invoices.empty:
         return AgedBalance(on, (), empty)
-    open_ = invoices[~invoices["etat"].isin(CLOSED)]
+    # the columns read here only: the open rows of every column would be a copy of most of
+    # a million-row table
+    open_ = invoices.loc[~invoices["etat"].isin(CLOSED),
+                         ["etat", "reste_du", "date_echeance", "cle_client", "client",
+                          "code_client"]]  # fmt: skip
     if open_.empty:
         return AgedBalance(on, (), empty)
     rest = open_["reste_du"].fillna(0.0).to_numpy(dtype=float)
@@ -223,7 +227,12 @@ def recovery(data: RecoveryData, on: date) -> Recovery:
                                     data.balances["reste_du"], strict=True):  # fmt: skip
         seen.setdefault(int(execution), {})[str(key)] = float(rest if rest == rest else 0.0)
     run_days = sorted(zip(runs["day"], runs["id"].astype(int), strict=True))
-    by_letter = {int(k): g for k, g in lines.groupby("evenement")}
+    # each letter's invoices as plain pairs: a DataFrame per letter cost 2 KB each (77,000
+    # letters at a million rows)
+    by_letter: dict[int, list[tuple[str, float]]] = {}
+    for letter_id, key, rest in zip(lines["evenement"].tolist(), lines["cle_facture"].tolist(),
+                                    lines["reste_du"].tolist(), strict=True):  # fmt: skip
+        by_letter.setdefault(int(letter_id), []).append((str(key), float(rest)))
 
     tiers = []
     complete = False
@@ -233,7 +242,7 @@ def recovery(data: RecoveryData, on: date) -> Recovery:
         windows = {d: [0, 0.0, 0.0] for d in WINDOWS}
         for lid, execution, day in zip(mine["id"], mine["execution"], mine["day"], strict=True):
             group = by_letter.get(int(lid))
-            chased = float(group["reste_du"].sum()) if group is not None else 0.0
+            chased = sum(rest for _key, rest in group) if group is not None else 0.0
             count += 1
             chased_all += chased
             for d in WINDOWS:
@@ -256,15 +265,16 @@ def recovery(data: RecoveryData, on: date) -> Recovery:
     return Recovery(start, last_run, tuple(tiers), complete)
 
 
-def _paid(group: pd.DataFrame, later: Sequence[int], seen: dict[int, dict[str, float]]) -> float:
-    """Amount of a letter's invoices paid by the runs ``later``: balance on the letter's day
-    minus the lowest balance they saw (0 when a run no longer listed the invoice)."""
+def _paid(group: list[tuple[str, float]], later: Sequence[int],
+          seen: dict[int, dict[str, float]]) -> float:  # fmt: skip
+    """Amount of a letter's invoices (key, balance) paid by the runs ``later``: balance on the
+    letter's day minus the lowest balance they saw (0 when a run no longer listed it)."""
     paid = 0.0
-    for key, rest in zip(group["cle_facture"], group["reste_du"], strict=True):
-        lowest = float(rest)
+    for key, rest in group:
+        lowest = rest
         for rid in later:
-            lowest = min(lowest, max(seen.get(rid, {}).get(str(key), 0.0), 0.0))
-        paid += float(rest) - lowest
+            lowest = min(lowest, max(seen.get(rid, {}).get(key, 0.0), 0.0))
+        paid += rest - lowest
     return paid
 
 
@@ -287,14 +297,28 @@ def load_recovery(path: Path) -> RecoveryData | None:
             "SELECT f.evenement, f.cle_facture, f.reste_du FROM evenement_factures f "
             "JOIN evenements_en_vigueur e ON e.id = f.evenement "
             "WHERE e.type = ? AND f.reste_du > 0", con, params=(LETTER,))  # fmt: skip
-        balances = pd.read_sql_query(
-            "SELECT s.execution, s.cle_facture, s.reste_du FROM soldes s "
-            "JOIN executions x ON x.id = s.execution AND x.remplacee_par IS NULL "
-            "WHERE s.cle_facture IN (SELECT f.cle_facture FROM evenement_factures f "
-            "JOIN evenements e ON e.id = f.evenement WHERE e.type = ?)",
-            con, params=(LETTER,))  # fmt: skip
+        if _a_window_may_be_over(runs, letters):
+            balances = pd.read_sql_query(
+                "SELECT s.execution, s.cle_facture, s.reste_du FROM soldes s "
+                "JOIN executions x ON x.id = s.execution AND x.remplacee_par IS NULL "
+                "WHERE s.cle_facture IN (SELECT f.cle_facture FROM evenement_factures f "
+                "JOIN evenements e ON e.id = f.evenement WHERE e.type = ?)",
+                con, params=(LETTER,))  # fmt: skip
+        else:  # what later runs saw is read only for letters old enough to count
+            balances = pd.DataFrame({"execution": [], "cle_facture": [], "reste_du": []})
         observes = _observing_pairs(con, letters, runs)
     return RecoveryData(runs, letters, lines, balances, observes)
+
+
+def _a_window_may_be_over(runs: pd.DataFrame, letters: pd.DataFrame) -> bool:
+    """Whether a run came ``WINDOWS[0]`` days or more after the first letter: else no letter
+    counts yet (a first run), and the balances every run saw (a million rows a run) are not
+    read."""
+    if runs.empty or letters.empty:
+        return False
+    last_run = pd.to_datetime(runs["date"]).max()
+    first_letter = pd.to_datetime(letters["date"]).min()
+    return bool(last_run >= first_letter + pd.Timedelta(days=min(WINDOWS)))
 
 
 def _observing_pairs(

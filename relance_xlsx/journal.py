@@ -126,7 +126,7 @@ PROMISE = "promesse"  # a promise of payment (« Clients » or « Échanges »);
 # --- records -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per invoice of each letter: slots, no dict
 class InvoiceEntry:
     """One invoice named by an event: the level the event brings it to."""
 
@@ -153,7 +153,7 @@ class Event:
     detail: str = ""  # follow-up events: the entry's key (sheet and content)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per invoice of the export: slots, no dict
 class Balance:
     """An invoice line as the run saw it: the proof of what the export said that day."""
 

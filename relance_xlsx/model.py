@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["ETATS", "SEP", "Etat", "LetterLine", "PlannedLetter", "PricedLetter",
            "RenderedLetter", "RunResult"]
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # one per invoice of each letter: no dict each
 class LetterLine:
     """One invoice (or credit note) listed in a letter."""
 

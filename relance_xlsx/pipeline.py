@@ -56,6 +56,7 @@ from .journal import (
     same_date_runs,
 )
 from .letters.filenames import safe_filename_part
+from .memory import give_back_freed_memory, keep_big_blocks_apart
 from .model import SEP, PlannedLetter, PricedLetter, RenderedLetter, RunFiles, RunResult
 from .planning import plan_letters
 from .policy import classify
@@ -210,6 +211,7 @@ def run(options: RunOptions, progress: Progress | None = None, label: str = "") 
 
 
 def _run(options: RunOptions, progress: Progress) -> RunResult:
+    keep_big_blocks_apart()
     export = Path(options.export)
     paths = resolve_paths(options)
     settings = load_settings(paths.settings)
@@ -217,6 +219,7 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
     read = read_export(export, settings)
     if read.in_place:  # the cells below the title are only needed to copy csv/xls/ods
         read = replace(read, raw_rows=read.title_rows)  # free them (1 KB a row)
+    give_back_freed_memory()  # calamine's grid and the sheet's rows: gone before classifying
 
     from . import letters as letters_mod
     from . import writeback
@@ -236,11 +239,13 @@ def _run(options: RunOptions, progress: Progress) -> RunResult:
     effects = _followup_effects(read, entries, journal, settings, options.run_date, superseded)
     classified, planned = classify_export(read, settings, journal, options.run_date, superseded,
                                           effects.holds)  # fmt: skip
+    give_back_freed_memory()
     age = check_age(read, classified, paths.journal, options)
     age += superseded_warnings(same_day, superseded, export_key(read.source),
                                options.force and bool(age))  # fmt: skip
     planned = followup.override_contacts(planned, entries, read.invoices)
     planned = followup.mark_broken_promises(planned, effects.broken)
+    read = replace(read, invoices=read.invoices.iloc[:0])  # classified holds them from now on
     if planned and not options.dry_run:
         letters_mod.require_templates(settings.modeles_dossier, {x.niveau for x in planned})
     priced, warnings = price_letters(planned, settings)
@@ -392,7 +397,7 @@ def _write(
         folder=read.source.resolve().parent, room=room.workbook,
     )  # fmt: skip
     emails = _email_words(paths.journal)
-    gone = _gone_clients(read.invoices, paths.journal, options.run_date)
+    gone = _gone_clients(result.invoices, paths.journal, options.run_date)  # same keys
     suivi = FollowUpPart(paths.followup, lambda: followup_sheet.refresh(
         paths.followup,
         followup_sheet.client_rows(classified(), effects.holds, options.run_date, emails),
@@ -413,6 +418,7 @@ def _write(
     result = replace(result, invoices=classified(), warnings=tuple(warnings),
                      rendered=final, files=files)  # fmt: skip
     run_dir.mkdir(parents=True, exist_ok=True)
+    give_back_freed_memory()  # what the letters, write-back and journal used: not the report's
     result = _extras(result, settings, options, run_dir, progress, room)
     summary = run_dir / f"résumé – {read.source.stem} – {options.run_date.isoformat()}.txt"
     result = replace(result, files=replace(result.files, summary=summary))

@@ -361,6 +361,8 @@ def _status_texts(
     the accountant's decision, then the step that waits for it."""
     run_text = format_date_short(run_date)
     out: list[str] = []
+    # equal statuses are one object: a million rows have a few thousand distinct ones
+    made: dict[str, str] = {}
     cols = zip(
         df["etat"].tolist(), df["erreur"].tolist(), df["reste_du"].tolist(),
         dates_of(df["date_echeance"]), df["niveau"].tolist(), dates_of(df["date_niveau"]),
@@ -403,5 +405,6 @@ def _status_texts(
                 detail += f" ({tier(lvl).step} du {format_date_short(lvl_date)})"
             if listed and letter_lvl:
                 detail += f"{SEP}rappelée dans le courrier du {run_text}"
-        out.append(f"{etat}{SEP}{detail}")
+        text = f"{etat}{SEP}{detail}"
+        out.append(made.setdefault(text, text))
     return out

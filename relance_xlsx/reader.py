@@ -635,6 +635,8 @@ def read_export(path: Path, settings: Settings) -> ReadResult:
     header = {f: normalise(headers[i]) if i < len(headers) else "" for f, i in mapping.items()}
     chosen = _invoice_rows(data, cells, header)
     del data
+    if kind in IN_PLACE_KINDS:  # the rows below the header are not kept: free them now
+        del rows[header_row + 1 :]
     columns = _invoice_columns(
         {f: _pick(col, chosen.rows) for f, col in cells.items()},
         [_pick(by_index[i], chosen.rows) for i in lines],

@@ -91,7 +91,7 @@ def todo_lines(result: RunResult) -> list[str]:
             line += f", dont {len(registered)} en recommandé avec AR ({_names(registered)})"
         lines.append(line)
     unallocated = by_client(unallocated_credits(inv))
-    calls = to_call(inv)
+    calls = to_call(inv[["cle_client", "etat", "niveau_apres"]] if len(inv) else inv)
     # a client with a payment to allocate is called about it (the line below), once
     calls = calls[~calls["cle_client"].isin(set(unallocated))] if len(calls) else calls
     if len(calls):

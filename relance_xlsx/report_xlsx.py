@@ -139,13 +139,18 @@ def call_rows(invoices: pd.DataFrame, run_date: date,
     this run (see the module docstring)."""
     credits = by_client(unallocated_credits(invoices))
     rows = _broken_promise_rows(invoices, broken) + _unallocated_rows(invoices, credits)
-    at_two = to_call(invoices)
+    # only the columns read here: a million-row table's every column copied would cost
+    # hundreds of MB (at_two may be most of the table)
+    at_two = to_call(invoices[["cle_client", "etat", "niveau_apres", "date_niveau",
+                               "prochaine_etape", "date_prochaine_etape", "numero_facture",
+                               "jours_retard"]] if len(invoices) else invoices)  # fmt: skip
     at_two = at_two[~at_two["cle_client"].isin({b.cle_client for b in broken} | set(credits))]
     if at_two.empty:
         return rows
     # what the client owes net of its credit notes: the figure its letter shows
-    owed = invoices[invoices["etat"].isin(OVERDUE) | (invoices["etat"] == Etat.AVOIR.value)]
-    owed = owed[owed["etat"] != Etat.CONTENTIEUX.value]
+    etat = invoices["etat"]
+    owed = invoices.loc[(etat.isin(OVERDUE) | (etat == Etat.AVOIR.value))
+                        & (etat != Etat.CONTENTIEUX.value), ["cle_client", "reste_du"]]
     due_by_client = owed.groupby("cle_client")["reste_du"].sum()
     details = client_details(invoices, at_two["cle_client"])
     groups: dict[str, dict[str, Any]] = {}

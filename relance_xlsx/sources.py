@@ -23,6 +23,7 @@ from lxml import etree
 from .errors import InputError
 from .far_cells import ods_far_cell, xls_far_cell
 from .files import OLE_MAGIC, is_encrypted_workbook, zip_bomb_message
+from .sheet_rows import sheet_rows
 from .xlsx_cells import duplicated_parts, oversized, read_sparse_sheet, sheet_parts
 from .xlsx_halves import read_in_halves
 
@@ -63,6 +64,7 @@ def read_sheets(path: Path) -> tuple[str, Sheets]:
     if data.startswith(b"PK"):
         _check_zip(path)
     _refuse_far_cells(path, data)
+    del data  # calamine reads the file itself: the bytes are not kept while it does
     sheets = _read_with_calamine(path)
     return suffix.lstrip("."), sheets
 
@@ -165,7 +167,7 @@ def _read_with_calamine(path: Path) -> Sheets:
                 if rows is None and archive and part and oversized(archive, part):
                     rows = read_sparse_sheet(archive, part)
                 if rows is None:
-                    rows = wb.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                    rows = sheet_rows(wb.get_sheet_by_name(name))
                 sheets[name] = rows
             return sheets
     except (KeyboardInterrupt, SystemExit, GeneratorExit):

@@ -127,6 +127,9 @@ def test_instalments_and_shared_codes_get_the_readers_keys(tmp_path):
         "code:C001|nom:alpha sarl|F1|2026-09-01", "code:C001|nom:alpha sarl|F1|2026-10-01",
         "code:C001|nom:other|F2",
     ]  # fmt: skip
+    # one key object per client, however many invoices (a million rows: memory)
+    keys = built["cle_client"].tolist()
+    assert keys[0] is keys[1] and keys[0] == "code:C001|nom:alpha sarl" != keys[2]
 
 
 def test_unknown_columns_are_refused():

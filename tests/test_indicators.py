@@ -267,3 +267,13 @@ def test_recovery_hidden_before_a_full_cycle(runner_cwd):
     texts = [c.value for c in load_workbook(report)["Synthèse"]["A"] if c.value]
     assert any(str(t).startswith("Affiché quand le journal couvre") for t in texts)
     assert not any(str(t).startswith("Relance 1 :") for t in texts)
+
+
+def test_a_first_run_does_not_read_the_balances_back(runner_cwd):
+    # no letter is 15 days old: what the runs saw (a million rows a run) is not read back
+    weekly_runs(runner_cwd, WEEKS[:1])
+    data = load_recovery(runner_cwd / "journal_relances.sqlite")
+    assert data is not None and data.balances.empty and len(data.lines) == 3
+    one = recovery(data, WEEKS[0]).tiers[0]
+    assert (one.letters, one.chased) == (3, 2300.0)
+    assert one.windows == ((15, 0, 0.0, 0.0), (30, 0, 0.0, 0.0))

@@ -6,7 +6,7 @@ import dataclasses
 import shutil
 import subprocess
 import zipfile
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -516,3 +516,25 @@ def test_a_tag_that_would_build_a_huge_value_is_refused_in_french(tmp_path, tag)
     assert len(problems) == 1
     text = str(problems[0])
     assert "relance_1.docx" in text and ("trop long" in text or "trop grand" in text), text
+
+
+def test_a_big_process_spawns_its_workers_and_they_write_the_same_letters(tmp_path: Path) -> None:
+    from relance_xlsx.letters import rendering
+
+    assert rendering.start_method("fork", rendering.FORK_UP_TO_MB + 1) == "spawn"
+    assert rendering.start_method("fork", rendering.FORK_UP_TO_MB - 1) == "fork"
+    assert rendering.start_method("fork", None) == "fork"
+    assert rendering.start_method("spawn", 10.0) == "spawn"
+    letters = [letter(1, client=f"Client {i}", code_client=f"C{i}") for i in range(3)]
+    given = priced(letters, SETTINGS)
+    serial = L.render_letters(given, SETTINGS, tmp_path / "serial")
+    paths, _ = L.require_templates(SETTINGS.modeles_dossier, [1])
+    names = L.letter_filenames(letters)
+    items = [(i, p, names[i]) for i, p in enumerate(given)]
+    stamp = rendering.dos_stamp(datetime.combine(letters[0].date, datetime.min.time()))
+    (tmp_path / "spawned").mkdir()
+    written = rendering._render_parallel(items, SETTINGS, paths, tmp_path / "spawned", stamp,
+                                         1, "spawn")  # one worker: its start-up is the cost
+    assert sorted(Path(f).name for _, f in written) == sorted(names)
+    for path in serial.files:
+        assert (tmp_path / "spawned" / path.name).read_bytes() == path.read_bytes()

@@ -289,3 +289,13 @@ def test_the_dry_run_plan_groups_two_clients_of_the_same_name_apart():
     classified, _ = classify_invoices(invoice_table(rows), DEFAULTS, NO_JOURNAL, RUN)
     plan = [line.split()[1] for line in plan_text(classified).splitlines()[2:]]
     assert plan == ["F0", "F2", "F1", "F3"]
+
+
+def test_equal_statuses_are_one_object():
+    # a million rows have a few thousand distinct statuses: one string each, not one per row
+    due = date(2026, 12, 20)  # not due yet: the same status for every invoice
+    classified, _ = classify_rows([invoice(f"F{i}", due, client=f"Client {i}", code=f"C{i}")
+                                   for i in range(3)])  # fmt: skip
+    statuses = classified["statut"].tolist()
+    assert statuses[0] == statuses[2] and statuses[0] is statuses[2]
+    assert statuses[0].startswith("Non échue")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..config import Settings
 from ..errors import RelanceError, TemplateError
+from ..memory import resident_mb
 from ..model import PricedLetter, RenderedLetter
 from ..tiers import LAST_LETTER_LEVEL, LETTER_LEVELS
 from .context import legal_mentions_warning, letter_context
@@ -31,6 +32,9 @@ from .templates import PreparedTemplate, prepared, require_templates
 # Fewer letters than this: no worker processes, their start-up costs more.
 SERIAL_BELOW = {"fork": 40}
 SERIAL_BELOW_SPAWN = 400
+# A forked worker starts as big as the run's process (a million-row run: near 2 GB, each
+# page its own once touched); beyond this size, workers are spawned (a second to start).
+FORK_UP_TO_MB = 600
 
 
 @dataclass(frozen=True)
@@ -166,14 +170,22 @@ def render_letters(
     results: list[tuple[int, str]] = []
     method = (multiprocessing.get_start_method(allow_none=True)
               or multiprocessing.get_all_start_methods()[0])  # the default, without fixing it
+    method = start_method(method, resident_mb())
     threshold = SERIAL_BELOW.get(method, SERIAL_BELOW_SPAWN)
     if jobs > 1 and len(letters) >= threshold:
-        results = _render_parallel(items, settings, paths, out_dir, stamp, jobs)
+        results = _render_parallel(items, settings, paths, out_dir, stamp, jobs, method)
     if not results:
         results = _render_chunk(items, str(out_dir), stamp, _run_tools(settings, paths))
     files = dict(results)
     written = tuple(RenderedLetter(priced, Path(files[i])) for i, priced in enumerate(letters))
     return RenderResult(written, tuple(warnings), paths)
+
+
+def start_method(default: str, resident: float | None) -> str:
+    """How worker processes start: forked, unless this process is big (``resident`` MB)."""
+    if default == "fork" and resident is not None and resident > FORK_UP_TO_MB:
+        return "spawn"
+    return default
 
 
 def _render_parallel(
@@ -183,13 +195,15 @@ def _render_parallel(
     out_dir: Path,
     stamp: tuple[int, int],
     jobs: int,
+    method: str,
 ) -> list[tuple[int, str]]:
-    """Share the letters among ``jobs`` processes; [] when processes cannot be used here."""
+    """Share the letters among ``jobs`` processes started by ``method``; [] when processes
+    cannot be used here."""
     size = max(10, -(-len(items) // (jobs * 4)))
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
     try:
         pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=jobs,
+            max_workers=jobs, mp_context=multiprocessing.get_context(method),
             initializer=_worker_init,
             initargs=(_picklable(settings), {t: str(p) for t, p in paths.items()}),
         )
