@@ -391,7 +391,9 @@ def _write(
 
     room = Room.estimate(len(result.priced), len(result.invoices), read.source)
     letters = LettersPart(paths.out_root, run_dir, render, room=room.letters,
-                          batch=batch_name(options.run_date))
+                          batch=batch_name(options.run_date), elsewhere=(
+                              paths.followup.parent, paths.followup.parent / SAUVEGARDES,
+                              read.source.resolve().parent, paths.backups))  # fmt: skip
     workbook = WorkbookPart(
         lambda: _write_back(read, classified(), settings, paths, warnings, progress),
         folder=read.source.resolve().parent, room=room.workbook,

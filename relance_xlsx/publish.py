@@ -114,6 +114,9 @@ class LettersPart:
     room: int = 0
     stale: Callable[[], list[str]] = list
     batch: str = ""  # the day's print batch (« a_imprimer – … .pdf »), stale with them
+    # where the run writes beside its letters (the follow-up workbook's and the export's
+    # folders, the backups): a killed run's half-written files there go too
+    elsewhere: tuple[Path, ...] = ()
     staging: Path | None = None
     files: list[Path] = field(default_factory=list)
     final: list[Path] = field(default_factory=list)
@@ -136,7 +139,8 @@ class LettersPart:
                 f"Impossible de créer le dossier des courriers « {self.root} » ({exc}).\n"
                 "Choisissez un autre dossier avec --out."
             ) from exc
-        self.leftovers = remove_leftovers(self.root, self.run_dir)
+        self.leftovers = remove_leftovers(*dict.fromkeys((self.root, self.run_dir,
+                                                          *self.elsewhere)))
         self.staging = Path(tempfile.mkdtemp(prefix=f".relance-{os.getpid()}-", dir=self.root))
         self.files = self.render(self.staging)
 

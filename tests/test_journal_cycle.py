@@ -421,10 +421,17 @@ def test_a_killed_runs_leftovers_are_removed_by_the_next_run(runner_cwd):
     half.write_bytes(b"half")
     mine = runner_cwd / "courriers" / f".relance-{os.getpid()}-alive"  # a run still going
     mine.mkdir()
+    # killed while creating the follow-up workbook, or backing up the export: beside them
+    suivi = runner_cwd / f".suivi_relances.{dead.pid}.0badc0de.tmp"
+    suivi.write_bytes(b"half")
+    (runner_cwd / "sauvegardes").mkdir()
+    backup = runner_cwd / "sauvegardes" / f".e – sauvegarde.{dead.pid}.feedc0de.tmp"
+    backup.write_bytes(b"half")
     (runner_cwd / "relance.toml").write_text("# dossier de travail\n", encoding="utf-8")
     out = run_ok(write_xlsx(runner_cwd / "e.xlsx", [invoice("F1", date(2026, 9, 1))]),
                  "2026-11-23")  # fmt: skip
     assert not staging.exists() and not half.exists() and mine.exists()
+    assert not suivi.exists() and not backup.exists()
     assert "Restes d'une exécution interrompue supprimés" in out
     assert [p.name for p in day.glob("*.docx")] == ["Alpha SARL – Relance 1 – 2026-11-23.docx"]
 
