@@ -10,7 +10,7 @@ be read keeps its place with an ``erreur`` reason: it never stops the run.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from operator import itemgetter, not_
@@ -264,25 +264,24 @@ class _Selection:
 _HEADER_LIKE = ("numero_facture", "client", "date_echeance", "reste_du", "montant_ttc")
 
 
-def _header_text(head: str) -> Callable[[object], bool]:
-    """A text that repeats the column's header (headers printed again on each page)."""
+def _header_repeats(head: str, values: Iterable[object]) -> set[str]:
+    """The texts among ``values`` that repeat the column's header ``head`` (normalised):
+    headers printed again on each page. Most texts start with a letter the header does not
+    start with: a regex run at C speed leaves only the few others to normalise."""
+    if not head:
+        return set()
+    texts = [v for v in values if v.__class__ is str]
+    first = re.escape(head[:1]) + re.escape(head[:1].upper())
+    maybe = re.compile(rf"\s*(?:[{first}]|[^\x21-\x7e]|$)").match
+    return {v for v in filter(maybe, texts) if _repeats(v, head)}  # type: ignore[arg-type]
 
-    # cheap first-letter test before normalising: most cells are plain data (an ASCII
-    # first letter other than the header's, in either case, cannot normalise to it)
-    other_ascii = "".join(sorted({chr(c) for c in range(33, 127)} - {head[:1], head[:1].upper()}))
-    plain_data = re.compile(r"\s*[" + re.escape(other_ascii) + "]").match if head else None
 
-    def same(value: object) -> bool:
-        text = str(value)
-        if plain_data is not None and plain_data(text):
-            return False
-        text = text.strip()
-        first = text[:1]
-        if (first if first.isascii() else strip_accents(first)).lower() != head[:1]:
-            return False
-        return bool(text) and normalise(text) == head
-
-    return same
+def _repeats(text: str, head: str) -> bool:
+    text = text.strip()
+    first = text[:1]
+    if (first if first.isascii() else strip_accents(first)).lower() != head[:1]:
+        return False
+    return bool(text) and normalise(text) == head
 
 
 def _invoice_rows(
@@ -303,12 +302,11 @@ def _invoice_rows(
     like_header = [0] * n
     for f in _HEADER_LIKE:
         if f in cells and header.get(f):
-            same = _header_text(header[f])
             try:
                 distinct = set(cells[f])
             except TypeError:  # an unhashable cell: only from a hand-made sheet
                 distinct = set(v for v in cells[f] if isinstance(v, str))
-            repeats = {v for v in distinct if v.__class__ is str and same(v)}
+            repeats = _header_repeats(header[f], distinct)
             if not repeats:
                 continue  # the usual case: no row repeats this header
             for k, v in enumerate(cells[f]):

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import invoice, write_xlsx
 from relance_xlsx.columns import map_headers, match_field
@@ -370,3 +372,24 @@ def test_headers_repeated_on_each_printed_page_are_skipped(tmp_path):
     assert list(read.invoices["ligne"]) == [4, 6]
     assert read.dropped_total_rows == 2
     assert read.raw_rows == () and read.title_rows[0][0] == "Échéancier clients"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", categories=("L", "N", "P", "Z", "S", "M")),
+               max_size=14),
+       st.sampled_from(["N° facture", "Échéance", "Client", "Reste dû", "Montant TTC"]))
+def test_repeated_headers_are_found_as_one_header_at_a_time_would_be(text, header):
+    """The C-speed filter of repeated headers keeps exactly the texts that, stripped and
+    normalised, are the header (the header's first letter, accents aside, first)."""
+    from relance_xlsx.parsing import normalise, strip_accents
+    from relance_xlsx.reader import _header_repeats
+
+    head = normalise(header)
+    stripped = text.strip()
+    first = stripped[:1]
+    expected = bool(stripped) and (
+        first if first.isascii() else strip_accents(first)).lower() == head[:1] and (
+        normalise(stripped) == head)  # fmt: skip
+    assert (text in _header_repeats(head, [text, 3.0, None])) == expected
+    for again in (header, f"  {header.upper()} ", header.lower()):  # a header printed again
+        assert _header_repeats(head, [again, text]) >= {again}
