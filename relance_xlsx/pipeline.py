@@ -210,9 +210,19 @@ def run(options: RunOptions, progress: Progress | None = None, label: str = "") 
     return result
 
 
+# From this export size (about 200,000 rows), big blocks get pages of their own (memory.py):
+# the stages of a big table then free their copies to the system. Below, they would only
+# slow the reading (calamine's buffers) for memory a small run does not lack.
+BIG_EXPORT_BYTES = 16 << 20
+
+
 def _run(options: RunOptions, progress: Progress) -> RunResult:
-    keep_big_blocks_apart()
     export = Path(options.export)
+    try:
+        if export.stat().st_size >= BIG_EXPORT_BYTES:
+            keep_big_blocks_apart()
+    except OSError:
+        pass  # the reader says what is wrong with the file
     paths = resolve_paths(options)
     settings = load_settings(paths.settings)
     progress.step("lecture")
