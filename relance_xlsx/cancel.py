@@ -114,15 +114,7 @@ def cancel(options: CancelOptions) -> CancelResult:
                 missing.append(letter.fichier)
             for f in files:
                 target.mkdir(parents=True, exist_ok=True)
-                dest = target / f.name
-                try:
-                    f.replace(dest)
-                except PermissionError as exc:
-                    raise RelanceError(
-                        f"Impossible de déplacer « {f} » : il est sans doute ouvert dans Word. "
-                        "Fermez-le, puis relancez (rien n'a été annulé)."
-                    ) from exc
-                moved.append((f, dest))
+                _move(f, target / f.name, moved, " dans Word")
         batches = _take_out_of_batches(day_dir, letters, target, moved, rewritten)
         writer.commit()
     except BaseException:
@@ -134,6 +126,18 @@ def cancel(options: CancelOptions) -> CancelResult:
         raise
     return CancelResult(tuple(letters), tuple(d for _, d in moved), tuple(missing), target,
                         False, batches)  # fmt: skip
+
+
+def _move(source: Path, dest: Path, moved: list[tuple[Path, Path]], where: str = "") -> None:
+    """Move a file into the cancelled folder, recorded so a failure can put it back."""
+    try:
+        source.replace(dest)
+    except PermissionError as exc:
+        raise RelanceError(
+            f"Impossible de déplacer « {source} » : il est sans doute ouvert{where}. "
+            "Fermez-le, puis relancez (rien n'a été annulé)."
+        ) from exc
+    moved.append((source, dest))
 
 
 def _take_out_of_batches(day_dir: Path, letters: list[IssuedLetter], target: Path,
@@ -170,14 +174,7 @@ def _take_out_of_batches(day_dir: Path, letters: list[IssuedLetter], target: Pat
         dest = target / (batch.parent.name + " – " + batch.name if batch.parent != day_dir
                          else batch.name)  # fmt: skip
         target.mkdir(parents=True, exist_ok=True)
-        try:
-            batch.replace(dest)
-        except PermissionError as exc:
-            raise RelanceError(
-                f"Impossible de déplacer « {batch} » : il est sans doute ouvert. "
-                "Fermez-le, puis relancez (rien n'a été annulé)."
-            ) from exc
-        moved.append((batch, dest))
+        _move(batch, dest, moved)
         said.append(
             f"PDF à imprimer « {batch.name} » déplacé dans « {CANCELLED_DIRNAME} » : "
             + ("il ne contenait que des courriers annulés." if inside is not None else
