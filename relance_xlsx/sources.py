@@ -16,6 +16,7 @@ import sys
 import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from functools import partial
 from pathlib import Path
 
 from lxml import etree
@@ -163,11 +164,13 @@ def _read_with_calamine(path: Path) -> Sheets:
             sheets: Sheets = {}
             for name in wb.sheet_names:
                 part = parts.get(name)
-                rows = read_in_halves(archive, part, name) if archive and part else None
+                whole = partial(_whole_sheet, wb, name)
+                rows = read_in_halves(archive, part, name, whole=whole) if (
+                    archive and part) else None  # fmt: skip
                 if rows is None and archive and part and oversized(archive, part):
                     rows = read_sparse_sheet(archive, part)
                 if rows is None:
-                    rows = sheet_rows(wb.get_sheet_by_name(name))
+                    rows = whole()
                 sheets[name] = rows
             return sheets
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
@@ -176,6 +179,11 @@ def _read_with_calamine(path: Path) -> Sheets:
         raise _protected(path) from exc
     except BaseException as exc:  # noqa: BLE001 - a panic of calamine is a damaged file too
         raise _damaged(path) from exc
+
+
+def _whole_sheet(wb: object, name: str) -> list[list[object]]:
+    """One read of a whole sheet by calamine (its cells checked first by the caller)."""
+    return sheet_rows(wb.get_sheet_by_name(name))  # type: ignore[attr-defined]
 
 
 def _looks_like_text(data: bytes) -> bool:

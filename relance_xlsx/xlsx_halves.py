@@ -14,6 +14,7 @@ import io
 import os
 import re
 import zipfile
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from .xlsx_cells import far_ref_in
@@ -33,10 +34,13 @@ Rows = list[list[object]]
 
 
 def read_in_halves(
-    archive: zipfile.ZipFile, part: str, name: str, min_bytes: int | None = None
+    archive: zipfile.ZipFile, part: str, name: str, min_bytes: int | None = None,
+    whole: Callable[[], Rows] | None = None,
 ) -> Rows | None:
     """The rows of sheet ``name`` (XML ``part``) from A1, read in two halves at once; None
-    when the sheet is small, holds a far cell (see ``xlsx_cells``) or cannot be cut."""
+    when the sheet is small or holds a far cell (see ``xlsx_cells``). A sheet found clear of
+    far cells but that cannot be cut is read by ``whole`` (one read of the whole sheet):
+    the caller's far-cell check would decompress and scan it a second time."""
     try:
         size = archive.getinfo(part).file_size
     except KeyError:
@@ -49,7 +53,8 @@ def read_in_halves(
         return None
     cut = _cut(xml)
     if cut is None:
-        return None
+        del xml
+        return whole() if whole else None
     first, second = cut
     upper, lower = _book(archive, part, first), _book(archive, part, second)
     del xml, first, second
@@ -61,7 +66,7 @@ def read_in_halves(
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
     except BaseException:  # noqa: BLE001 - a half calamine refuses: read the whole sheet
-        return None
+        return whole() if whole else None
     return _join(top, bottom)
 
 

@@ -100,6 +100,10 @@ def test_rows_without_numbers_are_not_cut(tmp_path: Path) -> None:
     changed = _rewrite_sheet(path, lambda xml: re.sub(rb'<row r="\d+"', b"<row", xml))
     assert _halves(changed) is None
     assert read_sheets(changed)[1]["Échéancier"] == _whole(changed)
+    # scanned clear of far cells, it is read whole at once (not scanned a second time)
+    with zipfile.ZipFile(changed) as archive:
+        assert read_in_halves(archive, PART, "Échéancier", min_bytes=0,
+                              whole=lambda: [["entier"]]) == [["entier"]]  # fmt: skip
 
 
 def test_small_sheets_and_far_cells_are_left_to_the_other_readers(tmp_path: Path) -> None:
