@@ -193,20 +193,18 @@ def _zip_bomb(path: Path, source: Path, gigabytes: int = 3) -> Path:
     # the stored part becomes a deflated one of gigabytes (local header and central directory)
     data = bytearray(path.read_bytes())
     size = gigabytes * 1000 * len(mb)
-    local = data.find(b"PK\x03\x04" + b"\x14\x00\x00\x00\x00\x00", 0)
-    while local >= 0:
-        name_len = struct.unpack_from("<H", data, local + 26)[0]
-        if data[local + 30 : local + 30 + name_len] == sheet.encode():
-            struct.pack_into("<H", data, local + 8, 8)
-            struct.pack_into("<I", data, local + 22, size)
-        local = data.find(b"PK\x03\x04", local + 4)
-    central = data.find(b"PK\x01\x02")
-    while central >= 0:
-        name_len = struct.unpack_from("<H", data, central + 28)[0]
-        if data[central + 46 : central + 46 + name_len] == sheet.encode():
-            struct.pack_into("<H", data, central + 10, 8)
-            struct.pack_into("<I", data, central + 24, size)
-        central = data.find(b"PK\x01\x02", central + 4)
+    # (signature, offsets of: name length, name, method, uncompressed size) of each header
+    for signature, name_len_at, name_at, method_at, size_at in (
+        (b"PK\x03\x04", 26, 30, 8, 22),  # local file headers
+        (b"PK\x01\x02", 28, 46, 10, 24),  # central directory
+    ):
+        at = data.find(signature)
+        while at >= 0:
+            name_len = struct.unpack_from("<H", data, at + name_len_at)[0]
+            if data[at + name_at : at + name_at + name_len] == sheet.encode():
+                struct.pack_into("<H", data, at + method_at, 8)
+                struct.pack_into("<I", data, at + size_at, size)
+            at = data.find(signature, at + 4)
     path.write_bytes(bytes(data))
     with zipfile.ZipFile(path) as check:
         info = check.getinfo(sheet)
