@@ -75,6 +75,7 @@ from pathlib import Path
 from relance_xlsx.pipeline import RunOptions, run
 
 samples = []
+DEPTH = int(sys.argv[4]) if len(sys.argv) > 4 else 4
 main = threading.main_thread().ident
 def rss_mb():
     with open("/proc/self/status") as fh:
@@ -85,7 +86,7 @@ def where():
     frame = sys._current_frames().get(main)
     names = [f"{Path(f.filename).stem}.{f.name}" for f in traceback.extract_stack(frame)
              if "relance_xlsx" in f.filename]
-    return " > ".join(names[-3:]), " > ".join(names[2:4])
+    return " > ".join(names[-3:]), " > ".join(names[2:DEPTH])
 def sample():
     while True:
         samples.append((rss_mb(), *where()))
@@ -148,6 +149,8 @@ def main() -> None:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--writeback", action="store_true", help="the write-back alone")
     mode.add_argument("--profile", action="store_true", help="peak RSS by stage (sampled)")
+    parser.add_argument("--depth", type=int, default=4,
+                        help="--profile: stages named down to this depth of the stack")
     args = parser.parse_args()
 
     source = export_path(args.rows)
@@ -158,7 +161,8 @@ def main() -> None:
             shutil.copy(source, export)
             if args.profile:
                 env = {**os.environ, "PYTHONPATH": str(args.code)}
-                cmd = [sys.executable, "-c", _PROFILE, str(export), tmp, RUN_DATE.isoformat()]
+                cmd = [sys.executable, "-c", _PROFILE, str(export), tmp, RUN_DATE.isoformat(),
+                       str(args.depth)]
                 subprocess.run(cmd, env=env, check=True, cwd=tmp)
                 return
             if args.writeback:

@@ -434,6 +434,7 @@ def _write(
     result = _extras(result, settings, options, run_dir, progress, room)
     summary = run_dir / f"résumé – {read.source.stem} – {options.run_date.isoformat()}.txt"
     result = replace(result, files=replace(result.files, summary=summary))
+    give_back_freed_memory()  # the report's: a million-row run's summary comes at its peak
     text = summary_text(result)
     try:
         write_bytes_atomic(summary, text.encode("utf-8"))
@@ -490,7 +491,10 @@ def run_record(
 ) -> RunRecord:
     """Stage 8's data: the balances seen, a letter event per letter (its invoices, the
     level each reaches, their amounts) and a hand-over event per client handed over."""
-    rows = classified[classified["numero_facture"].astype(str) != ""]
+    # the columns used, then the rows: every column of a million rows selected would be
+    # copied (hundreds of MB for a moment)
+    rows = classified[["cle_facture", "cle_client", "numero_facture", "reste_du"]]
+    rows = rows[rows["numero_facture"].astype(str) != ""]
     balances = tuple(
         Balance(k, c, str(n), float(r) if r == r else 0.0)
         for k, c, n, r in zip(rows["cle_facture"], rows["cle_client"], rows["numero_facture"],
@@ -501,8 +505,9 @@ def run_record(
                             ["ligne", "cle_facture", "niveau", "niveau_apres"]]  # fmt: skip
     by_row = {int(r.ligne): r for r in needed.itertuples(index=False)}
     events = [_letter_event(r, by_row) for r in rendered]
-    handed = classified[classified["niveau_apres"] > classified["niveau"]]
-    handed = handed[handed["niveau_apres"] >= HANDOVER_LEVEL]
+    handed = classified.loc[(classified["niveau_apres"] > classified["niveau"])
+                            & (classified["niveau_apres"] >= HANDOVER_LEVEL),
+                            ["cle_client", "cle_facture", "numero_facture", "reste_du", "client"]]
     for key, group in handed.groupby("cle_client", sort=True):
         entries = tuple(
             InvoiceEntry(r.cle_facture, str(r.numero_facture), HANDOVER_LEVEL, True,

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-import numpy as np
 import pandas as pd
 
 from .formatting import as_date, dates_of, to_decimal
@@ -31,13 +30,20 @@ def client_details(classified: pd.DataFrame, keys: Iterable[str]) -> dict[str, d
     keys = set(keys)
     if classified.empty or not keys:
         return {}
-    sub = classified.loc[classified["cle_client"].isin(keys), ["cle_client", *CONTACT_FIELDS,
-                                                                "particulier"]]  # fmt: skip
-    texts = sub[list(CONTACT_FIELDS)].replace("", np.nan)
-    texts["cle_client"] = sub["cle_client"]
-    first = texts.groupby("cle_client", sort=False).first().fillna("")
-    consumer = sub.groupby("cle_client", sort=False)["particulier"].any()
-    details = first.to_dict("index")
+    clients = classified["cle_client"]
+    chosen = clients.isin(keys).to_numpy()
+    owners = clients[chosen]
+    details: dict[str, dict[str, object]] = {k: {} for k in dict.fromkeys(owners.tolist())}
+    # field by field: a million-row table's contact columns at once, blanks replaced,
+    # would take hundreds of MB for a moment (the peak of a big run's end)
+    for name in CONTACT_FIELDS:
+        values = classified[name][chosen]
+        filled = (values.notna() & (values != "")).to_numpy()
+        first = values[filled].groupby(owners[filled], sort=False).first()
+        found = dict(zip(first.index, first, strict=True))
+        for key, d in details.items():
+            d[name] = found.get(key, "")
+    consumer = classified["particulier"][chosen].groupby(owners, sort=False).any()
     for key, flag in consumer.items():
         details[key]["particulier"] = bool(flag)
     return details

@@ -129,6 +129,15 @@ def todo_lines(result: RunResult) -> list[str]:
     return [f"{title} :", *lines, ""]
 
 
+def overdue_total(invoices: pd.DataFrame) -> tuple[int, float]:
+    """« Total échu »: how many invoices are overdue and what they still owe. A mask, not
+    a selection: a million-row table's overdue rows copied would cost hundreds of MB."""
+    if invoices.empty:
+        return 0, 0.0
+    overdue = invoices["etat"].isin(OVERDUE)
+    return int(overdue.sum()), round(float(invoices.loc[overdue, "reste_du"].fillna(0).sum()), 2)
+
+
 def state_table(invoices: pd.DataFrame) -> pd.DataFrame:
     """Count and amount outstanding per state, in the order of the status words."""
     if invoices.empty:
@@ -277,10 +286,10 @@ def summary_text(result: RunResult) -> str:
                 f"{_pad(row.etat, 18)}{_pad(str(row.factures), 10, True)}"
                 f"{_pad(format_eur(row.montant), 20, True)}"
             )
-        overdue = inv[inv["etat"].isin(OVERDUE)]
+        count, amount = overdue_total(inv)
         lines.append(
-            f"{_pad('Total échu', 18)}{_pad(str(len(overdue)), 10, True)}"
-            f"{_pad(format_eur(float(overdue['reste_du'].sum())), 20, True)}"
+            f"{_pad('Total échu', 18)}{_pad(str(count), 10, True)}"
+            f"{_pad(format_eur(amount), 20, True)}"
         )
         lines.append("")
     lines.extend(todo_lines(result))

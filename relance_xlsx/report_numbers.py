@@ -37,13 +37,13 @@ from .indicators import (
 from .model import RunResult
 from .payment_terms import COLUMNS as TERMS_COLUMNS
 from .payment_terms import PaymentTerms, payment_terms
+from .report_sheet import ReportSheet
 from .report_xlsx import (
     BOLD,
     CENTRED,
     GREY,
     HEADER_FILL,
     SECTION_FONT,
-    SHEETS,
     THIN,
     TITLE_FONT,
     Column,
@@ -97,15 +97,18 @@ def compute_indicators(result: RunResult, settings: Settings) -> Indicators:
                       terms, tuple(warnings))  # fmt: skip
 
 
-def add_indicator_sheets(wb: Workbook, result: RunResult, settings: Settings) -> Indicators:
-    """The sheets « Balance âgée » and « Délais de paiement », and the Synthèse's figures."""
+def add_indicator_sheets(wb: Workbook, summary: ReportSheet, result: RunResult,
+                         settings: Settings) -> list[ReportSheet]:  # fmt: skip
+    """The sheets « Balance âgée » and « Délais de paiement », and the Synthèse's figures
+    (``summary``). Returns the sheets added, to finish before saving (report_sheet.py)."""
     ind = compute_indicators(result, settings)
-    aged_sheet(wb, ind.aged)
+    sheets = [aged_sheet(wb, ind.aged)]
     if ind.terms is not None:
         source = f"Export « {result.source.name} » du {format_date_short(result.run_date)}"
-        payment_terms_sheet(wb.create_sheet(TERMS_SHEET), ind.terms, source, result.run_date)
-    _summary_indicators(wb[SHEETS[0]], ind)
-    return ind
+        sheets.append(payment_terms_sheet(ReportSheet(wb, TERMS_SHEET), ind.terms, source,
+                                          result.run_date))  # fmt: skip
+    _summary_indicators(summary, ind)
+    return sheets
 
 
 AGED_COLUMNS = (
@@ -120,7 +123,7 @@ def aged_rows(aged: AgedBalance) -> list[list[Any]]:
     return [[r.client, r.code_client, *r.buckets, r.credits, r.total] for r in aged.rows]
 
 
-def aged_sheet(wb: Workbook, aged: AgedBalance) -> Worksheet:
+def aged_sheet(wb: Workbook, aged: AgedBalance) -> ReportSheet:
     """Per client and in total, with the stacked chart of the largest balances."""
     rows = aged_rows(aged)
     ws = _table_sheet(wb, AGED_SHEET, AGED_COLUMNS, rows, "Aucune facture ouverte.")
@@ -145,7 +148,7 @@ def aged_sheet(wb: Workbook, aged: AgedBalance) -> Worksheet:
     return ws
 
 
-def _aged_chart(ws: Worksheet, aged: AgedBalance, top: int) -> None:
+def _aged_chart(ws: ReportSheet, aged: AgedBalance, top: int) -> None:
     """Below the table: the largest balances (plus all the others) and their stacked bars."""
     ranked = sorted(aged.rows, key=lambda r: -sum(max(b, 0.0) for b in r.buckets))
     shown, rest = ranked[:CHARTED_CLIENTS], ranked[CHARTED_CLIENTS:]
@@ -186,7 +189,7 @@ def _aged_chart(ws: Worksheet, aged: AgedBalance, top: int) -> None:
 
 
 def payment_terms_sheet(
-    ws: Worksheet, terms: PaymentTerms, source: str, export_day: date | None = None
+    ws: Worksheet | ReportSheet, terms: PaymentTerms, source: str, export_day: date | None = None
 ) -> Worksheet:
     """The D441-6 table in the layout of the official model, with its labels."""
     ws.title = TERMS_SHEET
@@ -277,7 +280,7 @@ def _terms_notes(terms: PaymentTerms, source: str, export_day: date | None) -> l
     return notes
 
 
-def _summary_indicators(ws: Worksheet, ind: Indicators) -> None:
+def _summary_indicators(ws: ReportSheet, ind: Indicators) -> None:
     """Below the Synthèse: aged-balance totals, DSO, recovery per tier."""
     row = ws.max_row + 2
     aged = ind.aged
@@ -339,7 +342,7 @@ def _summary_indicators(ws: Worksheet, ind: Indicators) -> None:
         _summary_note(ws, row, extra)
 
 
-def _summary_note(ws: Worksheet, row: int, text: str) -> None:
+def _summary_note(ws: Worksheet | ReportSheet, row: int, text: str) -> None:
     """A grey note wrapped over the Synthèse's three columns: no text past the page."""
     cell = put(ws, row, 1, text)
     cell.font = GREY

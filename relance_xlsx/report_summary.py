@@ -18,7 +18,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from .formatting import format_date_short, format_eur
 from .model import ETATS, RunResult
-from .report import OVERDUE, column_rows, handed_over_now, state_table
+from .report import column_rows, handed_over_now, overdue_total, state_table
+from .report_sheet import ReportSheet
 from .report_xlsx import (
     BOLD,
     C_TOTAL,
@@ -39,7 +40,7 @@ from .tiers import LETTER_TIERS
 
 
 def summary_sheet(
-    ws: Worksheet,
+    ws: ReportSheet,
     result: RunResult,
     letters: Sequence[Sequence[Any]],
     calls: int,
@@ -72,13 +73,13 @@ def summary_sheet(
     _state_chart(ws, top, max(charted, default=0.0))
     ws.sheet_view.showGridLines = False  # a dashboard, not a table
     ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
 
 
-def _todo_block(ws: Worksheet, letters: Sequence[Sequence[Any]], calls: int,
+def _todo_block(ws: ReportSheet, letters: Sequence[Sequence[Any]], calls: int,
                 litigation: Sequence[Sequence[Any]], new_handovers: int,
                 errors: int) -> None:  # fmt: skip
     """What to do this week, first: the reason the report exists."""
@@ -101,7 +102,7 @@ def _todo_block(ws: Worksheet, letters: Sequence[Sequence[Any]], calls: int,
         put(ws, i, 3, where).font = GREY
 
 
-def _states_block(ws: Worksheet, inv: pd.DataFrame, top: int) -> int:
+def _states_block(ws: ReportSheet, inv: pd.DataFrame, top: int) -> int:
     """Counts and amounts per state (every state, 0 when absent: the chart reads these
     rows); returns the total's row."""
     _header(ws, top, ("État", "Factures", "Reste dû"), kinds=("text", "int", "eur"))
@@ -113,10 +114,9 @@ def _states_block(ws: Worksheet, inv: pd.DataFrame, top: int) -> int:
         put(ws, i, 3, round(float(table.loc[state.value, "montant"]), 2) if known else 0.0,
             "eur")  # fmt: skip
     total_row = top + len(ETATS) + 1
-    overdue = inv[inv["etat"].isin(OVERDUE)] if not inv.empty else inv
+    count, amount = overdue_total(inv)
     put(ws, total_row, 1, "Total échu").font = BOLD
-    put(ws, total_row, 2, len(overdue), "int").font = BOLD
-    amount = round(float(overdue["reste_du"].fillna(0).sum()), 2) if len(overdue) else 0.0
+    put(ws, total_row, 2, count, "int").font = BOLD
     put(ws, total_row, 3, amount, "eur").font = BOLD
     for col in (1, 2, 3):
         ws.cell(total_row, col).border = Border(top=THIN)
@@ -124,7 +124,7 @@ def _states_block(ws: Worksheet, inv: pd.DataFrame, top: int) -> int:
     return total_row
 
 
-def _letters_block(ws: Worksheet, letters: Sequence[Sequence[Any]], row: int) -> int:
+def _letters_block(ws: ReportSheet, letters: Sequence[Sequence[Any]], row: int) -> int:
     """Letters produced, per tier; returns the last row written."""
     _header(ws, row, ("Courriers produits", "Courriers", "Total réclamé"),
             kinds=("text", "int", "eur"))  # fmt: skip
@@ -145,7 +145,7 @@ def _letters_block(ws: Worksheet, letters: Sequence[Sequence[Any]], row: int) ->
     return row
 
 
-def _followup_block(ws: Worksheet, result: RunResult, row: int) -> int:
+def _followup_block(ws: ReportSheet, result: RunResult, row: int) -> int:
     """What the accountant's follow-up workbook changes this week: promises not kept (the
     cycle resumes: call them), holds and promises falling due within the week."""
     put(ws, row, 1, "Suivi des clients (suivi_relances.xlsx)").font = SECTION_FONT
@@ -162,7 +162,7 @@ def _followup_block(ws: Worksheet, result: RunResult, row: int) -> int:
     return row
 
 
-def _files_block(ws: Worksheet, result: RunResult, row: int) -> int:
+def _files_block(ws: ReportSheet, result: RunResult, row: int) -> int:
     """Where things are: relative to the working folder (where relance.toml is), shorter."""
     base = Path(result.files.settings).resolve().parent if result.files.settings else \
         result.source.resolve().parent  # fmt: skip
@@ -193,7 +193,7 @@ def _files_block(ws: Worksheet, result: RunResult, row: int) -> int:
     return row
 
 
-def _columns_block(ws: Worksheet, result: RunResult, row: int) -> int:
+def _columns_block(ws: ReportSheet, result: RunResult, row: int) -> int:
     """Which column of the export fed each field, as in the summary's « Colonnes lues »."""
     put(ws, row, 1, "Colonnes lues").font = SECTION_FONT
     for label, text in column_rows(result):
@@ -203,7 +203,7 @@ def _columns_block(ws: Worksheet, result: RunResult, row: int) -> int:
     return row
 
 
-def _warnings_block(ws: Worksheet, warnings: Sequence[str], row: int) -> int:
+def _warnings_block(ws: ReportSheet, warnings: Sequence[str], row: int) -> int:
     put(ws, row, 1, "Avertissements").font = SECTION_FONT
     if not warnings:
         row += 1
@@ -223,7 +223,7 @@ def _eur_text(value: float) -> str:
     return format_eur(value)
 
 
-def _state_chart(ws: Worksheet, header_row: int, largest: float = 0.0) -> None:
+def _state_chart(ws: ReportSheet, header_row: int, largest: float = 0.0) -> None:
     """Native bar chart of the amount outstanding per state (rows of ``CHARTED``).
 
     ``largest`` (the biggest charted amount) sets the axis a third beyond it, so the label

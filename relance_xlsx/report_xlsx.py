@@ -51,6 +51,7 @@ from .ledger import UnallocatedCredit, by_client, unallocated_credits
 from .model import Etat, LetterLine, PlannedLetter, RunResult
 from .planning import client_details
 from .report import OVERDUE, notice_held, to_call, to_hand_over
+from .report_sheet import ReportSheet, discard
 from .tiers import LAST_LETTER_LEVEL, tier
 
 SHEETS = ("Synthèse", "Courriers", "À appeler", "Contentieux", "Erreurs")
@@ -147,11 +148,8 @@ def call_rows(invoices: pd.DataFrame, run_date: date,
     at_two = at_two[~at_two["cle_client"].isin({b.cle_client for b in broken} | set(credits))]
     if at_two.empty:
         return rows
-    # what the client owes net of its credit notes: the figure its letter shows
-    etat = invoices["etat"]
-    owed = invoices.loc[(etat.isin(OVERDUE) | (etat == Etat.AVOIR.value))
-                        & (etat != Etat.CONTENTIEUX.value), ["cle_client", "reste_du"]]
-    due_by_client = owed.groupby("cle_client")["reste_du"].sum()
+    due_by_client = _owed(invoices[["cle_client", "etat", "reste_du"]]).groupby(
+        "cle_client")["reste_du"].sum()  # fmt: skip
     details = client_details(invoices, at_two["cle_client"])
     groups: dict[str, dict[str, Any]] = {}
     columns = zip(at_two["cle_client"], at_two["etat"], at_two["date_niveau"],
@@ -188,17 +186,17 @@ def _unallocated_rows(invoices: pd.DataFrame,
     pay? Its mise en demeure waits for the answer."""
     if not credits:
         return []
-    owed = invoices[invoices["etat"].isin(OVERDUE) | (invoices["etat"] == Etat.AVOIR.value)]
-    owed = owed[owed["etat"] != Etat.CONTENTIEUX.value]
+    mine, owed = _clients_rows(invoices, credits)
     due_by_client = owed.groupby("cle_client")["reste_du"].sum()
-    late = invoices.groupby("cle_client")["jours_retard"].max()
+    late = mine.groupby("cle_client")["jours_retard"].max()
+    unpaid = owed[owed["reste_du"] > 0].groupby("cle_client", sort=False)["numero_facture"]
+    numbers_of = unpaid.agg(list).to_dict()
     details = client_details(invoices, credits)
     held = notice_held(invoices)
     rows = []
     for key, found in credits.items():
         d = details[key]
-        numbers = owed.loc[(owed["cle_client"] == key) & (owed["reste_du"] > 0),
-                           "numero_facture"]  # fmt: skip
+        numbers = numbers_of.get(key, [])
         situation = "Règlement non affecté, à imputer" + (
             " (mise en demeure suspendue)" if key in held else "")
         notes = "; ".join(
@@ -215,20 +213,38 @@ def _unallocated_rows(invoices: pd.DataFrame,
     return rows
 
 
+def _owed(rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows that make what a client owes net of its credit notes, the figure its
+    letter shows: overdue invoices and credit notes, not those handed over."""
+    etat = rows["etat"]
+    return rows[(etat.isin(OVERDUE) | (etat == Etat.AVOIR.value))
+                & (etat != Etat.CONTENTIEUX.value)]  # fmt: skip
+
+
+def _clients_rows(invoices: pd.DataFrame, keys: Iterable[str]) -> tuple[pd.DataFrame,
+                                                                         pd.DataFrame]:
+    """Some clients' rows (the columns the call sheet reads), and those they owe: these
+    clients only, not the whole table copied once per client."""
+    mine = invoices.loc[invoices["cle_client"].isin(set(keys)),
+                        ["cle_client", "etat", "reste_du", "numero_facture", "jours_retard"]]
+    return mine, _owed(mine)
+
+
 def _broken_promise_rows(invoices: pd.DataFrame, broken: Sequence[Any]) -> list[list[Any]]:
     """One row per promise not kept (followup.BrokenPromise), with what the client owes."""
     if not broken or invoices.empty:
         return []
-    owed = invoices[invoices["etat"].isin(OVERDUE) | (invoices["etat"] == Etat.AVOIR.value)]
+    mine, owed = _clients_rows(invoices, [b.cle_client for b in broken])
     due_by_client = owed.groupby("cle_client")["reste_du"].sum()
-    late = invoices.groupby("cle_client")["jours_retard"].max()
+    late = mine.groupby("cle_client")["jours_retard"].max()
+    numbers_of = owed.groupby("cle_client", sort=False)["numero_facture"].agg(list).to_dict()
     details = client_details(invoices, [b.cle_client for b in broken])
     rows = []
     for b in broken:
         d = details.get(b.cle_client)
         if d is None:
             continue
-        numbers = owed.loc[owed["cle_client"] == b.cle_client, "numero_facture"]
+        numbers = numbers_of.get(b.cle_client, [])
         rows.append([
             d["client"] or d["code_client"], d["code_client"], d["contact"], d["telephone"],
             d["email"], "Promesse de paiement non tenue", None,
@@ -339,9 +355,13 @@ ERROR_COLUMNS = (
 # --- writing cells -------------------------------------------------------------------------
 
 
-def put(ws: Worksheet, row: int, col: int, value: Any, kind: str = "text") -> Any:
+def put(ws: Worksheet | ReportSheet, row: int, col: int, value: Any, kind: str = "text") -> Any:
     """Write one cell; text is always a plain string (never a formula), numbers formatted."""
-    cell = ws.cell(row=row, column=col)
+    return _fill(ws.cell(row=row, column=col), value, kind)
+
+
+def _fill(cell: Any, value: Any, kind: str) -> Any:
+    """``put``'s value and format, on a cell of either mode (normal or write-only)."""
     if value is None or value == "":
         cell.value = None
         return cell
@@ -366,9 +386,8 @@ def put(ws: Worksheet, row: int, col: int, value: Any, kind: str = "text") -> An
     return cell
 
 
-def _header(
-    ws: Worksheet, row: int, titles: Iterable[str], col: int = 1, kinds: Sequence[str] = ()
-) -> None:
+def _header(ws: Worksheet | ReportSheet, row: int, titles: Iterable[str], col: int = 1,
+            kinds: Sequence[str] = ()) -> None:  # fmt: skip
     """Bold titles on a light fill; numbers' titles aligned like their numbers."""
     align = {"eur": "center", "date": "center", "int": "center"}
     for i, title in enumerate(titles):
@@ -389,22 +408,13 @@ def _table_sheet(
     empty_message: str,
     note: str = "",
     note_only_with_rows: bool = False,
-) -> Worksheet:
-    """A sheet with one table: bold header, frozen, filter, widths, landscape printing."""
-    ws = wb.create_sheet(title)
+) -> ReportSheet:
+    """A sheet with one table: bold header, frozen, filter, widths, landscape printing.
+    Its rows stream to the sheet's file (report_sheet.py): what comes before them (widths,
+    panes, page setup) is set first; what goes below them is put afterwards."""
+    ws = ReportSheet(wb, title)
     _header(ws, 1, [c.title for c in columns], kinds=[c.kind for c in columns])
     ws.row_dimensions[1].height = 45  # three lines of a wrapped title
-    for r, values in enumerate(rows, start=2):
-        for c, (column, value) in enumerate(zip(columns, values, strict=True), start=1):
-            put(ws, r, c, value, column.kind)
-    last = len(rows) + 1
-    if rows:
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last}"
-    else:
-        put(ws, 2, 1, empty_message).font = GREY
-        last = 2
-    if note and (rows or not note_only_with_rows):
-        put(ws, last + 2, 1, note).font = GREY
     for c, column in enumerate(columns, start=1):
         width = column.width or 14
         longest = max((len(_text(v[c - 1])) for v in rows[:500] if column.kind == "text"),
@@ -412,12 +422,27 @@ def _table_sheet(
         ws.column_dimensions[get_column_letter(c)].width = min(max(width, longest + 2), 60)
     ws.freeze_panes = "B2"
     _print_setup(ws)
+    kinds = [c.kind for c in columns]
+
+    def cells(values: Sequence[Any]) -> list[Any]:
+        if len(values) != len(kinds):
+            raise ValueError(f"{len(values)} values for the {len(kinds)} columns of {title}")
+        return [_fill(ws.new_cell(), v, k) for v, k in zip(values, kinds, strict=True)]
+
+    last = ws.stream_rows(cells(values) for values in rows)
+    if rows:
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last}"
+    else:
+        put(ws, 2, 1, empty_message).font = GREY
+        last = 2
+    if note and (rows or not note_only_with_rows):
+        put(ws, last + 2, 1, note).font = GREY
     return ws
 
 
-def _print_setup(ws: Worksheet) -> None:
+def _print_setup(ws: Worksheet | ReportSheet) -> None:
     ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
@@ -428,7 +453,8 @@ def _print_setup(ws: Worksheet) -> None:
 
 
 def build_report(result: RunResult, settings: Settings) -> Workbook:
-    """The report workbook of a run (not saved)."""
+    """The report workbook of a run (not saved), in openpyxl's write-only mode: a
+    million-row run's tables stream to files instead of staying in memory as cells."""
     rates = load_rate_table(settings.taux_bce)
     letters = letter_rows(result)
     calls = call_rows(result.invoices, result.run_date, result.promesses_non_tenues)
@@ -437,35 +463,56 @@ def build_report(result: RunResult, settings: Settings) -> Workbook:
     errors = error_rows(result)
     warnings = list(result.warnings) + [w for w in extra_warnings if w not in result.warnings]
 
-    from .report_summary import summary_sheet
-
-    wb = Workbook()
-    summary_sheet(wb.active, result, letters, len(calls), litigation, len(errors), warnings)
-    _table_sheet(wb, SHEETS[1], LETTER_COLUMNS, letters, "Aucun courrier produit.",
-                 "Ordre des courriers = ordre du PDF à imprimer. « Recommandé AR » : à poster "
-                 "en lettre recommandée avec accusé de réception.")  # fmt: skip
-    _table_sheet(wb, SHEETS[2], CALL_COLUMNS, calls, "Aucun client à appeler cette semaine.",
-                 "Clients en relance 2 sans mise en demeure : un appel avant le courrier "
-                 "formel. Notez chaque appel (et la promesse obtenue) dans la feuille "
-                 "« Échanges » de suivi_relances.xlsx : la prochaine exécution en tient "
-                 "compte. Les courriers revenus (NPAI) ne sont pas encore suivis.")  # fmt: skip
-    _table_sheet(wb, SHEETS[3], litigation_columns(result.run_date), litigation,
-                 "Aucune facture à transmettre au contentieux.",
-                 f"Intérêts de retard et indemnité forfaitaire calculés au "
-                 f"{format_date_short(result.run_date)}, selon vos réglages.")  # fmt: skip
-    _table_sheet(wb, SHEETS[4], ERROR_COLUMNS, errors, "Aucune ligne illisible.",
-                 "Corrigez ces lignes dans votre logiciel comptable ou dans l'export, "
-                 "puis relancez.", note_only_with_rows=True)  # fmt: skip
-    from .report_numbers import add_indicator_sheets
-
-    add_indicator_sheets(wb, result, settings)
+    wb = Workbook(write_only=True)
+    try:
+        _add_sheets(wb, result, settings, letters, calls, litigation, errors, warnings)
+    except BaseException:
+        discard(wb)
+        raise
     wb.active = 0
     return wb
+
+
+def _add_sheets(wb: Workbook, result: RunResult, settings: Settings, letters: list[list[Any]],
+                calls: list[list[Any]], litigation: list[list[Any]], errors: list[list[Any]],
+                warnings: list[str]) -> None:  # fmt: skip
+    from .report_numbers import add_indicator_sheets
+    from .report_summary import summary_sheet
+
+    summary = ReportSheet(wb, SHEETS[0])  # first in the workbook, written last (finish)
+    summary_sheet(summary, result, letters, len(calls), litigation, len(errors), warnings)
+    sheets = [summary]
+    sheets.append(_table_sheet(
+        wb, SHEETS[1], LETTER_COLUMNS, letters, "Aucun courrier produit.",
+        "Ordre des courriers = ordre du PDF à imprimer. « Recommandé AR » : à poster "
+        "en lettre recommandée avec accusé de réception."))  # fmt: skip
+    sheets.append(_table_sheet(
+        wb, SHEETS[2], CALL_COLUMNS, calls, "Aucun client à appeler cette semaine.",
+        "Clients en relance 2 sans mise en demeure : un appel avant le courrier "
+        "formel. Notez chaque appel (et la promesse obtenue) dans la feuille "
+        "« Échanges » de suivi_relances.xlsx : la prochaine exécution en tient "
+        "compte. Les courriers revenus (NPAI) ne sont pas encore suivis."))  # fmt: skip
+    sheets.append(_table_sheet(
+        wb, SHEETS[3], litigation_columns(result.run_date), litigation,
+        "Aucune facture à transmettre au contentieux.",
+        f"Intérêts de retard et indemnité forfaitaire calculés au "
+        f"{format_date_short(result.run_date)}, selon vos réglages."))  # fmt: skip
+    sheets.append(_table_sheet(
+        wb, SHEETS[4], ERROR_COLUMNS, errors, "Aucune ligne illisible.",
+        "Corrigez ces lignes dans votre logiciel comptable ou dans l'export, "
+        "puis relancez.", note_only_with_rows=True))  # fmt: skip
+    sheets += add_indicator_sheets(wb, summary, result, settings)
+    for sheet in sheets:
+        sheet.finish()
 
 
 def write_report(result: RunResult, settings: Settings, path: Path) -> Path:
     """Save the report atomically (a report open in Excel raises PermissionError)."""
     wb = build_report(result, settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_workbook_atomic(wb, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_workbook_atomic(wb, path)
+    except BaseException:
+        discard(wb)
+        raise
     return path

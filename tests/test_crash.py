@@ -302,9 +302,11 @@ def _leftovers(folder: Path) -> list[str]:
 
 
 def _bad_backups(folder: Path) -> list[str]:
-    """Backups that are not whole workbooks (a kill in the middle of the copy)."""
+    """Backups that are not whole workbooks (a kill in the middle of the copy). A hidden
+    temporary file is the copy a kill cut short, never shown as a backup: the next run
+    removes it (``_leftovers`` checks that)."""
     bad = []
-    for p in (folder / "sauvegardes").glob("*"):
+    for p in (folder / "sauvegardes").glob("[!.]*"):
         try:
             with zipfile.ZipFile(p) as zf:
                 if zf.testzip() is not None:

@@ -289,3 +289,27 @@ def test_call_list_leaves_out_formal_notices_and_deducts_credit_notes(runner_cwd
     calls = call_rows(result.invoices, d(2026, 11, 23))
     assert [r[0] for r in calls] == ["Alpha"]  # Beta has just been sent a formal notice
     assert float(calls[0][8]) == 900.0  # net of the credit note, as in the letter
+
+
+def test_a_report_failing_half_way_closes_its_streams(demo_run, monkeypatch, tmp_path):
+    """The report's sheets stream to temporary files (report_sheet.py): a failure while it
+    is built (the run turns it into a warning) must leave no stream for the garbage
+    collector to complain about on stderr, and no report file."""
+    import gc
+    import sys
+
+    from relance_xlsx import report_numbers
+    from relance_xlsx.report_xlsx import write_report
+
+    result, _report, _wb = demo_run
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", seen.append)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("indicateurs")
+
+    monkeypatch.setattr(report_numbers, "add_indicator_sheets", broken)
+    with pytest.raises(RuntimeError):
+        write_report(result, Settings(), tmp_path / "rapport.xlsx")
+    gc.collect()
+    assert seen == [] and list(tmp_path.iterdir()) == []
