@@ -361,8 +361,18 @@ def _mark_letters(classified: pd.DataFrame, rendered: tuple[RenderedLetter, ...]
     names = classified["cle_client"].map(by_client).astype(object).fillna("")
     mark = (classified["niveau_apres"] > classified["niveau"]) & (names != "")
     mark &= classified["dans_courrier"]
+    # equal texts are one object (policy._status_texts does the same): a letter's rows
+    # share a few statuses, and a million rows' texts built one by one would weigh 0.1 GB
+    made: dict[tuple[str, str], str] = {}
+
+    def marked(text: str, name: str) -> str:
+        got = made.get((text, name))
+        if got is None:
+            got = made[(text, name)] = f"{text}{SEP}courrier « {name} »"
+        return got
+
     statut = classified["statut"].copy()
-    statut[mark] = statut[mark] + SEP + "courrier « " + names[mark] + " »"
+    statut[mark] = [marked(t, n) for t, n in zip(statut[mark], names[mark], strict=True)]
     # A shallow copy with two columns replaced: the other columns are not copied (a million
     # rows of object columns), and ``classified`` itself is left as it was.
     out = classified.copy(deep=False)

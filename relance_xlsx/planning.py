@@ -13,6 +13,7 @@ from datetime import date
 
 import pandas as pd
 
+from .amounts import ZERO
 from .formatting import as_date, dates_of, to_decimal
 from .model import LetterLine, PlannedLetter
 from .parsing import normalise
@@ -66,14 +67,17 @@ def _letter_lines(listed: pd.DataFrame, level_dates: pd.Series) -> dict[str, lis
     )  # fmt: skip
     for (key, number, issued, due, ttc, paid, rest, late, credit, row, lvl, lvl_date,
          unallocated) in columns:  # fmt: skip
+        # equal amounts are one Decimal (most invoices: nothing paid, all of it due): a
+        # million-row run's letters hold some 600,000 lines
+        total = _money(ttc)
         lines.setdefault(key, []).append(
             LetterLine(
                 numero=number,
                 date_facture=issued,
                 date_echeance=due,
-                montant_ttc=_money(ttc),
-                montant_regle=_money(paid),
-                reste_du=to_decimal(rest),
+                montant_ttc=total,
+                montant_regle=ZERO if paid == 0 else _money(paid),
+                reste_du=total if rest == ttc else to_decimal(rest),
                 jours_retard=int(late),
                 avoir=bool(credit),
                 ligne=int(row),

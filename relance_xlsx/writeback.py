@@ -187,7 +187,8 @@ def _patched_parts(
             f"La feuille « {sheet_name} » du classeur « {path.name} » n'a plus de "
             f"colonne libre pour « {header} ». Supprimez une colonne inutile puis relancez."
         )
-    kept = {n: text for n, text in statuses.items() if n not in placement.skip_rows}
+    skip = placement.skip_rows
+    kept = {n: text for n, text in statuses.items() if n not in skip} if skip else statuses
     edits = _status_edit(
         sheet, header_row, kept, header, placement.column, reused is not None, path
     )

@@ -35,6 +35,7 @@ SERIAL_BELOW_SPAWN = 400
 # A forked worker starts as big as the run's process (a million-row run: near 2 GB, each
 # page its own once touched); beyond this size, workers are spawned (a second to start).
 FORK_UP_TO_MB = 600
+CHUNK_MAX = 1000
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,9 @@ def _render_parallel(
 ) -> list[tuple[int, str]]:
     """Share the letters among ``jobs`` processes started by ``method``; [] when processes
     cannot be used here."""
-    size = max(10, -(-len(items) // (jobs * 4)))
+    # at most CHUNK_MAX letters a chunk: the chunks waiting for a worker are pickled in
+    # this process, tens of MB each for a big run's eighth
+    size = min(max(10, -(-len(items) // (jobs * 4))), CHUNK_MAX)
     chunks = [items[i:i + size] for i in range(0, len(items), size)]
     try:
         pool = concurrent.futures.ProcessPoolExecutor(
