@@ -213,28 +213,33 @@ def _unallocated_rows(invoices: pd.DataFrame,
     return rows
 
 
-def _owed(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows that make what a client owes net of its credit notes, the figure its
-    letter shows: overdue invoices and credit notes, not those handed over."""
+def _owed(rows: pd.DataFrame, handed_over: bool = False) -> pd.DataFrame:
+    """The rows that make what a client owes net of its credit notes: overdue invoices and
+    credit notes. Without ``handed_over``, not the invoices handed over: the figure its
+    letter shows; with it, all it owes overdue, as the promise it did not keep."""
     etat = rows["etat"]
-    return rows[(etat.isin(OVERDUE) | (etat == Etat.AVOIR.value))
-                & (etat != Etat.CONTENTIEUX.value)]  # fmt: skip
+    owed = etat.isin(OVERDUE) | (etat == Etat.AVOIR.value)
+    if not handed_over:
+        owed &= etat != Etat.CONTENTIEUX.value
+    return rows[owed]
 
 
-def _clients_rows(invoices: pd.DataFrame, keys: Iterable[str]) -> tuple[pd.DataFrame,
-                                                                         pd.DataFrame]:
-    """Some clients' rows (the columns the call sheet reads), and those they owe: these
-    clients only, not the whole table copied once per client."""
+def _clients_rows(invoices: pd.DataFrame, keys: Iterable[str], handed_over: bool = False
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """Some clients' rows (the columns the call sheet reads), and those they owe
+    (``_owed``): these clients only, not the whole table copied once per client."""
     mine = invoices.loc[invoices["cle_client"].isin(set(keys)),
                         ["cle_client", "etat", "reste_du", "numero_facture", "jours_retard"]]
-    return mine, _owed(mine)
+    return mine, _owed(mine, handed_over)
 
 
 def _broken_promise_rows(invoices: pd.DataFrame, broken: Sequence[Any]) -> list[list[Any]]:
-    """One row per promise not kept (followup.BrokenPromise), with what the client owes."""
+    """One row per promise not kept (followup.BrokenPromise), with what the client owes
+    overdue, the invoices handed over included: the promise was made on its whole balance
+    (a client handed over owes them, not its credit notes alone)."""
     if not broken or invoices.empty:
         return []
-    mine, owed = _clients_rows(invoices, [b.cle_client for b in broken])
+    mine, owed = _clients_rows(invoices, [b.cle_client for b in broken], handed_over=True)
     due_by_client = owed.groupby("cle_client")["reste_du"].sum()
     late = mine.groupby("cle_client")["jours_retard"].max()
     numbers_of = owed.groupby("cle_client", sort=False)["numero_facture"].agg(list).to_dict()

@@ -313,3 +313,29 @@ def test_a_report_failing_half_way_closes_its_streams(demo_run, monkeypatch, tmp
         write_report(result, Settings(), tmp_path / "rapport.xlsx")
     gc.collect()
     assert seen == [] and list(tmp_path.iterdir()) == []
+
+
+def test_broken_promise_row_counts_what_the_client_owes_overdue(runner_cwd):
+    """A promise not kept by a client whose overdue invoices are handed over this run: the
+    call row shows what it owes overdue (its balance at the promise), never its credit
+    note alone as « Échu à ce jour »; the invoice not yet due stays out."""
+    from datetime import date as d
+
+    from conftest import write_xlsx
+    from relance_xlsx.followup import BrokenPromise
+    from relance_xlsx.report_xlsx import call_rows
+
+    headers = ["Client", "N° facture", "Échéance", "Montant TTC", "Niveau de relance",
+               "Date dernière relance"]  # fmt: skip
+    rows = [["Gamma", "G1", d(2026, 3, 1), 2000.0, 3, d(2026, 6, 1)],
+            ["Gamma", "G2", d(2026, 10, 1), 400.0, None, None],
+            ["Gamma", "AV9", d(2026, 10, 5), -50.0, None, None],
+            ["Gamma", "G3", d(2026, 12, 20), 300.0, None, None]]  # fmt: skip
+    export = write_xlsx(runner_cwd / "e.xlsx", rows, headers)
+    result = run(RunOptions(export=export, run_date=RUN, report=False))
+    inv = result.invoices
+    assert set(inv.loc[inv["numero_facture"].isin(["G1", "G2"]), "etat"]) == {"Contentieux"}
+    key = inv["cle_client"].iloc[0]
+    (row,) = call_rows(inv, RUN, [BrokenPromise(key, "Gamma : promesse non tenue", RUN)])
+    assert row[0] == "Gamma" and row[5] == "Promesse de paiement non tenue"
+    assert row[7] == "G1, G2, AV9" and float(row[8]) == 2350.0
