@@ -291,12 +291,17 @@ def test_call_list_leaves_out_formal_notices_and_deducts_credit_notes(runner_cwd
     assert float(calls[0][8]) == 900.0  # net of the credit note, as in the letter
 
 
-def test_a_report_failing_half_way_closes_its_streams(demo_run, monkeypatch, tmp_path):
+@pytest.mark.parametrize("where", ["indicateurs", "enregistrement"])
+def test_a_report_failing_half_way_closes_its_streams(demo_run, monkeypatch, tmp_path, where):
     """The report's sheets stream to temporary files (report_sheet.py): a failure while it
-    is built (the run turns it into a warning) must leave no stream for the garbage
-    collector to complain about on stderr, and no report file."""
+    is built or saved, after some sheets went into the file (the run turns it into a
+    warning), must leave no stream for the garbage collector to complain about on stderr,
+    no temporary file and no report file."""
     import gc
     import sys
+
+    from openpyxl.worksheet import _writer
+    from openpyxl.writer.excel import ExcelWriter
 
     from relance_xlsx import report_numbers
     from relance_xlsx.report_xlsx import write_report
@@ -304,15 +309,26 @@ def test_a_report_failing_half_way_closes_its_streams(demo_run, monkeypatch, tmp
     result, _report, _wb = demo_run
     seen = []
     monkeypatch.setattr(sys, "unraisablehook", seen.append)
+    temporary = list(_writer.ALL_TEMP_FILES)
+    if where == "indicateurs":
+        def broken(*args, **kwargs):
+            raise RuntimeError(where)
 
-    def broken(*args, **kwargs):
-        raise RuntimeError("indicateurs")
+        monkeypatch.setattr(report_numbers, "add_indicator_sheets", broken)
+    else:
+        write_sheet = ExcelWriter.write_worksheet
 
-    monkeypatch.setattr(report_numbers, "add_indicator_sheets", broken)
-    with pytest.raises(RuntimeError):
+        def full(self, ws):  # the disk fills up at the third sheet
+            if ws.title == SHEETS[2]:
+                raise RuntimeError(where)
+            write_sheet(self, ws)
+
+        monkeypatch.setattr(ExcelWriter, "write_worksheet", full)
+    with pytest.raises(RuntimeError, match=where):
         write_report(result, Settings(), tmp_path / "rapport.xlsx")
     gc.collect()
     assert seen == [] and list(tmp_path.iterdir()) == []
+    assert _writer.ALL_TEMP_FILES == temporary
 
 
 def test_broken_promise_row_counts_what_the_client_owes_overdue(runner_cwd):
