@@ -19,6 +19,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.worksheet.cell_range import CellRange
 
 _OWN = frozenset({"_ws", "_pending", "_written"})
+# written at the top of the sheet's file, with its first row: set later, they would be lost
+_TOP = frozenset({"column_dimensions", "freeze_panes", "sheet_view", "views",
+                  "sheet_properties", "sheet_format"})  # fmt: skip
 
 
 class ReportSheet:
@@ -30,13 +33,21 @@ class ReportSheet:
         self._written = 0  # rows already streamed to the sheet's file
 
     def __getattr__(self, name: str) -> Any:  # title, column_dimensions, page_setup, …
+        self._not_too_late(name)
         return getattr(self._ws, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name in _OWN:
             object.__setattr__(self, name, value)
         else:  # title, freeze_panes, print_title_rows: the worksheet's
+            self._not_too_late(name)
             setattr(self._ws, name, value)
+
+    def _not_too_late(self, name: str) -> None:
+        """Widths, panes, gridlines, fit to page: an error once rows are written, not a
+        sheet that silently lacks them."""
+        if name in _TOP and self._written:
+            raise ValueError(f"{name} of « {self._ws.title} » set after its first rows")
 
     @property
     def max_row(self) -> int:

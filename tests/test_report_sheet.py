@@ -69,3 +69,26 @@ def test_discard_after_a_save_says_nothing():
     ws.finish()
     wb.save(io.BytesIO())
     discard(wb)
+
+
+def test_what_goes_at_the_top_cannot_come_after_the_rows(monkeypatch):
+    """Column widths and panes are written with the first row: set later they would be
+    lost without a word, so the sheet refuses them; row heights below still go."""
+    seen = []
+    monkeypatch.setattr(sys, "unraisablehook", seen.append)
+    wb = Workbook(write_only=True)
+    ws = ReportSheet(wb, "Feuille")
+    ws.column_dimensions["A"].width = 20
+    ws.stream_rows([[ws.new_cell()]])
+    with pytest.raises(ValueError, match="column_dimensions"):
+        ws.column_dimensions["B"].width = 20
+    with pytest.raises(ValueError, match="freeze_panes"):
+        ws.freeze_panes = "B2"
+    with pytest.raises(ValueError, match="sheet_view"):
+        ws.sheet_view.showGridLines = False
+    ws.row_dimensions[3].height = 30
+    ws.cell(row=3, column=1).value = "note"
+    ws.finish()
+    got = _saved(wb)["Feuille"]
+    assert got.column_dimensions["A"].width == 20 and got.row_dimensions[3].height == 30
+    assert seen == []
