@@ -43,8 +43,8 @@ def _create(path: Path, rows: Sequence[ClientRow]) -> None:
     ws.title = CLIENTS
     headers = [*TOOL_COLUMNS, *USER_COLUMNS]
     ws.append(headers)
-    for r in rows:
-        ws.append(_tool_values(r))
+    for r in rows:  # an export's text may hold control characters openpyxl refuses
+        ws.append([clean_text(v) if isinstance(v, str) else v for v in _tool_values(r)])
     ex = wb.create_sheet(EXCHANGES)
     ex.append(list(EXCHANGE_COLUMNS))
     for sheet, names in ((ws, headers), (ex, EXCHANGE_COLUMNS)):

@@ -335,3 +335,21 @@ def test_the_next_step_names_the_letter_the_client_will_get():
     (row,) = client_rows(classified, {}, date(2026, 11, 30))
     assert row.next_step.startswith("relance 2 en suspens : dernier courrier au client le "
                                     "23/11/2026"), row.next_step
+
+
+def test_a_control_character_in_a_client_name_does_not_stop_the_follow_up(runner_cwd):
+    """A CSV export with a control character in a client's name (a stray Ctrl-G from the
+    accounting software): openpyxl refused it, and the run ended in English, « Erreur
+    inattendue : Ctl Gamma cannot be used in worksheets. » The workbook gets the name
+    without it."""
+    rows = [";".join(["Code client", "Client", "N° facture", "Échéance", "Reste dû"]),
+            ";".join(["C001", "Alpha\x07 SARL", "F1", "01/09/2026", "1000"]),
+            ";".join(["C002", "Beta SA", "F2", "15/09/2026", "500"])]  # fmt: skip
+    export = runner_cwd / "export.csv"
+    export.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = run_cli("run", export, "--date", "23/11/2026")
+    assert result.exit_code == 0, result.output
+    assert "Erreur inattendue" not in result.output
+    ws = load_workbook(runner_cwd / "suivi_relances.xlsx")["Clients"]
+    names = [row[1] for row in ws.iter_rows(min_row=2, values_only=True)]
+    assert sorted(names) == ["Alpha SARL", "Beta SA"]
