@@ -12,15 +12,15 @@ directly: a million rows in about 1.5 minutes) and is cached in ``benchmarks/out
 order (RSS at their start, at their highest, their duration), then RSS growth charged to the
 stage running (calamine holds Python's lock: its growth shows on the next stage sampled).
 
-Measured on the shared 2-core machine (main before / after the bounded-memory work):
-20,000 rows 205 / 174 MB; 100,000 rows 436 / 378 MB; 1,000,000 rows 2.63 GB after (CPU
-603 s; 2.98 GB in-process when the work began): the 2 GB target is not met yet. Where a
-million rows go (``--profile``): reading 1.56 GB at its highest (calamine's grid, 0.8 GB,
-and the rows built from it, cells shared), 1.0 GB once read; classification to 1.86 GB;
-letters, write-back, follow-up and journal to 2.12 GB; the report workbook to 2.5 GB (one
-openpyxl cell object per value; « Courriers » and « Balance âgée » have a row per letter
-and per client), the summary text to 2.67 GB. Left to do: the report's big sheets in
-openpyxl's write-only mode, and fewer copies of the table while classifying.
+Measured on the shared 2-core machine (2026-12-02): 20,000 rows 189 MB; 100,000 rows 305 MB
+(394 MB before the report was streamed); 1,000,000 rows 1,807 MB, CPU 549 s (2,631 MB the
+session before). Where a million rows go (``--profile --depth 6``): reading 1.56 GB at its
+highest (calamine's grid and the rows built from it, cells shared), 1.0 GB once read; the
+classified table and the priced letters about 1.4 GB when the letters start; the write-back,
+follow-up workbook, journal and report each add a transient 50-150 MB on top. What took it
+down: the report's sheets in openpyxl's write-only mode (report_sheet.py: 0.6 GB of cell
+objects), no whole-table copies (client_details field by field, columns selected before rows),
+equal statuses and amounts shared as one object, letter chunks of at most 1,000.
 
     python benchmarks/bench_memory.py --rows 100000            # full run (CLI)
     python benchmarks/bench_memory.py --rows 100000 --writeback  # write-back only
