@@ -144,9 +144,12 @@ def merge_history(
     at_best = (levels == best_level) & (best_level > 0)
     masked = np.where(at_best, dates, np.datetime64("NaT"))
     best_date = _nanmax_dates(masked)
-    # a level-3 history with no notice event (export or status column): it named itself
+    # a level-3 history with no notice event (export or status column): it named itself,
+    # on the date of that level-3 step, never on a later hand-over's date (a hand-over
+    # journaled after a notice known only from the export would re-date the notice)
+    at_notice = np.where(levels == LAST_LETTER_LEVEL, dates, np.datetime64("NaT"))
     outside = (best_level >= LAST_LETTER_LEVEL) & np.isnat(notice)
-    notice = np.where(outside, best_date, notice)
+    notice = np.where(outside, _nanmax_dates(at_notice), notice)
 
     out = invoices.copy()
     out["niveau"] = best_level

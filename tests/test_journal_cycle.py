@@ -205,6 +205,30 @@ def test_contentieux_hands_over_every_invoice_the_notice_named(runner_cwd):
                for s in status_column(later).values())  # fmt: skip
 
 
+def test_a_notice_known_from_the_export_keeps_its_date_after_the_hand_over(runner_cwd):
+    """The export says « mise en demeure » of 02/11; the run of 23/11 hands the client over.
+    A week later the Contentieux sheet still dates the notice 02/11 (not the hand-over), and
+    the invoice no notice named has no notice date."""
+    headers = ["Client", "N° facture", "Échéance", "Montant TTC", "Niveau de relance",
+               "Date dernière relance"]  # fmt: skip
+    rows = [["Hôtel", "F1", date(2026, 7, 1), 8900.0, "Mise en demeure", date(2026, 11, 2)],
+            ["Hôtel", "F2", date(2026, 11, 7), 1200.0, None, None]]  # fmt: skip
+    (runner_cwd / "relance.toml").write_text("# dossier de travail\n", encoding="utf-8")
+    journal = runner_cwd / "j.sqlite"
+    notices = {}
+    for week, day in enumerate(("2026-11-23", "2026-11-30")):
+        export = write_xlsx(runner_cwd / f"w{week}" / "e.xlsx", rows, headers)
+        run_ok(export, day, "--journal", journal)
+        report = load_workbook(runner_cwd / "courriers" / day / f"rapport – {day}.xlsx")
+        sheet = report["Contentieux"]
+        column = [c.value for c in sheet[1]].index("Mise en demeure du")
+        notices[day] = {row[8]: row[column] for row in sheet.iter_rows(min_row=2, values_only=True)
+                        if row[8]}  # fmt: skip
+    assert notices["2026-11-23"]["F1"].date() == date(2026, 11, 2)
+    assert notices["2026-11-30"] == notices["2026-11-23"]
+    assert notices["2026-11-30"]["F2"] is None
+
+
 # --- cancellation -----------------------------------------------------------------------------
 
 
