@@ -322,9 +322,7 @@ def line_amounts(
     segments, warnings = interest_segments(due, as_of, table, fixed_rate)
     exact = sum((segment_interest(reste, s) for s in segments), Decimal(0))
     interets = exact.quantize(CENT, rounding=ROUND_HALF_UP)
-    # already in cents (letter_amounts): the same object on every line, not one per line
-    flat = indemnite if indemnite.as_tuple().exponent == -2 else to_decimal(indemnite)
-    return LineAmounts(days, interets, flat, segments), warnings
+    return LineAmounts(days, interets, to_decimal(indemnite), segments), warnings
 
 
 # --- letter --------------------------------------------------------------------------------

@@ -133,11 +133,14 @@ def _move(source: Path, dest: Path, moved: list[tuple[Path, Path]], where: str =
     try:
         source.replace(dest)
     except PermissionError as exc:
-        raise RelanceError(
-            f"Impossible de déplacer « {source} » : il est sans doute ouvert{where}. "
-            "Fermez-le, puis relancez (rien n'a été annulé)."
-        ) from exc
+        raise _still_open("déplacer", source, where) from exc
     moved.append((source, dest))
+
+
+def _still_open(action: str, path: Path, where: str = "") -> RelanceError:
+    """A file ``annuler`` must change is held by another program: nothing is cancelled."""
+    return RelanceError(f"Impossible de {action} « {path} » : il est sans doute ouvert{where}. "
+                        "Fermez-le, puis relancez (rien n'a été annulé).")  # fmt: skip
 
 
 def _take_out_of_batches(day_dir: Path, letters: list[IssuedLetter], target: Path,
@@ -147,11 +150,11 @@ def _take_out_of_batches(day_dir: Path, letters: list[IssuedLetter], target: Pat
     their invoice copies: a batch printed after ``annuler`` must not post them. A batch
     with only cancelled letters, or written by an earlier version (no bookmarks to find
     the letters), goes to the « annulés » folder too. Returns what is said to the user."""
-    from .printing import batch_letters, remove_from_batch
+    from .printing import batch_letters, batch_name, remove_from_batch
 
     stems = {Path(x.fichier).stem for x in letters}
     said = []
-    batches = sorted(p for p in day_dir.rglob("a_imprimer – *.pdf")
+    batches = sorted(p for p in day_dir.rglob(batch_name(None))
                      if CANCELLED_DIRNAME not in p.relative_to(day_dir).parts)  # fmt: skip
     for batch in batches:
         try:
@@ -165,10 +168,7 @@ def _take_out_of_batches(day_dir: Path, letters: list[IssuedLetter], target: Pat
             try:
                 remove_from_batch(batch, stems)
             except PermissionError as exc:
-                raise RelanceError(
-                    f"Impossible de modifier « {batch} » : il est sans doute ouvert. "
-                    "Fermez-le, puis relancez (rien n'a été annulé)."
-                ) from exc
+                raise _still_open("modifier", batch) from exc
             said.append(f"Retiré(s) du PDF à imprimer, avec leurs duplicata : « {batch.name} »")
             continue
         dest = target / (batch.parent.name + " – " + batch.name if batch.parent != day_dir

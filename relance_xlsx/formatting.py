@@ -19,13 +19,16 @@ CENT = Decimal("0.01")
 
 
 def to_decimal(value: float | int | str | Decimal | None) -> Decimal:
-    """Money as Decimal rounded half-up to the cent (floats go through ``repr``)."""
+    """Money as Decimal rounded half-up to the cent (floats go through ``repr``). A Decimal
+    already in cents is returned as it is: the same object, not one more per line."""
     if value is None:
         return Decimal("0.00")
     if isinstance(value, float):
         if value != value:  # NaN
             return Decimal("0.00")
         value = repr(value)
+    elif isinstance(value, Decimal) and value.as_tuple().exponent == -2:
+        return value
     return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
 
 

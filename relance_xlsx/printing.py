@@ -52,9 +52,10 @@ class PrintResult:
     warnings: tuple[str, ...]
 
 
-def batch_name(day: date) -> str:
-    """The day's print batch: « a_imprimer – AAAA-MM-JJ.pdf »."""
-    return f"a_imprimer – {day.isoformat()}.pdf"
+def batch_name(day: date | None) -> str:
+    """The day's print batch: « a_imprimer – AAAA-MM-JJ.pdf »; without a day, the glob
+    pattern of every day's."""
+    return f"a_imprimer – {day.isoformat() if day else '*'}.pdf"
 
 
 def find_soffice() -> str | None:

@@ -190,7 +190,7 @@ def _aged_chart(ws: ReportSheet, aged: AgedBalance, top: int) -> None:
 
 def payment_terms_sheet(
     ws: Worksheet | ReportSheet, terms: PaymentTerms, source: str, export_day: date | None = None
-) -> Worksheet:
+) -> Worksheet | ReportSheet:
     """The D441-6 table in the layout of the official model, with its labels."""
     ws.title = TERMS_SHEET
     basis = terms.basis

@@ -14,7 +14,6 @@ from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.label import DataLabelList
 from openpyxl.chart.marker import DataPoint
 from openpyxl.styles import Alignment, Border
-from openpyxl.worksheet.worksheet import Worksheet
 
 from .formatting import format_date_short, format_eur
 from .model import ETATS, RunResult
@@ -34,6 +33,7 @@ from .report_xlsx import (
     THIN,
     TITLE_FONT,
     _header,
+    _print_setup,
     put,
 )
 from .tiers import LETTER_TIERS
@@ -72,11 +72,7 @@ def summary_sheet(
                if e.value in CHARTED]  # fmt: skip
     _state_chart(ws, top, max(charted, default=0.0))
     ws.sheet_view.showGridLines = False  # a dashboard, not a table
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    _print_setup(ws, header_row=False)  # a dashboard: no header row to repeat
 
 
 def _todo_block(ws: ReportSheet, letters: Sequence[Sequence[Any]], calls: int,

@@ -428,13 +428,8 @@ def _table_sheet(
     ws.freeze_panes = "B2"
     _print_setup(ws)
     kinds = [c.kind for c in columns]
-
-    def cells(values: Sequence[Any]) -> list[Any]:
-        if len(values) != len(kinds):
-            raise ValueError(f"{len(values)} values for the {len(kinds)} columns of {title}")
-        return [_fill(ws.new_cell(), v, k) for v, k in zip(values, kinds, strict=True)]
-
-    last = ws.stream_rows(cells(values) for values in rows)
+    last = ws.stream_rows([_fill(ws.new_cell(), v, k) for v, k in zip(values, kinds, strict=True)]
+                          for values in rows)  # fmt: skip
     if rows:
         ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{last}"
     else:
@@ -445,13 +440,15 @@ def _table_sheet(
     return ws
 
 
-def _print_setup(ws: Worksheet | ReportSheet) -> None:
+def _print_setup(ws: Worksheet | ReportSheet, header_row: bool = True) -> None:
+    """A4 landscape, one page wide; a table's header row repeated on every page."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = "1:1"
+    if header_row:  # openpyxl cannot take print titles back once set (None is ignored)
+        ws.print_title_rows = "1:1"
 
 
 # --- the workbook --------------------------------------------------------------------------
